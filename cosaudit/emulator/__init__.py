@@ -1,0 +1,1 @@
+"""A faithful local emulator of the COS / CI content-moderation API (work in progress)."""
