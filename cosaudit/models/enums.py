@@ -1,0 +1,44 @@
+"""Enumerations of the moderation API: job states, verdicts and per-scene hit flags.
+
+Values the service may add later are not errors: fields typed ``JobState | str`` or
+``Result | int`` keep a value these enums do not know as the plain string or integer.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+
+__all__ = ["FINAL_STATES", "HitFlag", "JobState", "Result"]
+
+
+class JobState(str, Enum):
+    """``State`` of a moderation job."""
+
+    SUBMITTED = "Submitted"
+    SNAPSHOTING = "Snapshoting"  # sic: the service's spelling (video and live jobs)
+    AUDITING = "Auditing"
+    SUCCESS = "Success"
+    FAILED = "Failed"
+    # Not documented by the service; our emulator's state for a cancelled live job.
+    CANCELLED = "Cancelled"
+
+
+#: States after which a job never changes. Defined positively so that any state this version
+#: does not know counts as pending rather than done.
+FINAL_STATES = frozenset({JobState.SUCCESS, JobState.FAILED, JobState.CANCELLED})
+
+
+class Result(IntEnum):
+    """Verdict of a job, section or page (``Result``, or ``Suggestion`` for webpages)."""
+
+    NORMAL = 0
+    SENSITIVE = 1
+    SUSPICIOUS = 2  # human review advised
+
+
+class HitFlag(IntEnum):
+    """``HitFlag`` of one moderation scene."""
+
+    NORMAL = 0
+    HIT = 1
+    SUSPECTED = 2
