@@ -1,0 +1,35 @@
+"""The ``cosaudit`` command: ``cosaudit demo`` and ``cosaudit emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``cosaudit <command> [options]``; returns the exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="cosaudit", description="Content moderation on Tencent Cloud COS / CI."
+    )
+    parser.add_argument("command", choices=["demo", "emulator"], help="what to run")
+    if not args or args[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "emulator":
+        from .emulator.cli import main as emulator_main
+
+        return emulator_main(rest)
+    if command == "demo":
+        from .demo import main as demo_main
+
+        return demo_main(rest)
+    parser.parse_args(args)  # prints the usage error for an unknown command
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

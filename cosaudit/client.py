@@ -1,0 +1,93 @@
+"""The entry point: :class:`AuditClient`, one attribute per moderation kind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from .config import PollPolicy, RetryPolicy, Timeouts
+from .credentials import Credentials, CredentialsProvider
+from .endpoints import Endpoints
+from .kinds import ImageModeration, TextModeration, WebpageModeration
+from .models import ImageJob, TextJob, WebpageJob
+from .session import RetryEvent, Session
+from .signing import Signer
+
+__all__ = ["AuditClient"]
+
+
+class AuditClient:
+    """An asyncio client for one bucket's content moderation.
+
+    ::
+
+        async with AuditClient(bucket="examplebucket-1250000000", region="ap-guangzhou",
+                               credentials=Credentials.from_env()) as client:
+            job = await client.text.moderate("some text")
+            if job.is_sensitive: ...
+
+    Args:
+        credentials: fixed :class:`Credentials`, an async provider of fresh ones (temporary
+            keys), or None to read them from the environment.
+        endpoint: send requests to this ``scheme://host:port`` (e.g. the emulator) instead of
+            the bucket's hosts; the real host names are still signed and sent as ``Host``.
+        timeouts, retry, poll: per-request limits, the retry policy for failed requests, and
+            the polling policy for jobs that are not final yet.
+        clock, monotonic, sleep: injectable time, so tests never wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        region: str,
+        credentials: Credentials | CredentialsProvider | None = None,
+        endpoint: str | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        signer: Signer | None = None,
+        limit: int = 100,
+        verify_ssl: bool = True,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.session = Session(
+            Endpoints(bucket, region, endpoint),
+            credentials if credentials is not None else Credentials.from_env(),
+            timeouts=timeouts,
+            retry=retry,
+            signer=signer,
+            clock=clock,
+            monotonic=monotonic,
+            sleep=sleep,
+            limit=limit,
+            verify_ssl=verify_ssl,
+            on_retry=on_retry,
+        )
+        poll = poll or PollPolicy()
+        common = {"poll": poll, "clock": monotonic, "sleep": sleep}
+        self.text = TextModeration(self.session, model=TextJob, path="/text/auditing", **common)
+        self.image = ImageModeration(self.session, model=ImageJob, path="/image/auditing", **common)
+        self.webpage = WebpageModeration(
+            self.session, model=WebpageJob, path="/webpage/auditing", **common
+        )
+
+    def __repr__(self) -> str:
+        endpoints = self.session.endpoints
+        where = f" via {endpoints.endpoint}" if endpoints.endpoint else ""
+        return f"<AuditClient {endpoints.bucket} {endpoints.region}{where}>"
+
+    async def __aenter__(self) -> AuditClient:
+        await self.session.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.session.close()
+
+    async def close(self) -> None:
+        """Close the connections (``async with`` does it for you)."""
+        await self.session.close()

@@ -1,0 +1,97 @@
+"""Where requests go: the CI and COS hosts of a bucket, or a local endpoint override.
+
+Every part that ends up in a host name or path is validated here, so no argument can steer a
+request to another host (``region="evil.example#"``) or path.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from urllib.parse import quote, urlsplit
+
+from attrs import define, field
+
+from .errors import InvalidInput, LimitExceeded
+
+__all__ = ["Endpoints", "Service", "object_path"]
+
+# COS bucket names: lower-case letters, digits and hyphens, then "-<APPID>".
+_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{5,20}")
+_REGION = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{2,20}){1,3}")
+_OBJECT_KEY_MAX_BYTES = 850  # COS object key limit
+
+
+class Service(str, Enum):
+    """Which front end answers: CI for every job API, COS for the single-image GET."""
+
+    CI = "ci"
+    COS = "cos"
+
+
+def _check_bucket(_: object, __: object, value: str) -> None:
+    if not isinstance(value, str) or not _BUCKET.fullmatch(value):
+        raise InvalidInput(
+            "bucket",
+            f"{value!r} is not '<name>-<APPID>' (lower-case letters, digits, hyphens), "
+            "e.g. 'examplebucket-1250000000'",
+        )
+
+
+def _check_region(_: object, __: object, value: str) -> None:
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
+        raise InvalidInput("region", f"{value!r} is not a region such as 'ap-guangzhou'")
+
+
+def _check_endpoint(_: object, __: object, value: str | None) -> None:
+    if value is None:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("endpoint", f"{value!r} is not an http(s) URL such as http://127.0.0.1:8765")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise InvalidInput("endpoint", f"{value!r} must be scheme://host[:port] only")
+
+
+@define(frozen=True, slots=True)
+class Endpoints:
+    """Hosts and base URLs for one bucket.
+
+    Args:
+        endpoint: send every request to this ``scheme://host:port`` instead (the emulator),
+            still naming the real host in the ``Host`` header and the signature.
+    """
+
+    bucket: str = field(validator=_check_bucket)
+    region: str = field(validator=_check_region)
+    endpoint: str | None = field(default=None, validator=_check_endpoint)
+    scheme: str = "https"
+
+    def host(self, service: Service) -> str:
+        """``<bucket>.<ci|cos>.<region>.myqcloud.com``."""
+        return f"{self.bucket}.{service.value}.{self.region}.myqcloud.com"
+
+    def base_url(self, service: Service) -> str:
+        """Where to connect: the override, or ``https://<host>``."""
+        if self.endpoint is not None:
+            return self.endpoint.rstrip("/")
+        return f"{self.scheme}://{self.host(service)}"
+
+
+def object_path(key: str) -> tuple[str, str]:
+    """``(wire_path, signed_path)`` for an object key, after validating it.
+
+    The wire path is percent-encoded; the signature uses the decoded path.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidInput("object", "must be a non-empty object key")
+    size = len(key.encode("utf-8"))
+    if size > _OBJECT_KEY_MAX_BYTES:
+        raise LimitExceeded("object", _OBJECT_KEY_MAX_BYTES, size, "bytes")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+        raise InvalidInput("object", "must not contain control characters")
+    key = key.lstrip("/")
+    segments = key.split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise InvalidInput("object", "must not contain '.' or '..' path segments")
+    return "/" + quote(key, safe="/-_.~"), "/" + key

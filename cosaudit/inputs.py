@@ -1,0 +1,304 @@
+"""What you submit: request parameters validated against the documented limits.
+
+Every check runs before anything is sent and raises :class:`~cosaudit.errors.InvalidInput`
+(a ``ValueError``) or :class:`~cosaudit.errors.LimitExceeded` naming the request node and the
+limit. The functions return the xmltodict-shaped fragments the kinds assemble into a body.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from attrs import define, field, fields
+from attrs.validators import instance_of, optional
+
+from .errors import InvalidInput, LimitExceeded
+from .models import UserInfo
+
+__all__ = [
+    "MAX_BATCH",
+    "MAX_DATA_ID_BYTES",
+    "MAX_TEXT_CHARS",
+    "MAX_USER_INFO_BYTES",
+    "Freeze",
+    "ImageInput",
+    "callback_url",
+    "conf",
+    "data_id",
+    "detect_type",
+    "job_id",
+    "object_key",
+    "one_source",
+    "text_content",
+    "url",
+    "user_info",
+]
+
+MAX_DATA_ID_BYTES = 512
+MAX_USER_INFO_BYTES = 128
+MAX_TEXT_CHARS = 10_000
+MAX_BATCH = 100
+MAX_JOB_ID_CHARS = 128
+
+# DetectType names on the CI host (capitalised) -> the lower-case name the COS GET takes.
+_SCENES = {
+    "porn": ("Porn", "porn"),
+    "ads": ("Ads", "ads"),
+    "illegal": ("Illegal", "illegal"),
+    "abuse": ("Abuse", "abuse"),
+    "terrorism": ("Terrorism", "terrorist"),
+    "terrorist": ("Terrorism", "terrorist"),
+    "politics": ("Politics", "politics"),
+    "teenager": ("Teenager", "teenager"),
+}
+
+
+def _utf8_len(value: str) -> int:
+    return len(value.encode("utf-8"))
+
+
+def _require_str(field_name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field_name, f"must be a string, not {type(value).__name__}")
+    return value
+
+
+def data_id(value: str | None, field_name: str = "Input.DataId") -> str | None:
+    """A DataId of at most 512 UTF-8 bytes."""
+    if value is None:
+        return None
+    size = _utf8_len(_require_str(field_name, value))
+    if size > MAX_DATA_ID_BYTES:
+        raise LimitExceeded(field_name, MAX_DATA_ID_BYTES, size, "bytes")
+    return value
+
+
+def user_info(
+    value: UserInfo | Mapping[str, str] | None, field_name: str = "Input.UserInfo"
+) -> dict[str, str] | None:
+    """UserInfo as XML children; each field at most 128 UTF-8 bytes.
+
+    Accepts a :class:`UserInfo` or a mapping of its snake_case field names.
+    """
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        try:
+            value = UserInfo(**value)
+        except TypeError as exc:
+            raise InvalidInput(field_name, f"unknown field: {exc}") from None
+    if not isinstance(value, UserInfo):
+        raise InvalidInput(field_name, "must be a UserInfo or a mapping")
+    children = value.to_xml()
+    for name, text in children.items():
+        size = _utf8_len(_require_str(f"{field_name}.{name}", text))
+        if size > MAX_USER_INFO_BYTES:
+            raise LimitExceeded(f"{field_name}.{name}", MAX_USER_INFO_BYTES, size, "bytes")
+    return children or None
+
+
+def url(value: str, field_name: str) -> str:
+    """An absolute http(s) URL."""
+    parts = urlsplit(_require_str(field_name, value))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(field_name, f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+def callback_url(value: str | None, field_name: str = "Conf.Callback") -> str | None:
+    """A callback address: http(s) only (the service calls back with POST)."""
+    return None if value is None else url(value, field_name)
+
+
+def detect_type(
+    value: str | Iterable[str] | None, *, lower: bool = False, field_name: str = "Conf.DetectType"
+) -> str | None:
+    """``"Porn,Ads"`` from ``"porn,ads"`` or ``["Porn", "Ads"]``; unknown scenes are refused.
+
+    ``lower=True`` gives the COS query form (``porn,terrorist``).
+    """
+    if value is None:
+        return None
+    names = value.split(",") if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for name in names:
+        key = _require_str(field_name, name).strip().lower()
+        if key not in _SCENES:
+            known = ", ".join(sorted({ci for ci, _ in _SCENES.values()}))
+            raise InvalidInput(field_name, f"unknown scene {name!r}; known: {known}")
+        chosen = _SCENES[key][1 if lower else 0]
+        if chosen not in out:
+            out.append(chosen)
+    if not out:
+        raise InvalidInput(field_name, "must name at least one scene")
+    return ",".join(out)
+
+
+def object_key(value: str, field_name: str = "Input.Object") -> str:
+    """A non-empty COS object key."""
+    if not _require_str(field_name, value):
+        raise InvalidInput(field_name, "must not be empty")
+    return value
+
+
+def text_content(content: str, field_name: str = "Input.Content") -> str:
+    """Base64 of text of at most 10,000 characters (the limit applies before encoding)."""
+    _require_str(field_name, content)
+    if not content:
+        raise InvalidInput(field_name, "must not be empty")
+    if len(content) > MAX_TEXT_CHARS:
+        raise LimitExceeded(field_name, MAX_TEXT_CHARS, len(content), "characters")
+    return base64.b64encode(content.encode("utf-8")).decode("ascii")
+
+
+def one_source(**sources: object) -> str:
+    """The name of the one source given; refuses none or several."""
+    given = [name for name, value in sources.items() if value is not None]
+    if len(given) != 1:
+        names = "/".join(sources)
+        detail = "none was given" if not given else f"got {', '.join(given)}"
+        raise InvalidInput("Input", f"give exactly one of {names}; {detail}")
+    return given[0]
+
+
+def job_id(value: str) -> str:
+    """A job id safe to place in a path."""
+    _require_str("job_id", value)
+    if not value or len(value) > MAX_JOB_ID_CHARS:
+        raise InvalidInput("job_id", f"must be 1 to {MAX_JOB_ID_CHARS} characters")
+    if not value.isascii() or not value.isalnum():
+        raise InvalidInput("job_id", f"{value!r} is not a job id (letters and digits only)")
+    return value
+
+
+def _score(_: object, attribute: Any, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or not 0 <= value <= 100):
+        raise InvalidInput(f"Conf.Freeze.{_pascal(attribute.name)}", "must be an integer 0-100")
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+@define(frozen=True, slots=True)
+class Freeze:
+    """Auto-freeze a COS object when a scene's score reaches the value (0-100).
+
+    Only applies when the input is a COS ``object``.
+    """
+
+    porn_score: int | None = field(default=None, validator=_score)
+    ads_score: int | None = field(default=None, validator=_score)
+    illegal_score: int | None = field(default=None, validator=_score)
+    abuse_score: int | None = field(default=None, validator=_score)
+    terrorism_score: int | None = field(default=None, validator=_score)
+    politics_score: int | None = field(default=None, validator=_score)
+    teenager_score: int | None = field(default=None, validator=_score)
+
+    def to_xml(self) -> dict[str, int]:
+        """The ``Conf.Freeze`` children that are set."""
+        return {
+            _pascal(a.name): value
+            for a in fields(Freeze)
+            if (value := getattr(self, a.name)) is not None
+        }
+
+
+def conf(
+    *,
+    biz_type: str | None = None,
+    detect_type_value: str | Iterable[str] | None = None,
+    callback: str | None = None,
+    callback_version: str | None = None,
+    callback_type: int | None = None,
+    freeze: Freeze | None = None,
+    **extra: object,
+) -> dict[str, object]:
+    """The ``<Conf>`` children shared by every kind (``extra`` are kind-specific)."""
+    if biz_type is not None:
+        _require_str("Conf.BizType", biz_type)
+        if not biz_type or len(biz_type) > 64 or not biz_type.isascii():
+            raise InvalidInput("Conf.BizType", "must be 1 to 64 ASCII characters")
+    if callback_version not in (None, "Simple", "Detail"):
+        raise InvalidInput("Conf.CallbackVersion", "must be 'Simple' or 'Detail'")
+    if callback_type not in (None, 1, 2):
+        raise InvalidInput("Conf.CallbackType", "must be 1 (all segments) or 2 (violations)")
+    if freeze is not None and not isinstance(freeze, Freeze):
+        raise InvalidInput("Conf.Freeze", "must be a Freeze")
+    tree: dict[str, object] = {
+        "BizType": biz_type,
+        "DetectType": detect_type(detect_type_value),
+        "Callback": callback_url(callback),
+        "CallbackVersion": callback_version,
+        "CallbackType": callback_type,
+        "Freeze": freeze.to_xml() if freeze is not None else None,
+    }
+    tree.update(extra)
+    return tree
+
+
+def _positive(_: object, attribute: Any, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or value <= 0):
+        raise InvalidInput(f"Input.{_pascal(attribute.name)}", "must be a positive integer")
+
+
+def _image_source(instance: ImageInput, _: object, __: object) -> None:
+    one_source(object=instance.object, url=instance.url, content=instance.content)
+
+
+@define(frozen=True, slots=True)
+class ImageInput:
+    """One image of a batch: exactly one of a COS ``object`` key, a ``url`` or raw ``content``.
+
+    Args:
+        interval, max_frames: GIF frame step and frame count (service defaults 5 and 5).
+        large_image_detect: compress images over the size limit instead of failing.
+    """
+
+    object: str | None = field(default=None, validator=optional(instance_of(str)))
+    url: str | None = field(default=None, validator=optional(instance_of(str)))
+    content: bytes | None = field(default=None, repr=False, validator=optional(instance_of(bytes)))
+    data_id: str | None = None
+    interval: int | None = field(default=None, validator=_positive)
+    max_frames: int | None = field(default=None, validator=_positive)
+    large_image_detect: bool | None = None
+    user_info: UserInfo | None = field(default=None, validator=optional(instance_of(UserInfo)))
+
+    def __attrs_post_init__(self) -> None:
+        _image_source(self, None, None)
+
+    @classmethod
+    def of(cls, value: ImageInput | str | bytes) -> ImageInput:
+        """An ImageInput from itself, raw bytes, an http(s) URL, or else an object key."""
+        if isinstance(value, ImageInput):
+            return value
+        if isinstance(value, bytes):
+            return cls(content=value)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return cls(url=value)
+        if isinstance(value, str):
+            return cls(object=value)
+        raise InvalidInput("Input", f"expected ImageInput, bytes or str, not {type(value).__name__}")
+
+    def to_xml(self, field_name: str = "Input") -> dict[str, object]:
+        """The ``<Input>`` children, validated."""
+        if self.object is not None:
+            object_key(self.object, f"{field_name}.Object")
+        if self.content is not None and not self.content:
+            raise InvalidInput(f"{field_name}.Content", "must not be empty")
+        large = None if self.large_image_detect is None else int(self.large_image_detect)
+        return {
+            "Object": self.object,
+            "Url": url(self.url, f"{field_name}.Url") if self.url is not None else None,
+            "Content": (
+                base64.b64encode(self.content).decode("ascii") if self.content is not None else None
+            ),
+            "DataId": data_id(self.data_id, f"{field_name}.DataId"),
+            "Interval": self.interval,
+            "MaxFrames": self.max_frames,
+            "LargeImageDetect": large,
+            "UserInfo": user_info(self.user_info, f"{field_name}.UserInfo"),
+        }

@@ -1,0 +1,123 @@
+"""What every kind shares: query a job by id, wait for it, submit a body, read JobsDetail."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from .. import inputs, xmlcodec
+from ..config import PollPolicy
+from ..errors import JobFailed, MalformedResponse
+from ..models import Job, ModelError, structure
+from ..session import Response, Session
+from ..waiting import wait_for_job
+
+J = TypeVar("J", bound=Job)
+
+
+class JobKind(Generic[J]):
+    """The calls every asynchronous kind offers, for the model ``J`` at ``path``."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        model: type[J],
+        path: str,
+        poll: PollPolicy,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._model = model
+        self._path = path
+        self.poll = poll
+        self._clock = clock
+        self._sleep = sleep
+
+    async def get(self, job_id: str) -> J:
+        """Query a job once (``GET /<kind>/auditing/<jobId>``)."""
+        response = await self._session.request("GET", f"{self._path}/{inputs.job_id(job_id)}")
+        return self._job(response)
+
+    async def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        raise_on_failure: bool = True,
+        policy: PollPolicy | None = None,
+    ) -> J:
+        """Poll until the job is final and return it.
+
+        Raises :class:`~cosaudit.errors.JobTimeout` at the deadline (default
+        ``poll.timeout``), and :class:`~cosaudit.errors.JobFailed` for a failed job unless
+        ``raise_on_failure=False``.
+        """
+        inputs.job_id(job_id)
+        return await self._wait(job_id, None, timeout, raise_on_failure, policy)
+
+    async def _wait(
+        self,
+        job_id: str,
+        first: J | None,
+        timeout: float | None,
+        raise_on_failure: bool,
+        policy: PollPolicy | None,
+    ) -> J:
+        return await wait_for_job(
+            lambda: self.get(job_id),
+            job_id=job_id,
+            first=first,
+            policy=policy or self.poll,
+            timeout=timeout,
+            raise_on_failure=raise_on_failure,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+
+    async def _follow(self, job: J, timeout: float | None, raise_on_failure: bool) -> J:
+        """Wait for a job the service just answered with, unless it is final already."""
+        if job.is_final:
+            return finished(job, raise_on_failure)
+        if not job.job_id:
+            raise MalformedResponse("the submit answer has no JobId")
+        return await self._wait(job.job_id, job, timeout, raise_on_failure, None)
+
+    async def _submit(self, request: Mapping[str, Any]) -> J:
+        return self._job(await self._post(request))
+
+    async def _post(self, request: Mapping[str, Any]) -> Response:
+        body = xmlcodec.build("Request", request)
+        return await self._session.request("POST", self._path, body=body)
+
+    def _job(self, response: Response) -> J:
+        return self._jobs(response)[0]
+
+    def _jobs(self, response: Response) -> tuple[J, ...]:
+        detail = response.body.get("JobsDetail")
+        items = detail if isinstance(detail, list) else [detail]
+        if not items or not all(isinstance(item, dict) for item in items):
+            raise MalformedResponse(
+                "answer has no JobsDetail", status=response.status, request_id=response.request_id
+            )
+        return tuple(self._structure(item, response) for item in items)
+
+    def _structure(self, item: Mapping[str, Any], response: Response) -> J:
+        try:
+            return structure(self._model, item)
+        except ModelError as exc:
+            raise MalformedResponse(
+                f"unexpected {self._model.__name__} shape: {exc}",
+                status=response.status,
+                request_id=response.request_id,
+            ) from None
+
+
+def finished(job: J, raise_on_failure: bool) -> J:
+    """Return a job from a synchronous API, raising JobFailed for a failed one if asked."""
+    if raise_on_failure and job.is_failed:
+        raise JobFailed(job)
+    return job

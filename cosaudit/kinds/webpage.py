@@ -1,0 +1,63 @@
+"""Webpage moderation: the page's text and images, always asynchronous."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import inputs
+from ..models import UserInfo, WebpageJob
+from ._base import JobKind
+
+
+class WebpageModeration(JobKind[WebpageJob]):
+    """``client.webpage``: ``POST /webpage/auditing`` and ``GET /webpage/auditing/<jobId>``."""
+
+    async def submit(
+        self,
+        url: str,
+        *,
+        data_id: str | None = None,
+        user_info: UserInfo | None = None,
+        biz_type: str | None = None,
+        detect_type: str | Iterable[str] | None = None,
+        callback: str | None = None,
+        return_highlight_html: bool = False,
+    ) -> WebpageJob:
+        """Start a job for the page at ``url`` (``State=Submitted``)."""
+        request = {
+            "Input": {
+                "Url": inputs.url(url, "Input.Url"),
+                "DataId": inputs.data_id(data_id),
+                "UserInfo": inputs.user_info(user_info),
+            },
+            "Conf": inputs.conf(
+                biz_type=biz_type,
+                detect_type_value=detect_type,
+                callback=callback,
+                ReturnHighlightHtml=bool(return_highlight_html),
+            ),
+        }
+        return await self._submit(request)
+
+    async def moderate(
+        self,
+        url: str,
+        *,
+        data_id: str | None = None,
+        user_info: UserInfo | None = None,
+        biz_type: str | None = None,
+        detect_type: str | Iterable[str] | None = None,
+        return_highlight_html: bool = False,
+        timeout: float | None = None,
+        raise_on_failure: bool = True,
+    ) -> WebpageJob:
+        """Submit the page and wait for its final result (``timeout`` seconds at most)."""
+        job = await self.submit(
+            url,
+            data_id=data_id,
+            user_info=user_info,
+            biz_type=biz_type,
+            detect_type=detect_type,
+            return_highlight_html=return_highlight_html,
+        )
+        return await self._follow(job, timeout, raise_on_failure)

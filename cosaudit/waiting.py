@@ -1,0 +1,93 @@
+"""Submit-then-poll: wait until a job leaves Submitted/Auditing/Snapshoting.
+
+Polling is its own policy (:class:`~cosaudit.config.PollPolicy`), separate from retrying a
+failed request, which happens inside each poll. Final is defined positively (Success, Failed,
+Cancelled); every other state, known or not, is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result
+
+from .config import PollPolicy
+from .errors import JobFailed, JobTimeout
+from .models import Job
+
+__all__ = ["wait_for_job"]
+
+J = TypeVar("J", bound=Job)
+
+
+async def wait_for_job(
+    fetch: Callable[[], Awaitable[J]],
+    *,
+    job_id: str,
+    policy: PollPolicy,
+    timeout: float | None = None,
+    first: J | None = None,
+    raise_on_failure: bool = True,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: random.Random | None = None,
+) -> J:
+    """Poll ``fetch()`` until the job is final and return it.
+
+    Args:
+        first: a job already in hand (e.g. the submit answer); if final, no poll is made,
+            otherwise the first poll waits one interval.
+        timeout: overall seconds (default ``policy.timeout``); no wait runs past it, and a
+            last poll is made at the deadline before giving up.
+        clock, sleep, rng: injectable so tests drive time without waiting.
+
+    Raises:
+        JobTimeout: still pending at the deadline; carries the last job seen.
+        JobFailed: the job ended ``Failed`` (unless ``raise_on_failure=False``).
+    """
+    limit = policy.timeout if timeout is None else timeout
+    deadline = clock() + limit
+    jitter = rng or random.Random()
+    last: list[J] = [] if first is None else [first]
+
+    def finish(job: J) -> J:
+        if job.is_failed and raise_on_failure:
+            raise JobFailed(job)
+        return job
+
+    if first is not None and first.is_final:
+        return finish(first)
+
+    def next_wait(state: RetryCallState) -> float:
+        # With a job in hand from the submit, poll number one already waits an interval.
+        attempt = state.attempt_number + (1 if first is not None else 0)
+        base = policy.interval(attempt) * jitter.uniform(1 - policy.jitter, 1 + policy.jitter)
+        return max(0.0, min(base, deadline - clock()))
+
+    def past_deadline(_: RetryCallState) -> bool:
+        return clock() >= deadline
+
+    async def poll() -> J:
+        job = await fetch()
+        last.append(job)
+        return job
+
+    if first is not None:
+        await sleep(max(0.0, min(policy.initial, deadline - clock())))
+
+    retrying = AsyncRetrying(
+        retry=retry_if_result(lambda job: not job.is_final),
+        stop=past_deadline,
+        wait=next_wait,
+        sleep=sleep,
+        retry_error_callback=lambda state: None,
+        reraise=True,
+    )
+    job = await retrying(poll)
+    if job is None or not job.is_final:
+        raise JobTimeout(job_id, limit, last[-1] if last else None)
+    return finish(job)

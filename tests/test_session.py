@@ -1,0 +1,271 @@
+"""The session over real loopback HTTP against a scripted aiohttp server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from cosaudit.config import RetryPolicy, Timeouts
+from cosaudit.credentials import Credentials
+from cosaudit.endpoints import Endpoints, Service
+from cosaudit.errors import (
+    AuthError,
+    ClientStateError,
+    ConnectError,
+    InvalidArgumentError,
+    MalformedResponse,
+    RequestTimeout,
+    ServerError,
+    ThrottledError,
+)
+from cosaudit.session import RetryEvent, Session
+from cosaudit.signing import compute_signature, parse_authorization
+
+KEY = Credentials("AKIDtest", "test-secret-key")
+OK = b"<Response><JobsDetail><JobId>st1</JobId></JobsDetail><RequestId>rid-body</RequestId></Response>"
+
+
+def error_body(code: str, message: str = "no") -> bytes:
+    return f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>r</RequestId><TraceId>t</TraceId></Error>".encode()
+
+
+class Script:
+    """Answers requests from a list of (status, body, headers); the last one repeats."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, bytes, dict[str, str]]] = [(200, OK, {})]
+        self.seen: list[web.Request] = []
+        self.bodies: list[bytes] = []
+        self.stall: asyncio.Event | None = None
+
+    def then(self, status: int, body: bytes = b"", **headers: str) -> Script:
+        self.answers.insert(len(self.answers) - 1, (status, body, headers))
+        return self
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.seen.append(request)
+        self.bodies.append(await request.read())
+        if self.stall is not None:
+            await self.stall.wait()
+        status, body, headers = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        headers = {"x-ci-request-id": f"rid-{len(self.seen)}", **headers}
+        return web.Response(status=status, body=body, headers=headers, content_type="application/xml")
+
+
+@pytest.fixture
+async def script() -> AsyncIterator[tuple[Script, str]]:
+    script = Script()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", script.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield script, f"http://127.0.0.1:{server.port}"
+    await server.close()
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def make_session(url: str, **kwargs: Any) -> Session:
+    kwargs.setdefault("sleep", Sleeps())
+    return Session(
+        Endpoints("examplebucket-1250000000", "ap-guangzhou", url),
+        kwargs.pop("credentials", KEY),
+        **kwargs,
+    )
+
+
+async def test_request_is_signed_for_the_real_host(script: tuple[Script, str]) -> None:
+    server, url = script
+    async with make_session(url) as session:
+        response = await session.request("POST", "/text/auditing", body=b"<Request/>")
+    request = server.seen[0]
+    assert request.headers["Host"] == "examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com"
+    parts = parse_authorization(request.headers["Authorization"])
+    assert parts.header_list == ("content-length", "content-type", "host")
+    signed = compute_signature(
+        KEY.secret_key,
+        "POST",
+        "/text/auditing",
+        {},
+        {name: request.headers[name] for name in parts.header_list},
+        parts.key_time,
+    )
+    assert signed.signature == parts.signature
+    assert response.request_id == "rid-1"
+    assert response.body["JobsDetail"] == {"JobId": "st1"}
+
+
+async def test_query_and_object_path_are_signed_decoded(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.answers = [(200, b"<RecognitionResult><JobId>si1</JobId></RecognitionResult>", {})]
+    params = {"ci-process": "sensitive-content-recognition", "dataid": "a b+c/=&"}
+    async with make_session(url) as session:
+        await session.request(
+            "GET", "/dir/%E5%9B%BE%201.jpg", service=Service.COS, params=params,
+            signed_path="/dir/图 1.jpg", root="RecognitionResult",
+        )
+    request = server.seen[0]
+    assert request.headers["Host"] == "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com"
+    assert request.path == "/dir/图 1.jpg"
+    assert dict(parse_qsl(request.query_string)) == params
+    parts = parse_authorization(request.headers["Authorization"])
+    signed = compute_signature(
+        KEY.secret_key, "GET", request.path, params, {"host": request.headers["Host"]}, parts.key_time
+    )
+    assert signed.signature == parts.signature
+
+
+@pytest.mark.parametrize(("service", "header"), [(Service.CI, "x-ci-security-token"), (Service.COS, "x-cos-security-token")])
+async def test_token_header_depends_on_host(script: tuple[Script, str], service: Service, header: str) -> None:
+    server, url = script
+    server.answers = [(200, b"<Response/>", {})]
+    async with make_session(url, credentials=Credentials("AKIDtmp", "k", "tok+/=")) as session:
+        await session.request("GET", "/text/auditing/st1", service=service)
+    request = server.seen[0]
+    assert request.headers[header] == "tok+/="
+    assert header in parse_authorization(request.headers["Authorization"]).header_list
+
+
+async def test_query_retries_5xx_then_succeeds(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.then(500, error_body("InternalError")).then(502)
+    sleeps = Sleeps()
+    events: list[RetryEvent] = []
+    async with make_session(url, sleep=sleeps, on_retry=events.append) as session:
+        response = await session.request("GET", "/text/auditing/st1")
+    assert len(server.seen) == 3
+    assert response.request_id == "rid-3"
+    assert len(sleeps.calls) == 2
+    assert [event.attempt for event in events] == [1, 2]
+    assert isinstance(events[0].error, ServerError)
+    assert events[0].error.code == "InternalError"
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, "SlowDown"), (503, "ServiceUnavailable")])
+async def test_submit_retried_when_service_turned_it_away(script: tuple[Script, str], status: int, code: str) -> None:
+    server, url = script
+    server.then(status, error_body(code))
+    async with make_session(url) as session:
+        await session.request("POST", "/text/auditing", body=b"<Request/>")
+    assert len(server.seen) == 2
+    assert server.bodies[0] == server.bodies[1] == b"<Request/>"
+
+
+async def test_submit_not_retried_after_500(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.then(500, error_body("InternalError", "boom"))
+    async with make_session(url) as session:
+        with pytest.raises(ServerError) as caught:
+            await session.request("POST", "/text/auditing", body=b"<Request/>")
+    assert len(server.seen) == 1
+    assert (caught.value.status, caught.value.code, caught.value.message) == (500, "InternalError", "boom")
+
+
+async def test_400_is_typed_and_not_retried(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.then(400, error_body("InvalidArgument", "bad DataId"))
+    async with make_session(url) as session:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await session.request("GET", "/text/auditing/st1")
+    error = caught.value
+    assert len(server.seen) == 1
+    assert (error.status, error.code, error.message) == (400, "InvalidArgument", "bad DataId")
+    assert error.request_id == "rid-1"
+    assert error.trace_id == "t"
+
+
+async def test_throttling_gives_up_after_the_budget(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.answers = [(429, error_body("SlowDown"), {})]
+    async with make_session(url, retry=RetryPolicy(attempts=3)) as session:
+        with pytest.raises(ThrottledError):
+            await session.request("GET", "/text/auditing/st1")
+    assert len(server.seen) == 3
+
+
+async def test_error_without_body_still_carries_status(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.answers = [(404, b"", {})]
+    async with make_session(url) as session:
+        with pytest.raises(Exception) as caught:
+            await session.request("GET", "/text/auditing/st1")
+    assert getattr(caught.value, "status", None) == 404
+    assert getattr(caught.value, "code", None) == "HTTP404"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<Response><JobsDetail>", b"not xml at all", b"<Other/>", b'<!DOCTYPE x [<!ENTITY a "b">]><Response/>'],
+)
+async def test_malformed_answers_are_typed(script: tuple[Script, str], body: bytes) -> None:
+    server, url = script
+    server.answers = [(200, body, {})]
+    async with make_session(url, retry=RetryPolicy(attempts=2)) as session:
+        with pytest.raises(MalformedResponse) as caught:
+            await session.request("GET", "/text/auditing/st1")
+    assert caught.value.status == 200
+    assert caught.value.request_id == "rid-2"
+    assert len(server.seen) == 2
+
+
+async def test_oversized_answer_is_refused(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.answers = [(200, b"<Response>" + b"x" * 5000 + b"</Response>", {})]
+    async with make_session(url, retry=RetryPolicy(attempts=1)) as session:
+        session._max_response_bytes = 1000
+        with pytest.raises(MalformedResponse, match="exceeds"):
+            await session.request("GET", "/text/auditing/st1")
+
+
+async def test_auth_error_refreshes_provider_credentials_once(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.then(400, error_body("ExpiredToken"))
+    issued: list[Credentials] = []
+
+    async def provider() -> Credentials:
+        issued.append(Credentials("AKIDtmp", "k", f"token-{len(issued)}"))
+        return issued[-1]
+
+    async with make_session(url, credentials=provider) as session:
+        await session.request("POST", "/text/auditing", body=b"<Request/>")
+    assert [r.headers["x-ci-security-token"] for r in server.seen] == ["token-0", "token-1"]
+
+
+async def test_nothing_listening_is_a_connect_error() -> None:
+    async with make_session("http://127.0.0.1:9", retry=RetryPolicy(attempts=2)) as session:
+        with pytest.raises(ConnectError):
+            await session.request("POST", "/text/auditing", body=b"<Request/>")
+
+
+async def test_read_timeout(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.stall = asyncio.Event()  # never set: the server does not answer
+    timeouts = Timeouts(connect=1, read=0.05, total=None)
+    async with make_session(url, timeouts=timeouts, retry=RetryPolicy(attempts=1)) as session:
+        with pytest.raises(RequestTimeout):
+            await session.request("GET", "/text/auditing/st1")
+
+
+async def test_states() -> None:
+    session = make_session("http://127.0.0.1:9")
+    with pytest.raises(ClientStateError, match="unopened"):
+        await session.request("GET", "/text/auditing/st1")
+    async with session:
+        pass
+    with pytest.raises(ClientStateError, match="closed"):
+        await session.request("GET", "/text/auditing/st1")
+    with pytest.raises(ClientStateError):
+        await session.open()
+    assert "test-secret-key" not in repr(session)
