@@ -22,11 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "emulator":
         from .emulator.cli import main as emulator_main
 
-        return emulator_main(rest)
+        return int(emulator_main(rest))
     if command == "demo":
         from .demo import main as demo_main
 
-        return demo_main(rest)
+        return int(demo_main(rest))
     parser.parse_args(args)  # prints the usage error for an unknown command
     return 2
 

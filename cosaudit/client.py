@@ -69,11 +69,29 @@ class AuditClient:
             on_retry=on_retry,
         )
         poll = poll or PollPolicy()
-        common = {"poll": poll, "clock": monotonic, "sleep": sleep}
-        self.text = TextModeration(self.session, model=TextJob, path="/text/auditing", **common)
-        self.image = ImageModeration(self.session, model=ImageJob, path="/image/auditing", **common)
+        self.text = TextModeration(
+            self.session,
+            model=TextJob,
+            path="/text/auditing",
+            poll=poll,
+            clock=monotonic,
+            sleep=sleep,
+        )
+        self.image = ImageModeration(
+            self.session,
+            model=ImageJob,
+            path="/image/auditing",
+            poll=poll,
+            clock=monotonic,
+            sleep=sleep,
+        )
         self.webpage = WebpageModeration(
-            self.session, model=WebpageJob, path="/webpage/auditing", **common
+            self.session,
+            model=WebpageJob,
+            path="/webpage/auditing",
+            poll=poll,
+            clock=monotonic,
+            sleep=sleep,
         )
 
     def __repr__(self) -> str:

@@ -48,7 +48,9 @@ def _check_endpoint(_: object, __: object, value: str | None) -> None:
         return
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("endpoint", f"{value!r} is not an http(s) URL such as http://127.0.0.1:8765")
+        raise InvalidInput(
+            "endpoint", f"{value!r} is not an http(s) URL such as http://127.0.0.1:8765"
+        )
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise InvalidInput("endpoint", f"{value!r} must be scheme://host[:port] only")
 

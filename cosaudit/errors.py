@@ -18,7 +18,7 @@
     │   ├── ThrottledError                  429/503 SlowDown: retry later
     │   └── ServerError                     5xx
     ├── JobFailed                           a job ended in State=Failed (carries the job)
-    └── JobTimeout                          a job was not final by the deadline (carries the last job)
+    └── JobTimeout                          not final by the deadline (carries the last job)
 
 Every service error carries ``status``, ``code``, ``message``, ``request_id`` and ``trace_id``.
 No exception ever carries credentials or the ``Authorization`` value.
@@ -226,7 +226,7 @@ def service_error(
 
 
 class JobFailed(CosAuditError):
-    """A job ended in ``State=Failed``; ``job`` is the final job, ``code``/``message`` its reason."""
+    """A job ended ``Failed``; ``job`` is the final job, ``code``/``message`` its reason."""
 
     def __init__(self, job: Any) -> None:
         self.job = job

@@ -87,7 +87,8 @@ def user_info(
         return None
     if isinstance(value, Mapping):
         try:
-            value = UserInfo(**value)
+            fields_given: dict[str, Any] = dict(value)
+            value = UserInfo(**fields_given)
         except TypeError as exc:
             raise InvalidInput(field_name, f"unknown field: {exc}") from None
     if not isinstance(value, UserInfo):
@@ -281,9 +282,11 @@ class ImageInput:
             return cls(url=value)
         if isinstance(value, str):
             return cls(object=value)
-        raise InvalidInput("Input", f"expected ImageInput, bytes or str, not {type(value).__name__}")
+        raise InvalidInput(
+            "Input", f"expected ImageInput, bytes or str, not {type(value).__name__}"
+        )
 
-    def to_xml(self, field_name: str = "Input") -> dict[str, object]:
+    def to_xml(self, field_name: str = "Input") -> dict[str, Any]:
         """The ``<Input>`` children, validated."""
         if self.object is not None:
             object_key(self.object, f"{field_name}.Object")

@@ -46,7 +46,9 @@ __all__ = ["Response", "RetryEvent", "Session"]
 logger = logging.getLogger("cosaudit")
 
 # Codes after which a credentials provider is asked for fresh keys and the request re-signed once.
-_REFRESH_CODES = frozenset({"ExpiredToken", "SignatureExpired", "InvalidAccessKeyId", "SecretidNotExist"})
+_REFRESH_CODES = frozenset(
+    {"ExpiredToken", "SignatureExpired", "InvalidAccessKeyId", "SecretidNotExist"}
+)
 # Ask the provider again this many seconds before temporary credentials expire.
 _REFRESH_MARGIN = 300.0
 
@@ -133,7 +135,9 @@ class Session:
         self.retry = retry or RetryPolicy()
         self._signer = signer or Signer()
         self._credentials_source = credentials
-        self._cached: Credentials | None = credentials if isinstance(credentials, Credentials) else None
+        self._cached: Credentials | None = (
+            credentials if isinstance(credentials, Credentials) else None
+        )
         self._refresh_lock = asyncio.Lock()
         self._clock = clock
         self._monotonic = monotonic
@@ -164,7 +168,7 @@ class Session:
             sock_connect=self.timeouts.connect,
             sock_read=self.timeouts.read,
         )
-        connector = aiohttp.TCPConnector(limit=self._limit, ssl=None if self._verify_ssl else False)
+        connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._verify_ssl)
         self._http = aiohttp.ClientSession(
             connector=connector, timeout=timeout, raise_for_status=False, trust_env=False
         )
@@ -214,7 +218,9 @@ class Session:
         try:
             return await self._with_retries(call, idempotent)
         except AuthError as error:
-            if error.code not in _REFRESH_CODES or isinstance(self._credentials_source, Credentials):
+            if error.code not in _REFRESH_CODES or isinstance(
+                self._credentials_source, Credentials
+            ):
                 raise
             # The service rejected the request, so sending it again cannot duplicate it.
             logger.info("credentials rejected (%s); asking the provider again", error.code)
@@ -225,11 +231,13 @@ class Session:
         started = self._monotonic()
         policy = self.retry
 
+        out_of_attempts = stop_after_attempt(policy.attempts)
+
         def past_deadline(_: RetryCallState) -> bool:
             return self._monotonic() - started >= policy.deadline
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.attempts) | past_deadline,
+            stop=lambda state: out_of_attempts(state) or past_deadline(state),
             wait=wait_random_exponential(multiplier=policy.initial, max=policy.maximum),
             retry=retry_if_exception(lambda exc: is_retryable(exc, idempotent=idempotent)),
             sleep=self._sleep,
@@ -246,7 +254,11 @@ class Session:
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         logger.debug(
             "retrying %s %s in %.2fs after attempt %d: %r",
-            call.method, call.url, wait, state.attempt_number, error,
+            call.method,
+            call.url,
+            wait,
+            state.attempt_number,
+            error,
         )
         if self._on_retry is not None and error is not None:
             self._on_retry(RetryEvent(call.method, call.url, state.attempt_number, wait, error))
@@ -278,7 +290,9 @@ class Session:
         elif call.method == "POST":
             headers["Content-Length"] = "0"
         if credentials.token:
-            token_header = "x-ci-security-token" if call.service is Service.CI else "x-cos-security-token"
+            token_header = (
+                "x-ci-security-token" if call.service is Service.CI else "x-cos-security-token"
+            )
             headers[token_header] = credentials.token
         headers["Authorization"] = self._signer.sign(
             credentials.secret_id,
@@ -298,17 +312,27 @@ class Session:
                 status = response.status
                 response_headers = response.headers
         except aiohttp.ConnectionTimeoutError as exc:
-            raise ConnectError(f"connect timeout: {exc}", method=call.method, url=call.url) from None
+            raise ConnectError(
+                f"connect timeout: {exc}", method=call.method, url=call.url
+            ) from None
         except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
             raise ConnectError(f"cannot connect: {exc}", method=call.method, url=call.url) from None
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise RequestTimeout(f"no answer in time: {exc!r}", method=call.method, url=call.url) from None
+            raise RequestTimeout(
+                f"no answer in time: {exc!r}", method=call.method, url=call.url
+            ) from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectionLost(f"connection lost: {exc!r}", method=call.method, url=call.url) from None
+            raise ConnectionLost(
+                f"connection lost: {exc!r}", method=call.method, url=call.url
+            ) from None
         request_id = _request_id(response_headers)
         logger.debug(
             "%s %s -> %d (request id %s) in %.1f ms",
-            call.method, call.url, status, request_id, (self._monotonic() - started) * 1000,
+            call.method,
+            call.url,
+            status,
+            request_id,
+            (self._monotonic() - started) * 1000,
         )
         if status >= 300:
             raise self._error(status, payload, response_headers, call)
@@ -321,7 +345,10 @@ class Session:
         if call.root not in tree:
             raise MalformedResponse(
                 f"expected <{call.root}>, got <{next(iter(tree))}>",
-                method=call.method, url=call.url, status=status, request_id=request_id,
+                method=call.method,
+                url=call.url,
+                status=status,
+                request_id=request_id,
             )
         children = tree[call.root]
         if children is None:
@@ -329,7 +356,10 @@ class Session:
         if not isinstance(children, dict):
             raise MalformedResponse(
                 f"<{call.root}> has no child elements",
-                method=call.method, url=call.url, status=status, request_id=request_id,
+                method=call.method,
+                url=call.url,
+                status=status,
+                request_id=request_id,
             )
         return Response(status, request_id or children.get("RequestId"), children)
 
@@ -339,7 +369,9 @@ class Session:
         if declared is not None and declared > limit:
             raise MalformedResponse(
                 f"answer of {declared} bytes exceeds the limit of {limit} bytes",
-                method=call.method, url=call.url, status=response.status,
+                method=call.method,
+                url=call.url,
+                status=response.status,
                 request_id=_request_id(response.headers),
             )
         chunks: list[bytes] = []
@@ -349,7 +381,9 @@ class Session:
             if size > limit:
                 raise MalformedResponse(
                     f"answer exceeds the limit of {limit} bytes",
-                    method=call.method, url=call.url, status=response.status,
+                    method=call.method,
+                    url=call.url,
+                    status=response.status,
                     request_id=_request_id(response.headers),
                 )
             chunks.append(chunk)

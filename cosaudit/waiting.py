@@ -87,7 +87,7 @@ async def wait_for_job(
         retry_error_callback=lambda state: None,
         reraise=True,
     )
-    job = await retrying(poll)
+    job: J | None = await retrying(poll)
     if job is None or not job.is_final:
         raise JobTimeout(job_id, limit, last[-1] if last else None)
     return finish(job)

@@ -37,10 +37,7 @@ def _emit(name: str, value: Any, out: list[str]) -> None:
             _emit(child, child_value, out)
         out.append(f"</{name}>")
         return
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = escape(str(value))
+    text = ("true" if value else "false") if isinstance(value, bool) else escape(str(value))
     out.append(f"<{name}>{text}</{name}>")
 
 

@@ -11,52 +11,215 @@ from typing import Any
 
 import pytest
 
-from cosaudit import AuditClient, Credentials, Freeze, ImageInput, InvalidInput, LimitExceeded, UserInfo
+from cosaudit import (
+    AuditClient,
+    Credentials,
+    Freeze,
+    ImageInput,
+    InvalidInput,
+    LimitExceeded,
+    UserInfo,
+)
 
 Call = Callable[[AuditClient], Awaitable[Any]]
 LONG = "x" * 513
 
 # (what is wrong, the call, the error type, text the message must contain)
 CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
-    ("text over 10,000 characters", lambda c: c.text.moderate("a" * 10_001), LimitExceeded, "Input.Content: 10001 characters exceeds the limit of 10000"),
+    (
+        "text over 10,000 characters",
+        lambda c: c.text.moderate("a" * 10_001),
+        LimitExceeded,
+        "Input.Content: 10001 characters exceeds the limit of 10000",
+    ),
     ("empty text", lambda c: c.text.moderate(""), InvalidInput, "Input.Content"),
-    ("text not a string", lambda c: c.text.moderate(b"bytes"), InvalidInput, "Input.Content: must be a string"),  # type: ignore[arg-type]
-    ("no text source", lambda c: c.text.submit(), InvalidInput, "exactly one of content/object/url"),
-    ("two text sources", lambda c: c.text.submit(content="a", object="b.txt"), InvalidInput, "got content, object"),
-    ("DataId over 512 bytes", lambda c: c.text.moderate("a", data_id=LONG), LimitExceeded, "Input.DataId: 513 bytes exceeds the limit of 512"),
-    ("DataId multibyte over 512 bytes", lambda c: c.text.moderate("a", data_id="测" * 171), LimitExceeded, "Input.DataId: 513 bytes"),
-    ("UserInfo field over 128 bytes", lambda c: c.text.moderate("a", user_info=UserInfo(nickname="n" * 129)), LimitExceeded, "Input.UserInfo.Nickname: 129 bytes exceeds the limit of 128"),
-    ("UserInfo unknown field", lambda c: c.text.moderate("a", user_info={"nick": "x"}), InvalidInput, "Input.UserInfo"),  # type: ignore[arg-type]
-    ("callback not http(s)", lambda c: c.text.submit(object="a.txt", callback="ftp://x/"), InvalidInput, "Conf.Callback"),
-    ("callback relative", lambda c: c.text.submit(object="a.txt", callback="/hook"), InvalidInput, "Conf.Callback"),
-    ("callback with inline text", lambda c: c.text.submit(content="a", callback="http://x/"), InvalidInput, "Conf"),
-    ("unknown DetectType scene", lambda c: c.text.moderate("a", detect_type="Porn,Gambling"), InvalidInput, "Conf.DetectType: unknown scene 'Gambling'"),
-    ("empty DetectType", lambda c: c.text.moderate("a", detect_type=[]), InvalidInput, "Conf.DetectType"),
-    ("CallbackVersion not Simple/Detail", lambda c: c.text.submit(object="a.txt", callback_version="Full"), InvalidInput, "Conf.CallbackVersion"),
-    ("CallbackType not 1/2", lambda c: c.text.submit(object="a.txt", callback_type=3), InvalidInput, "Conf.CallbackType"),
+    (
+        "text not a string",
+        lambda c: c.text.moderate(b"bytes"),
+        InvalidInput,
+        "Input.Content: must be a string",
+    ),  # type: ignore[arg-type]
+    (
+        "no text source",
+        lambda c: c.text.submit(),
+        InvalidInput,
+        "exactly one of content/object/url",
+    ),
+    (
+        "two text sources",
+        lambda c: c.text.submit(content="a", object="b.txt"),
+        InvalidInput,
+        "got content, object",
+    ),
+    (
+        "DataId over 512 bytes",
+        lambda c: c.text.moderate("a", data_id=LONG),
+        LimitExceeded,
+        "Input.DataId: 513 bytes exceeds the limit of 512",
+    ),
+    (
+        "DataId multibyte over 512 bytes",
+        lambda c: c.text.moderate("a", data_id="测" * 171),
+        LimitExceeded,
+        "Input.DataId: 513 bytes",
+    ),
+    (
+        "UserInfo field over 128 bytes",
+        lambda c: c.text.moderate("a", user_info=UserInfo(nickname="n" * 129)),
+        LimitExceeded,
+        "Input.UserInfo.Nickname: 129 bytes exceeds the limit of 128",
+    ),
+    (
+        "UserInfo unknown field",
+        lambda c: c.text.moderate("a", user_info={"nick": "x"}),
+        InvalidInput,
+        "Input.UserInfo",
+    ),  # type: ignore[arg-type]
+    (
+        "callback not http(s)",
+        lambda c: c.text.submit(object="a.txt", callback="ftp://x/"),
+        InvalidInput,
+        "Conf.Callback",
+    ),
+    (
+        "callback relative",
+        lambda c: c.text.submit(object="a.txt", callback="/hook"),
+        InvalidInput,
+        "Conf.Callback",
+    ),
+    (
+        "callback with inline text",
+        lambda c: c.text.submit(content="a", callback="http://x/"),
+        InvalidInput,
+        "Conf",
+    ),
+    (
+        "unknown DetectType scene",
+        lambda c: c.text.moderate("a", detect_type="Porn,Gambling"),
+        InvalidInput,
+        "Conf.DetectType: unknown scene 'Gambling'",
+    ),
+    (
+        "empty DetectType",
+        lambda c: c.text.moderate("a", detect_type=[]),
+        InvalidInput,
+        "Conf.DetectType",
+    ),
+    (
+        "CallbackVersion not Simple/Detail",
+        lambda c: c.text.submit(object="a.txt", callback_version="Full"),
+        InvalidInput,
+        "Conf.CallbackVersion",
+    ),
+    (
+        "CallbackType not 1/2",
+        lambda c: c.text.submit(object="a.txt", callback_type=3),
+        InvalidInput,
+        "Conf.CallbackType",
+    ),
     ("BizType empty", lambda c: c.text.moderate("a", biz_type=""), InvalidInput, "Conf.BizType"),
-    ("text Url not a URL", lambda c: c.text.submit(url="example.com/a.txt"), InvalidInput, "Input.Url"),
+    (
+        "text Url not a URL",
+        lambda c: c.text.submit(url="example.com/a.txt"),
+        InvalidInput,
+        "Input.Url",
+    ),
     ("empty object key", lambda c: c.text.submit(object=""), InvalidInput, "Input.Object"),
     ("job id with a slash", lambda c: c.text.get("../../etc"), InvalidInput, "job_id"),
     ("job id empty", lambda c: c.text.wait(""), InvalidInput, "job_id"),
     ("job id with a query", lambda c: c.webpage.get("sh1?x=1"), InvalidInput, "job_id"),
-    ("image with no source", lambda c: c.image.moderate(), InvalidInput, "exactly one of object/url/content"),
-    ("image with two sources", lambda c: c.image.moderate(object="a.jpg", url="http://x/a.jpg"), InvalidInput, "got object, url"),
-    ("image content empty", lambda c: c.image.moderate(content=b""), InvalidInput, "Input[0].Content"),
-    ("image url not http(s)", lambda c: c.image.moderate(url="file:///etc/passwd"), InvalidInput, "detect-url"),
-    ("image key with ..", lambda c: c.image.moderate(object="a/../../b.jpg"), InvalidInput, "object"),
-    ("image key with control char", lambda c: c.image.moderate(object="a\nb.jpg"), InvalidInput, "object"),
-    ("image key over 850 bytes", lambda c: c.image.moderate(object="k" * 851), LimitExceeded, "object: 851 bytes"),
-    ("GIF interval not positive", lambda c: c.image.moderate(object="a.gif", interval=0), InvalidInput, "Input.Interval"),
-    ("batch over 100 images", lambda c: c.image.moderate_batch(["a.jpg"] * 101), LimitExceeded, "Input: 101 images exceeds the limit of 100"),
+    (
+        "image with no source",
+        lambda c: c.image.moderate(),
+        InvalidInput,
+        "exactly one of object/url/content",
+    ),
+    (
+        "image with two sources",
+        lambda c: c.image.moderate(object="a.jpg", url="http://x/a.jpg"),
+        InvalidInput,
+        "got object, url",
+    ),
+    (
+        "image content empty",
+        lambda c: c.image.moderate(content=b""),
+        InvalidInput,
+        "Input[0].Content",
+    ),
+    (
+        "image url not http(s)",
+        lambda c: c.image.moderate(url="file:///etc/passwd"),
+        InvalidInput,
+        "detect-url",
+    ),
+    (
+        "image key with ..",
+        lambda c: c.image.moderate(object="a/../../b.jpg"),
+        InvalidInput,
+        "object",
+    ),
+    (
+        "image key with control char",
+        lambda c: c.image.moderate(object="a\nb.jpg"),
+        InvalidInput,
+        "object",
+    ),
+    (
+        "image key over 850 bytes",
+        lambda c: c.image.moderate(object="k" * 851),
+        LimitExceeded,
+        "object: 851 bytes",
+    ),
+    (
+        "GIF interval not positive",
+        lambda c: c.image.moderate(object="a.gif", interval=0),
+        InvalidInput,
+        "Input.Interval",
+    ),
+    (
+        "batch over 100 images",
+        lambda c: c.image.moderate_batch(["a.jpg"] * 101),
+        LimitExceeded,
+        "Input: 101 images exceeds the limit of 100",
+    ),
     ("batch empty", lambda c: c.image.moderate_batch([]), InvalidInput, "at least one"),
     ("batch given a string", lambda c: c.image.moderate_batch("a.jpg"), InvalidInput, "sequence"),  # type: ignore[arg-type]
-    ("batch item DataId too long", lambda c: c.image.moderate_batch([ImageInput(object="a", data_id=LONG)]), LimitExceeded, "Input[0].DataId"),
-    ("batch item bad URL", lambda c: c.image.moderate_batch([ImageInput(url="http:/x")]), InvalidInput, "Input[0].Url"),
-    ("sync batch with callback", lambda c: c.image._batch(["a"], None, None, "http://x/", None, asynchronous=False), InvalidInput, "Conf.Callback"),
-    ("freeze score over 100", lambda c: c.image.submit(object="a.jpg", freeze=Freeze(porn_score=101)), InvalidInput, "Conf.Freeze.PornScore"),
-    ("webpage URL missing scheme", lambda c: c.webpage.moderate("example.com"), InvalidInput, "Input.Url"),
-    ("webpage DataId too long", lambda c: c.webpage.submit("http://x/", data_id=LONG), LimitExceeded, "Input.DataId"),
+    (
+        "batch item DataId too long",
+        lambda c: c.image.moderate_batch([ImageInput(object="a", data_id=LONG)]),
+        LimitExceeded,
+        "Input[0].DataId",
+    ),
+    (
+        "batch item bad URL",
+        lambda c: c.image.moderate_batch([ImageInput(url="http:/x")]),
+        InvalidInput,
+        "Input[0].Url",
+    ),
+    (
+        "sync batch with callback",
+        lambda c: c.image._batch(["a"], None, None, "http://x/", None, asynchronous=False),
+        InvalidInput,
+        "Conf.Callback",
+    ),
+    (
+        "freeze score over 100",
+        lambda c: c.image.submit(object="a.jpg", freeze=Freeze(porn_score=101)),
+        InvalidInput,
+        "Conf.Freeze.PornScore",
+    ),
+    (
+        "webpage URL missing scheme",
+        lambda c: c.webpage.moderate("example.com"),
+        InvalidInput,
+        "Input.Url",
+    ),
+    (
+        "webpage DataId too long",
+        lambda c: c.webpage.submit("http://x/", data_id=LONG),
+        LimitExceeded,
+        "Input.DataId",
+    ),
 ]
 
 
@@ -85,8 +248,22 @@ async def test_bad_input_is_refused_before_sending(
         ({"bucket": "examplebucket", "region": "ap-guangzhou"}, "bucket"),
         ({"bucket": "Example-1250000000", "region": "ap-guangzhou"}, "bucket"),
         ({"bucket": "examplebucket-1250000000", "region": "evil.example#"}, "region"),
-        ({"bucket": "examplebucket-1250000000", "region": "ap-guangzhou", "endpoint": "ftp://127.0.0.1"}, "endpoint"),
-        ({"bucket": "examplebucket-1250000000", "region": "ap-guangzhou", "endpoint": "http://127.0.0.1:1/x?y"}, "endpoint"),
+        (
+            {
+                "bucket": "examplebucket-1250000000",
+                "region": "ap-guangzhou",
+                "endpoint": "ftp://127.0.0.1",
+            },
+            "endpoint",
+        ),
+        (
+            {
+                "bucket": "examplebucket-1250000000",
+                "region": "ap-guangzhou",
+                "endpoint": "http://127.0.0.1:1/x?y",
+            },
+            "endpoint",
+        ),
     ],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, str], field: str) -> None:
@@ -97,4 +274,8 @@ def test_bad_configuration_is_refused(kwargs: dict[str, str], field: str) -> Non
 
 def test_bucket_names_cannot_steer_the_host() -> None:
     with pytest.raises(InvalidInput):
-        AuditClient(bucket="a-1250000000.evil.com#", region="ap-guangzhou", credentials=Credentials("a", "b"))
+        AuditClient(
+            bucket="a-1250000000.evil.com#",
+            region="ap-guangzhou",
+            credentials=Credentials("a", "b"),
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,11 +15,11 @@ from cosaudit.config import RetryPolicy, Timeouts
 from cosaudit.credentials import Credentials
 from cosaudit.endpoints import Endpoints, Service
 from cosaudit.errors import (
-    AuthError,
     ClientStateError,
     ConnectError,
     InvalidArgumentError,
     MalformedResponse,
+    NotFoundError,
     RequestTimeout,
     ServerError,
     ThrottledError,
@@ -28,11 +28,14 @@ from cosaudit.session import RetryEvent, Session
 from cosaudit.signing import compute_signature, parse_authorization
 
 KEY = Credentials("AKIDtest", "test-secret-key")
-OK = b"<Response><JobsDetail><JobId>st1</JobId></JobsDetail><RequestId>rid-body</RequestId></Response>"
+OK = b"<Response><JobsDetail><JobId>st1</JobId></JobsDetail><RequestId>r0</RequestId></Response>"
 
 
 def error_body(code: str, message: str = "no") -> bytes:
-    return f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>r</RequestId><TraceId>t</TraceId></Error>".encode()
+    return (
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>r</RequestId><TraceId>t</TraceId></Error>"
+    ).encode()
 
 
 class Script:
@@ -55,7 +58,9 @@ class Script:
             await self.stall.wait()
         status, body, headers = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         headers = {"x-ci-request-id": f"rid-{len(self.seen)}", **headers}
-        return web.Response(status=status, body=body, headers=headers, content_type="application/xml")
+        return web.Response(
+            status=status, body=body, headers=headers, content_type="application/xml"
+        )
 
 
 @pytest.fixture
@@ -113,8 +118,12 @@ async def test_query_and_object_path_are_signed_decoded(script: tuple[Script, st
     params = {"ci-process": "sensitive-content-recognition", "dataid": "a b+c/=&"}
     async with make_session(url) as session:
         await session.request(
-            "GET", "/dir/%E5%9B%BE%201.jpg", service=Service.COS, params=params,
-            signed_path="/dir/图 1.jpg", root="RecognitionResult",
+            "GET",
+            "/dir/%E5%9B%BE%201.jpg",
+            service=Service.COS,
+            params=params,
+            signed_path="/dir/图 1.jpg",
+            root="RecognitionResult",
         )
     request = server.seen[0]
     assert request.headers["Host"] == "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com"
@@ -122,13 +131,23 @@ async def test_query_and_object_path_are_signed_decoded(script: tuple[Script, st
     assert dict(parse_qsl(request.query_string)) == params
     parts = parse_authorization(request.headers["Authorization"])
     signed = compute_signature(
-        KEY.secret_key, "GET", request.path, params, {"host": request.headers["Host"]}, parts.key_time
+        KEY.secret_key,
+        "GET",
+        request.path,
+        params,
+        {"host": request.headers["Host"]},
+        parts.key_time,
     )
     assert signed.signature == parts.signature
 
 
-@pytest.mark.parametrize(("service", "header"), [(Service.CI, "x-ci-security-token"), (Service.COS, "x-cos-security-token")])
-async def test_token_header_depends_on_host(script: tuple[Script, str], service: Service, header: str) -> None:
+@pytest.mark.parametrize(
+    ("service", "header"),
+    [(Service.CI, "x-ci-security-token"), (Service.COS, "x-cos-security-token")],
+)
+async def test_token_header_depends_on_host(
+    script: tuple[Script, str], service: Service, header: str
+) -> None:
     server, url = script
     server.answers = [(200, b"<Response/>", {})]
     async with make_session(url, credentials=Credentials("AKIDtmp", "k", "tok+/=")) as session:
@@ -154,7 +173,9 @@ async def test_query_retries_5xx_then_succeeds(script: tuple[Script, str]) -> No
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, "SlowDown"), (503, "ServiceUnavailable")])
-async def test_submit_retried_when_service_turned_it_away(script: tuple[Script, str], status: int, code: str) -> None:
+async def test_submit_retried_when_service_turned_it_away(
+    script: tuple[Script, str], status: int, code: str
+) -> None:
     server, url = script
     server.then(status, error_body(code))
     async with make_session(url) as session:
@@ -170,7 +191,11 @@ async def test_submit_not_retried_after_500(script: tuple[Script, str]) -> None:
         with pytest.raises(ServerError) as caught:
             await session.request("POST", "/text/auditing", body=b"<Request/>")
     assert len(server.seen) == 1
-    assert (caught.value.status, caught.value.code, caught.value.message) == (500, "InternalError", "boom")
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        500,
+        "InternalError",
+        "boom",
+    )
 
 
 async def test_400_is_typed_and_not_retried(script: tuple[Script, str]) -> None:
@@ -199,15 +224,20 @@ async def test_error_without_body_still_carries_status(script: tuple[Script, str
     server, url = script
     server.answers = [(404, b"", {})]
     async with make_session(url) as session:
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(NotFoundError) as caught:
             await session.request("GET", "/text/auditing/st1")
-    assert getattr(caught.value, "status", None) == 404
-    assert getattr(caught.value, "code", None) == "HTTP404"
+    assert caught.value.status == 404
+    assert caught.value.code == "HTTP404"
 
 
 @pytest.mark.parametrize(
     "body",
-    [b"<Response><JobsDetail>", b"not xml at all", b"<Other/>", b'<!DOCTYPE x [<!ENTITY a "b">]><Response/>'],
+    [
+        b"<Response><JobsDetail>",
+        b"not xml at all",
+        b"<Other/>",
+        b'<!DOCTYPE x [<!ENTITY a "b">]><Response/>',
+    ],
 )
 async def test_malformed_answers_are_typed(script: tuple[Script, str], body: bytes) -> None:
     server, url = script

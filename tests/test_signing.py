@@ -34,10 +34,17 @@ def test_every_vector_is_covered() -> None:
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_vector_reproduces(vector: dict[str, Any]) -> None:
-    args = (vector["method"], vector["path"], vector["params"], vector["headers"], vector["key_time"])
-    assert authorization(vector["secret_id"], vector["secret_key"], *args) == vector[
-        "expected_authorization"
-    ]
+    args = (
+        vector["method"],
+        vector["path"],
+        vector["params"],
+        vector["headers"],
+        vector["key_time"],
+    )
+    assert (
+        authorization(vector["secret_id"], vector["secret_key"], *args)
+        == vector["expected_authorization"]
+    )
     signed = compute_signature(vector["secret_key"], *args)
     assert signed.http_string == vector["intermediate"]["http_string"]
     assert signed.string_to_sign == vector["intermediate"]["string_to_sign"]
@@ -100,5 +107,7 @@ def test_parse_authorization_round_trip() -> None:
 
 def test_parse_authorization_names_what_is_missing() -> None:
     with pytest.raises(ValueError, match="q-signature"):
-        parse_authorization("q-sign-algorithm=sha1&q-ak=x&q-sign-time=1;2&q-key-time=1;2"
-                            "&q-header-list=&q-url-param-list=")
+        parse_authorization(
+            "q-sign-algorithm=sha1&q-ak=x&q-sign-time=1;2&q-key-time=1;2"
+            "&q-header-list=&q-url-param-list="
+        )

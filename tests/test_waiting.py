@@ -47,8 +47,12 @@ POLICY = PollPolicy(initial=1.0, multiplier=2.0, maximum=5.0, jitter=0.0, timeou
 
 async def test_polls_until_final_slowing_down_to_the_cap() -> None:
     time = FakeTime()
-    fetch, polled_at = scripted(["Submitted", "Auditing", "Auditing", "Auditing", "Auditing", "Success"], time)
-    result = await wait_for_job(fetch, job_id="st1", policy=POLICY, clock=time.clock, sleep=time.sleep)
+    fetch, polled_at = scripted(
+        ["Submitted", "Auditing", "Auditing", "Auditing", "Auditing", "Success"], time
+    )
+    result = await wait_for_job(
+        fetch, job_id="st1", policy=POLICY, clock=time.clock, sleep=time.sleep
+    )
     assert result.state is JobState.SUCCESS
     assert time.sleeps == [1.0, 2.0, 4.0, 5.0, 5.0]
     assert polled_at == [0.0, 1.0, 3.0, 7.0, 12.0, 17.0]
@@ -58,7 +62,9 @@ async def test_jitter_stays_within_its_band() -> None:
     time = FakeTime()
     fetch, _ = scripted(["Auditing"] * 6 + ["Success"], time)
     policy = PollPolicy(initial=1.0, multiplier=1.5, maximum=10.0, jitter=0.2, timeout=100.0)
-    await wait_for_job(fetch, job_id="st1", policy=policy, clock=time.clock, sleep=time.sleep, rng=random.Random(7))
+    await wait_for_job(
+        fetch, job_id="st1", policy=policy, clock=time.clock, sleep=time.sleep, rng=random.Random(7)
+    )
     for n, slept in enumerate(time.sleeps, start=1):
         assert 0.8 * policy.interval(n) <= slept <= 1.2 * policy.interval(n)
     assert len(set(time.sleeps)) == len(time.sleeps)
@@ -68,7 +74,9 @@ async def test_timeout_never_oversleeps_and_carries_last_job() -> None:
     time = FakeTime()
     fetch, polled_at = scripted(["Auditing"], time)
     with pytest.raises(JobTimeout) as caught:
-        await wait_for_job(fetch, job_id="st1", policy=POLICY, timeout=10.0, clock=time.clock, sleep=time.sleep)
+        await wait_for_job(
+            fetch, job_id="st1", policy=POLICY, timeout=10.0, clock=time.clock, sleep=time.sleep
+        )
     assert time.now == pytest.approx(10.0)
     assert polled_at[-1] == pytest.approx(10.0)  # a last look exactly at the deadline
     assert caught.value.job.state is JobState.AUDITING
@@ -95,7 +103,12 @@ async def test_failed_raises_with_the_job() -> None:
     assert caught.value.code == "ResourceNotFound"
     assert caught.value.job.message == "no such object"
     returned = await wait_for_job(
-        fetch, job_id="st1", policy=POLICY, raise_on_failure=False, clock=time.clock, sleep=time.sleep
+        fetch,
+        job_id="st1",
+        policy=POLICY,
+        raise_on_failure=False,
+        clock=time.clock,
+        sleep=time.sleep,
     )
     assert returned.state is JobState.FAILED
 
@@ -104,14 +117,26 @@ async def test_a_final_job_in_hand_needs_no_poll() -> None:
     time = FakeTime()
     fetch, polled_at = scripted(["Auditing"], time)
     done = job("Success")
-    assert await wait_for_job(fetch, job_id="st1", policy=POLICY, first=done, clock=time.clock, sleep=time.sleep) is done
+    assert (
+        await wait_for_job(
+            fetch, job_id="st1", policy=POLICY, first=done, clock=time.clock, sleep=time.sleep
+        )
+        is done
+    )
     assert polled_at == []
 
 
 async def test_a_pending_job_in_hand_waits_before_polling() -> None:
     time = FakeTime()
     fetch, polled_at = scripted(["Auditing", "Success"], time)
-    await wait_for_job(fetch, job_id="st1", policy=POLICY, first=job("Submitted"), clock=time.clock, sleep=time.sleep)
+    await wait_for_job(
+        fetch,
+        job_id="st1",
+        policy=POLICY,
+        first=job("Submitted"),
+        clock=time.clock,
+        sleep=time.sleep,
+    )
     assert polled_at == [1.0, 3.0]
 
 

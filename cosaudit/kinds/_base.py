@@ -98,7 +98,7 @@ class JobKind(Generic[J]):
 
     def _jobs(self, response: Response) -> tuple[J, ...]:
         detail = response.body.get("JobsDetail")
-        items = detail if isinstance(detail, list) else [detail]
+        items: list[Any] = detail if isinstance(detail, list) else [detail]
         if not items or not all(isinstance(item, dict) for item in items):
             raise MalformedResponse(
                 "answer has no JobsDetail", status=response.status, request_id=response.request_id

@@ -81,10 +81,16 @@ class ImageModeration(JobKind[ImageJob]):
         )
         if content is not None or user_info is not None or freeze is not None:
             (job,) = await self.submit_batch(
-                [image], biz_type=biz_type, detect_type=detect_type, callback=callback, freeze=freeze
+                [image],
+                biz_type=biz_type,
+                detect_type=detect_type,
+                callback=callback,
+                freeze=freeze,
             )
             return job
-        return await self._get_single(image, biz_type, detect_type, asynchronous=True, callback=callback)
+        return await self._get_single(
+            image, biz_type, detect_type, asynchronous=True, callback=callback
+        )
 
     async def moderate_batch(
         self,
