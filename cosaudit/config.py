@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from attrs import Attribute, define, field
+from attrs import define, field
 from attrs.validators import ge, gt
 
 __all__ = ["PollPolicy", "RetryPolicy", "Timeouts"]
-
-
-def _positive_or_none(_: object, attribute: Attribute[float | None], value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name} must be positive or None, got {value}")
 
 
 @define(frozen=True, slots=True)
@@ -25,7 +20,11 @@ class Timeouts:
 
     connect: float = field(default=5.0, validator=gt(0))
     read: float = field(default=30.0, validator=gt(0))
-    total: float | None = field(default=60.0, validator=_positive_or_none)
+    total: float | None = 60.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.total is not None and self.total <= 0:
+            raise ValueError(f"total must be positive or None, got {self.total}")
 
 
 @define(frozen=True, slots=True)
