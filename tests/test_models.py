@@ -228,7 +228,8 @@ def test_failed_job() -> None:
     assert job.is_final and job.is_failed
     assert job.code == "ResourceNotFound"
     assert job.message == "the input resource does not exist"
-    assert "ResourceNotFound" in str(jobs_table([job]))
+    assert "Failed (ResourceNotFound)" in str(jobs_table([job]))
+    assert "the input resource does not exist" in job._repr_html_()
 
 
 def test_webpage_submit_seed() -> None:

@@ -41,8 +41,8 @@ def _hits(job: Job) -> str:
 
 def _row(job: Job) -> tuple[str, ...]:
     state = _word(job.state)
-    if job.is_failed and (job.code or job.message):
-        state = f"{state}: {job.code or ''} {job.message or ''}".rstrip()
+    if job.is_failed and job.code:
+        state = f"{state} ({job.code})"  # the message is too long for a column; see job_html
     return (
         _word(job.job_id),
         state,
@@ -55,9 +55,11 @@ def _row(job: Job) -> tuple[str, ...]:
 
 def job_html(job: Job) -> str:
     """One job as a two-column HTML table."""
+    rows = list(zip(_COLUMNS, _row(job), strict=True))
+    if job.is_failed and job.message:
+        rows.append(("Message", job.message))
     cells = "".join(
-        f"<tr><th>{escape(name)}</th><td>{escape(value)}</td></tr>"
-        for name, value in zip(_COLUMNS, _row(job), strict=True)
+        f"<tr><th>{escape(name)}</th><td>{escape(value)}</td></tr>" for name, value in rows
     )
     return f"<table>{cells}</table>"
 
