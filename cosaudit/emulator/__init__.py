@@ -1,1 +1,38 @@
-"""A faithful local emulator of the COS / CI content-moderation API (work in progress)."""
+"""A faithful local emulator of the COS / CI content-moderation API, on aiohttp.
+
+>>> config = EmulatorConfig(bucket_dir=folder, job_duration=0.05)  # doctest: +SKIP
+>>> async with Emulator(config) as emu:  # doctest: +SKIP
+...     emu.url                     # "http://127.0.0.1:<port>"
+...     emu.controls.hold = True    # jobs stay Auditing
+...     emu.faults.fail_next(1, status=429, code="SlowDown")
+
+It serves text, image (single GET and batch) and webpage moderation, verifies request signatures
+exactly as the service does, runs jobs through ``Submitted → Auditing → Success|Failed`` on an
+injectable clock (or by poll count), and judges content with deterministic keyword rules
+(:mod:`cosaudit.emulator.rules`). ``create_app`` gives the bare aiohttp application.
+
+The emulator never imports the client side of cosaudit (session, client, kinds, models,
+waiting): it would stop being an independent check of it. It does share the two pure modules
+:mod:`cosaudit.signing` and :mod:`cosaudit.xmlcodec`, which the published signature vectors and
+the official-SDK tests check from outside.
+"""
+
+from cosaudit.emulator.app import create_app
+from cosaudit.emulator.config import Controls, EmulatorConfig
+from cosaudit.emulator.faults import Faults
+from cosaudit.emulator.jobs import JobRecord
+from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
+from cosaudit.emulator.server import Emulator
+from cosaudit.emulator.stats import Stats
+
+__all__ = [
+    "DEFAULT_RULES",
+    "Controls",
+    "Emulator",
+    "EmulatorConfig",
+    "Faults",
+    "JobRecord",
+    "RuleSet",
+    "Stats",
+    "create_app",
+]

@@ -1,0 +1,119 @@
+"""The aiohttp application: one catch-all handler that routes by path, never by host.
+
+Each request goes: count it → injected fault? → signature check → route → body (size-capped)
+→ kind handler. The dialect of every answer, errors included, follows the path: the
+single-image GET (``?ci-process=sensitive-content-recognition``) answers as COS, everything else
+as CI. Unknown paths are 404 ``InvalidUrl``; a known path with another method is 405
+``MethodNotAllowed`` (a COS code: the CI table has none); an oversized body is 413
+``InvalidContent``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from cosaudit.emulator.auth import verify
+from cosaudit.emulator.config import EmulatorConfig
+from cosaudit.emulator.kinds import Route, routes
+from cosaudit.emulator.kinds.base import Call
+from cosaudit.emulator.responses import ApiError, Dialect, error_response, new_request_id
+from cosaudit.emulator.state import EmulatorState
+
+__all__ = ["STATE", "create_app"]
+
+logger = logging.getLogger("cosaudit.emulator")
+
+STATE = web.AppKey("cosaudit_emulator_state", EmulatorState)
+_ROUTES = web.AppKey("cosaudit_emulator_routes", tuple)
+
+
+def _resolve(
+    table: Sequence[Route], method: str, path: str, query: Mapping[str, str]
+) -> tuple[Route | None, dict[str, str], bool]:
+    """The route for the request, its path groups, and whether the path exists at all."""
+    path_known = False
+    for route in table:
+        if route.ci_process is not None and query.get("ci-process") != route.ci_process:
+            continue
+        match = route.pattern.fullmatch(path)
+        if match is None:
+            continue
+        if route.method == method:
+            return route, match.groupdict(), True
+        path_known = True
+    return None, {}, path_known
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    too_large = ApiError(413, "InvalidContent", f"The request body exceeds {limit} bytes.")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    table: tuple[Route, ...] = request.app[_ROUTES]
+    request_id = new_request_id()
+    path = request.path
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(request.query_string, keep_blank_values=True):
+        query.setdefault(name, value)
+    route, params, path_known = _resolve(table, request.method, path, query)
+    dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
+    state.stats.requests[(request.method, path)] += 1
+    try:
+        fault = state.faults.take(path)
+        if fault is not None:
+            state.stats.faults_injected += 1
+            raise ApiError(fault.status, fault.code, fault.message)
+        try:
+            verify(
+                state.keyring,
+                dialect,
+                request.method,
+                path,
+                request.query_string,
+                request.headers,
+                time.time(),
+            )
+        except ApiError:
+            state.stats.auth_failures += 1
+            raise
+        if route is None:
+            if path_known:
+                raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed here.")
+            raise ApiError(404, "InvalidUrl", f"No API at {request.method} {path}.")
+        body = await _read_body(request, state.config.max_body_bytes)
+        call = Call(request, state, body, params, query, request_id)
+        return await route.handler(call)
+    except ApiError as error:
+        return error_response(dialect, error, request_id, resource=request.host + path)
+    except Exception:  # any bug answers like the service does, and is logged loudly
+        logger.exception("emulator failed on %s %s", request.method, path)
+        internal = ApiError(500, "InternalError", "The emulator hit an internal error.")
+        return error_response(dialect, internal, request_id, resource=request.host + path)
+
+
+async def _close(app: web.Application) -> None:
+    await app[STATE].close()
+
+
+def create_app(config: EmulatorConfig | None = None) -> web.Application:
+    """A fresh emulator application (for ``aiohttp_client`` and friends, or :class:`Emulator`)."""
+    config = config or EmulatorConfig()
+    # aiohttp raises on reading a body over client_max_size; _read_body turns that into XML.
+    app = web.Application(client_max_size=config.max_body_bytes)
+    app[STATE] = EmulatorState(config)
+    app[_ROUTES] = routes()
+    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    app.on_cleanup.append(_close)
+    return app

@@ -1,0 +1,193 @@
+"""Server-side check of the COS request signature (``shared/spec/request-signature.md`` §2).
+
+The signature is recomputed over exactly what the client says it signed (``q-header-list``,
+``q-url-param-list``), from the values actually received: query decoded with form semantics
+(``+`` is a space), the percent-decoded path, and ``host`` both as sent and without ``:port``
+(the Python SDK drops the port, the Go SDK keeps it).
+
+Answers, decided here because the two error tables disagree or are silent:
+
+=====================================  ==========================================================
+situation                              answer (both dialects unless said)
+=====================================  ==========================================================
+no Authorization (or an empty one)     401 ``MissingAuthorization``
+unparsable, not sha1, bad key time     401 ``InvalidAuthorization``
+unknown SecretId                       COS 403 ``InvalidAccessKeyId``; CI 401 ``SecretidNotExist``
+now outside ``q-key-time``             403 ``AccessDenied``, Message ``Request has expired``
+                                       (COS lists this message as a code; CI's 401
+                                       ``SignatureExpired`` would fit too — we keep one answer)
+signature differs                      403 ``SignatureDoesNotMatch``: the CI table has no such
+                                       code; we use the COS one on both hosts, as real
+                                       clients must handle it anyway
+key has a token; token absent/wrong    403 ``AccessDenied``, Message names the security token
+                                       (``ExpiredToken`` would send clients refreshing a token
+                                       that is simply wrong)
+=====================================  ==========================================================
+
+A token sent with a key that has none is ignored. On a mismatch the server's HttpString and
+StringToSign are logged at WARNING on ``cosaudit.emulator`` — never the key or a signature.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl
+
+from attrs import define, field
+
+from cosaudit.emulator.responses import ApiError, Dialect
+from cosaudit.signing import AuthorizationParts, compute_signature, encode, parse_authorization
+
+__all__ = ["TOKEN_HEADERS", "Key", "Keyring", "verify"]
+
+logger = logging.getLogger("cosaudit.emulator")
+
+# Either name is accepted on either host: the Python SDK sends x-ci- to CI paths, the Go SDK
+# always sends x-cos-.
+TOKEN_HEADERS = ("x-ci-security-token", "x-cos-security-token")
+
+_QUERY_AUTH = (
+    "q-sign-algorithm",
+    "q-ak",
+    "q-sign-time",
+    "q-key-time",
+    "q-header-list",
+    "q-url-param-list",
+    "q-signature",
+)
+
+
+@define(frozen=True, slots=True)
+class Key:
+    """A key pair the emulator accepts, with the token temporary keys must present."""
+
+    secret_id: str
+    secret_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+class Keyring:
+    """The key pairs the emulator accepts, by SecretId."""
+
+    def __init__(self, keys: Iterable[Key] = ()) -> None:
+        self._keys = {key.secret_id: key for key in keys}
+
+    def add(self, key: Key) -> None:
+        """Accept ``key`` (replacing any key with the same SecretId)."""
+        self._keys[key.secret_id] = key
+
+    def get(self, secret_id: str) -> Key | None:
+        return self._keys.get(secret_id)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _first_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    # A repeated parameter keeps its first value: no client we emulate signs duplicates.
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        out.setdefault(name, value)
+    return out
+
+
+def _authorization(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    value = headers.get("Authorization", "").strip()
+    if value:
+        return value
+    if "q-sign-algorithm" in query:
+        return "&".join(f"{name}={query.get(name, '')}" for name in _QUERY_AUTH if name in query)
+    return None
+
+
+def _host_candidates(host: str) -> list[str]:
+    candidates = [host]
+    name, sep, port = host.rpartition(":")
+    # "[::1]:8080" and "127.0.0.1:8080" drop the port; a bare IPv6 "[::1]" has no port.
+    if sep and port.isdigit() and not name.endswith(":"):
+        candidates.append(name)
+    return candidates
+
+
+def _mismatch(why: str) -> ApiError:
+    logger.warning("signature mismatch: %s", why)
+    return ApiError(403, "SignatureDoesNotMatch", "The Signature you specified is invalid.")
+
+
+def _check_signature(
+    parts: AuthorizationParts,
+    key: Key,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> None:
+    by_encoded = {encode(name).lower(): (name, value) for name, value in query.items()}
+    params: dict[str, str] = {}
+    for listed in parts.param_list:
+        if listed not in by_encoded:
+            raise _mismatch(f"signed parameter {listed!r} is not in the query")
+        name, value = by_encoded[listed]
+        params[name] = value
+    signed_headers: dict[str, str] = {}
+    for listed in parts.header_list:
+        sent = headers.get(listed)
+        if sent is None:
+            raise _mismatch(f"signed header {listed!r} was not sent")
+        signed_headers[listed] = sent
+    host = signed_headers.get("host")
+    variants = [{**signed_headers, "host": h} for h in _host_candidates(host)] if host else []
+    for variant in variants or [signed_headers]:
+        last = compute_signature(key.secret_key, method, path, params, variant, parts.key_time)
+        if hmac.compare_digest(last.signature.encode(), parts.signature.encode()):
+            return
+    raise _mismatch(
+        f"SecretId {parts.secret_id}; server HttpString={last.http_string!r} "
+        f"StringToSign={last.string_to_sign!r}",
+    )
+
+
+def verify(
+    keyring: Keyring,
+    dialect: Dialect,
+    method: str,
+    path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    now: float,
+) -> Key:
+    """Return the key that signed the request, or raise :class:`ApiError` (see module doc).
+
+    ``path`` is percent-decoded; ``query_string`` is raw (as on the wire); ``headers`` is a
+    case-insensitive mapping of what was received; ``now`` is Unix time.
+    """
+    query = _first_values(parse_qsl(query_string, keep_blank_values=True))
+    raw = _authorization(headers, query)
+    if raw is None:
+        raise ApiError(401, "MissingAuthorization", "The Authorization header is missing.")
+    try:
+        parts = parse_authorization(raw)
+        start, end = parts.window
+    except ValueError as exc:
+        raise ApiError(401, "InvalidAuthorization", f"Invalid Authorization: {exc}.") from exc
+    if parts.algorithm != "sha1":
+        raise ApiError(401, "InvalidAuthorization", "Only q-sign-algorithm=sha1 is supported.")
+    key = keyring.get(parts.secret_id)
+    if key is None:
+        if dialect is Dialect.COS:
+            raise ApiError(
+                403, "InvalidAccessKeyId", "The access key Id format you provided is invalid."
+            )
+        raise ApiError(401, "SecretidNotExist", "The SecretId does not exist.")
+    if not start <= now <= end:
+        raise ApiError(403, "AccessDenied", "Request has expired")
+    _check_signature(parts, key, method, path, query, headers)
+    if key.token is not None:
+        sent = [v for v in (headers.get(n) or query.get(n) for n in TOKEN_HEADERS) if v]
+        if not any(hmac.compare_digest(v.encode(), key.token.encode()) for v in sent):
+            raise ApiError(
+                403, "AccessDenied", "The security token is missing or does not match the key."
+            )
+    return key

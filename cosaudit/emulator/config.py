@@ -1,0 +1,124 @@
+"""What an emulator is started with (:class:`EmulatorConfig`) and what tests turn at run time
+(:class:`Controls`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import define, field
+
+from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
+
+__all__ = ["DEFAULT_SECRET_ID", "DEFAULT_SECRET_KEY", "Controls", "Duration", "EmulatorConfig"]
+
+DEFAULT_SECRET_ID = "AKIDcosauditEMULATOR"
+DEFAULT_SECRET_KEY = "cosaudit-emulator-secret"
+
+# Seconds from submit to final: fixed, or a (min, max) range a job's id picks from.
+Duration = float | tuple[float, float]
+
+
+def _duration(value: Duration) -> Duration:
+    if isinstance(value, tuple):
+        low, high = (float(v) for v in value)
+        if not 0 <= low <= high:
+            raise ValueError(f"job_duration range must satisfy 0 <= min <= max, got {value!r}")
+        return (low, high)
+    if value < 0:
+        raise ValueError(f"job_duration must be >= 0, got {value!r}")
+    return float(value)
+
+
+def _polls(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ValueError(f"final_after_polls must be >= 1, got {value!r}")
+    return value
+
+
+def _rules(value: RuleSet | Mapping[str, Any] | str | Path | None) -> RuleSet:
+    if value is None:
+        return DEFAULT_RULES
+    if isinstance(value, RuleSet):
+        return value
+    if isinstance(value, str | Path):
+        return RuleSet.from_json_file(value)
+    return RuleSet.from_mapping(value)
+
+
+def _path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+@define(frozen=True, slots=True)
+class EmulatorConfig:
+    """Settings of one emulator instance.
+
+    Args:
+        token: when set, requests signed with the default key must carry it in
+            ``x-ci-security-token`` or ``x-cos-security-token`` (temporary-key emulation).
+        bucket_dir: a folder standing for the bucket: object key ``a/b.png`` is
+            ``bucket_dir/a/b.png``. Without it every ``Object`` input is missing.
+        job_duration: seconds from submit to final, or ``(min, max)`` from which each job picks
+            a value deterministically from its id.
+        final_after_polls: when set, a job turns final on its N-th query instead of by time.
+        rules: keyword rules: a :class:`RuleSet`, its JSON mapping, or a JSON file path.
+        allow_remote_fetch: fetch ``Url`` inputs from any host, not only loopback.
+        clock: the job clock (seconds, monotonic). Signatures are checked against
+            ``time.time`` regardless, since clients sign with wall-clock Unix times.
+        max_body_bytes: larger request bodies get 413 ``InvalidContent``.
+    """
+
+    secret_id: str = DEFAULT_SECRET_ID
+    secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
+    token: str | None = field(default=None, repr=False)
+    appid: str = "1250000000"
+    host: str = "127.0.0.1"
+    port: int = 0
+    bucket_dir: Path | None = field(default=None, converter=_path)
+    job_duration: Duration = field(default=1.0, converter=_duration)
+    final_after_polls: int | None = field(default=None, converter=_polls)
+    rules: RuleSet = field(default=None, converter=_rules)
+    allow_remote_fetch: bool = False
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+class Controls:
+    """Knobs a test turns while the emulator runs; read when a job is submitted or queried.
+
+    Attributes:
+        job_duration: as in :class:`EmulatorConfig`; a job keeps the value it was submitted with.
+        final_after_polls: as in :class:`EmulatorConfig`; a job keeps the value it was
+            submitted with.
+        hold: while true, no job turns final: unfinished jobs answer ``Auditing``.
+    """
+
+    def __init__(self, job_duration: Duration, final_after_polls: int | None) -> None:
+        self._job_duration = _duration(job_duration)
+        self._final_after_polls = _polls(final_after_polls)
+        self.hold = False
+
+    @property
+    def job_duration(self) -> Duration:
+        return self._job_duration
+
+    @job_duration.setter
+    def job_duration(self, value: Duration) -> None:
+        self._job_duration = _duration(value)
+
+    @property
+    def final_after_polls(self) -> int | None:
+        return self._final_after_polls
+
+    @final_after_polls.setter
+    def final_after_polls(self, value: int | None) -> None:
+        self._final_after_polls = _polls(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"Controls(job_duration={self._job_duration!r}, "
+            f"final_after_polls={self._final_after_polls!r}, hold={self.hold!r})"
+        )

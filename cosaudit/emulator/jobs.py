@@ -1,0 +1,267 @@
+"""Moderation jobs: the record of each, its lifecycle, and the store that holds them.
+
+Lifecycle ``Submitted → Auditing → Success | Failed``, computed lazily when a job is looked at,
+so nothing ever sleeps:
+
+* by time (default): with duration *d* the job is ``Submitted`` for the first 10 % of *d*,
+  ``Auditing`` until *d*, then final;
+* by polls (``final_after_polls = N``): the first query answers ``Submitted``, later ones
+  ``Auditing``, the N-th and every later one the final state;
+* ``hold``: every job not yet reported final answers ``Auditing``.
+
+A job reported final stays final. Sync answers are recorded as jobs born final.
+
+The verdict is computed at submit time, except for inputs that must be downloaded: those run in a
+tracked background task; a query that finds such a job due but not yet computed waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from attrs import define, evolve
+
+from cosaudit.emulator.config import Duration
+
+__all__ = [
+    "AUDITING",
+    "FAILED",
+    "SUBMITTED",
+    "SUCCESS",
+    "Job",
+    "JobRecord",
+    "JobStore",
+    "JobsView",
+    "Outcome",
+    "Schedule",
+    "creation_time",
+    "pick_duration",
+]
+
+logger = logging.getLogger("cosaudit.emulator")
+
+SUBMITTED = "Submitted"
+AUDITING = "Auditing"
+SUCCESS = "Success"
+FAILED = "Failed"
+
+# The service answers in Beijing time; samples show +08:00.
+_SERVICE_TZ = timezone(timedelta(hours=8), "CST")
+# How long a query waits for a due job whose download is still running before answering
+# Auditing; downloads time out on their own well before this.
+_DOWNLOAD_WAIT = 30.0
+
+
+def creation_time() -> str:
+    """Now, as the service writes ``CreationTime`` (``2026-11-21T10:44:32+08:00``)."""
+    return datetime.now(_SERVICE_TZ).isoformat(timespec="seconds")
+
+
+def pick_duration(duration: Duration, job_id: str) -> float:
+    """The job's duration: fixed, or a point in ``(min, max)`` chosen by the job id's hex tail."""
+    if not isinstance(duration, tuple):
+        return duration
+    low, high = duration
+    fraction = int(job_id[-8:], 16) / 0xFFFFFFFF
+    return low + (high - low) * fraction
+
+
+@define(frozen=True, slots=True)
+class Outcome:
+    """How a job ended: a kind-specific result, or a failure ``code`` and ``message``."""
+
+    result: Any = None
+    code: str | None = None
+    message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.code is not None
+
+    @classmethod
+    def failure(cls, code: str, message: str) -> Outcome:
+        return cls(None, code, message)
+
+
+@define(frozen=True, slots=True)
+class Schedule:
+    """When a job turns final: ``started`` on the job clock plus ``duration``, or by polls."""
+
+    started: float
+    duration: float
+    final_after_polls: int | None = None
+
+
+@define(frozen=True, slots=True)
+class Job:
+    """One job as stored. Replaced (never mutated) as it is polled and finishes.
+
+    Args:
+        request: the submitted ``Request`` tree (or the query parameters of a GET).
+        echo: input fields answered back, in order (``{"Object": "a.txt"}``).
+        finished: reported final once (or born final); never reverts.
+    """
+
+    job_id: str
+    kind: str
+    request: Mapping[str, Any]
+    created_at: str
+    schedule: Schedule
+    echo: Mapping[str, str]
+    data_id: str | None = None
+    user_info: Mapping[str, Any] | None = None
+    outcome: Outcome | None = None
+    polls: int = 0
+    finished: bool = False
+
+    def is_due(self, now: float, hold: bool) -> bool:
+        """Whether the job should answer its final state now."""
+        if self.finished:
+            return True
+        if hold:
+            return False
+        if self.schedule.final_after_polls is not None:
+            return self.polls >= self.schedule.final_after_polls
+        return now - self.schedule.started >= self.schedule.duration
+
+    def pending_state(self, now: float, hold: bool) -> str:
+        """The non-final state to answer while the job is not due."""
+        if hold:
+            return AUDITING
+        if self.schedule.final_after_polls is not None:
+            return SUBMITTED if self.polls <= 1 else AUDITING
+        elapsed = now - self.schedule.started
+        return SUBMITTED if elapsed < 0.1 * self.schedule.duration else AUDITING
+
+    def state(self, now: float, hold: bool) -> str:
+        """The state answered now (without counting a poll)."""
+        if self.is_due(now, hold) and self.outcome is not None:
+            return FAILED if self.outcome.failed else SUCCESS
+        return self.pending_state(now, hold)
+
+
+@define(frozen=True, slots=True)
+class JobRecord:
+    """A read-only snapshot of a job, for assertions in tests."""
+
+    job_id: str
+    kind: str
+    state: str
+    request: Mapping[str, Any]
+    result: Any
+    code: str | None
+    message: str | None
+    polls: int
+
+
+class JobStore:
+    """Every job of one emulator, and the background tasks computing their outcomes."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._jobs: dict[str, Job] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @staticmethod
+    def new_id(prefix: str) -> str:
+        """A job id: the kind's prefix and 32 hex digits."""
+        return prefix + secrets.token_hex(16)
+
+    def now(self) -> float:
+        return self._clock()
+
+    def add(self, job: Job) -> None:
+        self._jobs[job.job_id] = job
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def start(self, job: Job, work: Coroutine[Any, Any, Outcome]) -> None:
+        """Store ``job`` and compute its outcome with ``work`` in a tracked background task."""
+        self._jobs[job.job_id] = job
+        task = asyncio.get_running_loop().create_task(self._run(job.job_id, work))
+        self._tasks[job.job_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.job_id, None))
+
+    async def _run(self, job_id: str, work: Coroutine[Any, Any, Outcome]) -> None:
+        try:
+            outcome = await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in the emulator must fail the job, not vanish
+            logger.exception("job %s crashed", job_id)
+            outcome = Outcome.failure("InternalError", f"emulator error: {exc}")
+        self._jobs[job_id] = evolve(self._jobs[job_id], outcome=outcome)
+
+    async def poll(self, job_id: str, hold: bool) -> tuple[Job, str]:
+        """Count a query of the job and return it with the state to answer."""
+        job = evolve(self._jobs[job_id], polls=self._jobs[job_id].polls + 1)
+        self._jobs[job_id] = job
+        now = self._clock()
+        if not job.is_due(now, hold):
+            return job, job.pending_state(now, hold)
+        task = self._tasks.get(job_id)
+        if job.outcome is None and task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), _DOWNLOAD_WAIT)
+            except asyncio.TimeoutError:
+                return job, AUDITING
+            job = self._jobs[job_id]
+        outcome = job.outcome
+        if outcome is None:
+            return job, AUDITING
+        job = evolve(job, finished=True)
+        self._jobs[job_id] = job
+        return job, FAILED if outcome.failed else SUCCESS
+
+    def record(self, job: Job, hold: bool) -> JobRecord:
+        outcome = job.outcome or Outcome()
+        return JobRecord(
+            job.job_id,
+            job.kind,
+            job.state(self._clock(), hold),
+            job.request,
+            outcome.result,
+            outcome.code,
+            outcome.message,
+            job.polls,
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    async def close(self) -> None:
+        """Cancel every running background task and wait for them to end."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+class JobsView(Mapping[str, JobRecord]):
+    """``emulator.jobs``: job id → :class:`JobRecord`, state as of now, polls not counted."""
+
+    def __init__(self, store: JobStore, hold: Callable[[], bool]) -> None:
+        self._store = store
+        self._hold = hold
+
+    def __getitem__(self, job_id: str) -> JobRecord:
+        job = self._store.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return self._store.record(job, self._hold())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store)
+
+    def __len__(self) -> int:
+        return len(self._store)

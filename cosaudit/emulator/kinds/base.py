@@ -1,0 +1,224 @@
+"""What every kind of moderation shares: the call context, routes, request parsing and
+validation, and the ``JobsDetail`` of a job.
+
+Validation choices (CI dialect, 400 unless said): an empty body is ``MissingContent``; a body that
+is not XML, or whose root is not ``<Request>``, is ``InvalidArgument`` (the CI table has no
+``MalformedXML``); a missing ``Input``, an over-long ``DataId`` (> 512 bytes) or ``UserInfo``
+field (> 128 bytes) is ``InvalidArgument``. A missing ``Conf`` counts as empty: the Python SDK
+sends ``<Conf></Conf>`` when no option is set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from attrs import define
+
+from cosaudit import xmlcodec
+from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Job, Outcome, creation_time
+from cosaudit.emulator.responses import ApiError, Dialect, xml_response
+from cosaudit.emulator.state import EmulatorState
+
+__all__ = [
+    "Call",
+    "Handler",
+    "KindSpec",
+    "Route",
+    "invalid",
+    "job_detail",
+    "optional_int",
+    "parse_request",
+    "record_job",
+    "submitted_detail",
+    "text_field",
+    "validate_data_id",
+    "validate_user_info",
+]
+
+MAX_DATA_ID_BYTES = 512
+MAX_USER_INFO_BYTES = 128
+
+
+@define(frozen=True, slots=True)
+class Call:
+    """One request as a handler sees it: body read, signature checked, path matched."""
+
+    request: web.Request
+    state: EmulatorState
+    body: bytes
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    request_id: str
+
+    def answer(
+        self, tree: Mapping[str, Any], root: str = "Response", dialect: Dialect = Dialect.CI
+    ) -> web.Response:
+        return xml_response(dialect, root, tree, self.request_id)
+
+
+Handler = Callable[[Call], Awaitable[web.Response]]
+Renderer = Callable[[Any], Mapping[str, Any]]
+
+
+@define(frozen=True, slots=True)
+class Route:
+    """A method and full-path pattern (named groups become ``Call.params``).
+
+    ``ci_process``, when set, must equal the ``ci-process`` query parameter: that is how the
+    single-image GET is told apart from the rest.
+    """
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    dialect: Dialect = Dialect.CI
+    ci_process: str | None = None
+
+
+@define(frozen=True, slots=True)
+class KindSpec:
+    """A kind of moderation: ``POST /<name>/auditing`` submits, ``GET …/<jobId>`` queries.
+
+    Args:
+        job_prefix: job ids are this plus 32 hex digits.
+        submit: handles the POST.
+        render: turns a finished job's result into the ``JobsDetail`` fields after the echo.
+        extra_routes: other endpoints of the kind (the single-image GET).
+    """
+
+    name: str
+    job_prefix: str
+    submit: Handler
+    render: Renderer
+    extra_routes: tuple[Route, ...] = ()
+
+
+def invalid(message: str) -> ApiError:
+    """A 400 ``InvalidArgument``."""
+    return ApiError(400, "InvalidArgument", message)
+
+
+def parse_request(body: bytes) -> Mapping[str, Any]:
+    """The children of ``<Request>`` (with or without an XML declaration)."""
+    if not body.strip():
+        raise ApiError(400, "MissingContent", "The request body is empty.")
+    try:
+        tree = xmlcodec.parse(body)
+    except xmlcodec.XMLError as exc:
+        raise invalid(f"The request body is not acceptable XML: {exc}.") from exc
+    if list(tree) != ["Request"]:
+        raise invalid(f"The root element must be Request, not {', '.join(tree)}.")
+    request = tree["Request"]
+    return request if isinstance(request, Mapping) else {}
+
+
+def text_field(node: Mapping[str, Any], name: str) -> str | None:
+    """A text element of ``node``; None when absent or empty; 400 when it has children."""
+    value = node.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a single text element.")
+    return value
+
+
+def optional_int(value: str | None, name: str, *, low: int, high: int | None = None) -> int | None:
+    """An integer option within ``[low, high]``, or None when absent; 400 otherwise."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise invalid(f"Param {name} is illegal: {value!r} is not an integer.") from None
+    if number < low or (high is not None and number > high):
+        raise invalid(f"Param {name} is illegal: {number} is out of range.")
+    return number
+
+
+def validate_data_id(value: str | None) -> str | None:
+    if value is not None and len(value.encode("utf-8")) > MAX_DATA_ID_BYTES:
+        raise invalid(f"DataId exceeds {MAX_DATA_ID_BYTES} bytes.")
+    return value
+
+
+def validate_user_info(node: Any) -> Mapping[str, Any] | None:
+    """The ``UserInfo`` container, each field a text of at most 128 bytes."""
+    if node is None:
+        return None
+    if not isinstance(node, Mapping):
+        raise invalid("UserInfo must be a container.")
+    for name, value in node.items():
+        if value is not None and not isinstance(value, str):
+            raise invalid(f"UserInfo.{name} must be text.")
+        if value is not None and len(value.encode("utf-8")) > MAX_USER_INFO_BYTES:
+            raise invalid(f"UserInfo.{name} exceeds {MAX_USER_INFO_BYTES} bytes.")
+    return dict(node)
+
+
+def record_job(
+    call: Call,
+    kind: KindSpec,
+    *,
+    echo: Mapping[str, str],
+    data_id: str | None,
+    user_info: Mapping[str, Any] | None,
+    request: Mapping[str, Any],
+    outcome: Outcome | None = None,
+    sync: bool = False,
+) -> Job:
+    """Create and store a job of ``kind``; a ``sync`` job is born final with ``outcome``.
+
+    An async job with an ``outcome`` already computed (a local object) still follows the
+    lifecycle; one without gets its outcome from a task the caller starts.
+    """
+    state = call.state
+    job_id = state.jobs.new_id(kind.job_prefix)
+    job = Job(
+        job_id=job_id,
+        kind=kind.name,
+        request=request,
+        created_at=creation_time(),
+        schedule=state.born_final() if sync else state.schedule(job_id),
+        echo=dict(echo),
+        data_id=data_id,
+        user_info=user_info,
+        outcome=outcome,
+        finished=sync,
+    )
+    state.jobs.add(job)
+    state.stats.submits[kind.name] += 1
+    return job
+
+
+def submitted_detail(job: Job, *, with_echo: bool) -> dict[str, Any]:
+    """The ``JobsDetail`` a submission answers: ``Submitted``, with the input echoed if asked."""
+    tree: dict[str, Any] = {
+        "DataId": job.data_id,
+        "JobId": job.job_id,
+        "State": SUBMITTED,
+        "CreationTime": job.created_at,
+    }
+    if with_echo:
+        tree.update(job.echo)
+    return tree
+
+
+def job_detail(job: Job, state: str, render: Renderer) -> dict[str, Any]:
+    """The ``JobsDetail`` of ``job`` answering ``state``: result fields only when final."""
+    outcome = job.outcome
+    tree: dict[str, Any] = {}
+    if state == FAILED and outcome is not None:
+        tree["Code"] = outcome.code
+        tree["Message"] = outcome.message
+    tree["DataId"] = job.data_id
+    tree["JobId"] = job.job_id
+    tree["State"] = state
+    tree["CreationTime"] = job.created_at
+    tree.update(job.echo)
+    if state == SUCCESS and outcome is not None:
+        tree.update(render(outcome.result))
+    tree["UserInfo"] = job.user_info
+    return tree

@@ -1,0 +1,292 @@
+"""Image moderation: the single-image GET (COS host), ``POST /image/auditing`` (batch) and the
+job query (spec §4.1–4.3).
+
+The image's "OCR" text is its embedded metadata text (:mod:`cosaudit.emulator.images`), judged by
+the keyword rules. Default scenes without DetectType/detect-type: Porn, Terrorism, Politics, Ads —
+the scenes the SDKs read back from image answers (``TerroristInfo`` on the single-image GET,
+``TerrorismInfo`` elsewhere).
+
+Failures: an unreadable input (see :mod:`cosaudit.emulator.sources`) or bytes that are no image
+(``ResourceNotSupported``) fail the job. On the synchronous GET they are HTTP errors in the COS
+dialect instead: a missing object is 404 ``NoSuchKey`` (what the COS front end answers), the rest
+400 with the job code. In a batch, an invalid item (no input, bad base64, bad ``Interval``,
+``MaxFrames``, ``LargeImageDetect``, ``DataId``, ``UserInfo``) is a ``Failed`` ``JobsDetail`` with
+``InvalidArgument`` while its siblings proceed; only a bad request as a whole is an HTTP 400.
+``callback``/``Conf.Callback`` are accepted and not called (callbacks are not emulated yet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiohttp import web
+from attrs import define
+
+from cosaudit.emulator.images import ImageDecodeError, embedded_text
+from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Outcome
+from cosaudit.emulator.kinds.base import (
+    Call,
+    KindSpec,
+    Route,
+    invalid,
+    job_detail,
+    optional_int,
+    parse_request,
+    record_job,
+    submitted_detail,
+    text_field,
+    validate_data_id,
+    validate_user_info,
+)
+from cosaudit.emulator.responses import ApiError, Dialect
+from cosaudit.emulator.rules import RuleSet, Verdict
+from cosaudit.emulator.scenes import image_scenes, parse_detect_type
+from cosaudit.emulator.sources import SourceError
+from cosaudit.emulator.state import EmulatorState
+
+__all__ = ["IMAGE_SCENES", "KIND", "ImageResult", "moderate_image"]
+
+IMAGE_SCENES = ("Porn", "Terrorism", "Politics", "Ads")
+MAX_IMAGE_BYTES = 32 * 1024 * 1024
+MAX_BATCH_INPUTS = 100
+
+
+@define(frozen=True, slots=True)
+class ImageResult:
+    """The verdict of one image and the text it was judged by."""
+
+    text: str
+    verdict: Verdict
+
+
+@define(frozen=True, slots=True)
+class _Source:
+    """Where an image comes from: inline ``content``, an object ``key``, or a ``url``."""
+
+    content: bytes | None = None
+    key: str | None = None
+    url: str | None = None
+
+    @property
+    def echo(self) -> dict[str, str]:
+        if self.content is not None:
+            return {}
+        return {"Object": self.key} if self.key is not None else {"Url": self.url or ""}
+
+
+def moderate_image(rules: RuleSet, data: bytes, scenes: Sequence[str]) -> ImageResult:
+    """Judge the text embedded in ``data``; SourceError if the bytes are not an image."""
+    try:
+        text = embedded_text(data)
+    except ImageDecodeError as exc:
+        raise SourceError("ResourceNotSupported", f"Image decode failed: {exc}.") from exc
+    return ImageResult(text, rules.moderate(text, scenes))
+
+
+def _render(result: ImageResult, *, single_image_get: bool) -> dict[str, Any]:
+    verdict = result.verdict
+    return {
+        "CompressionResult": 0,
+        "Text": result.text or None,
+        "Label": verdict.label,
+        "Result": verdict.result,
+        "Score": verdict.score,
+        "Category": "",
+        "SubLabel": "",
+        **image_scenes(verdict, result.text, single_image_get=single_image_get),
+    }
+
+
+def render(result: ImageResult) -> dict[str, Any]:
+    """Result fields of a batch item or job query."""
+    return _render(result, single_image_get=False)
+
+
+async def _load(state: EmulatorState, source: _Source) -> bytes:
+    if source.content is not None:
+        return source.content
+    if source.key is not None:
+        return state.sources.read_object(source.key, MAX_IMAGE_BYTES)
+    return await state.sources.fetch(source.url or "", MAX_IMAGE_BYTES)
+
+
+async def _outcome(state: EmulatorState, source: _Source, scenes: Sequence[str]) -> Outcome:
+    try:
+        return Outcome(moderate_image(state.rules, await _load(state, source), scenes))
+    except SourceError as exc:
+        return Outcome.failure(exc.code, exc.message)
+
+
+async def single_get(call: Call) -> web.Response:
+    """``GET /<ObjectKey>?ci-process=sensitive-content-recognition``, COS dialect."""
+    query = call.query
+    scenes = parse_detect_type(query.get("detect-type"), IMAGE_SCENES)
+    optional_int(query.get("interval") or None, "interval", low=1)
+    optional_int(query.get("max-frames") or None, "max-frames", low=1)
+    optional_int(query.get("large-image-detect") or None, "large-image-detect", low=0, high=1)
+    is_async = optional_int(query.get("async") or None, "async", low=0, high=1) == 1
+    data_id = validate_data_id(query.get("dataid") or None)
+    url = query.get("detect-url") or None
+    key = call.params["key"]
+    if url is None and not key:
+        raise invalid("ObjectKey or detect-url is required.")
+    # detect-url takes precedence over the object, as documented.
+    source = _Source(url=url) if url is not None else _Source(key=key)
+    request = {"ObjectKey": key, **query}
+    state = call.state
+
+    if is_async:
+        outcome = await _outcome(state, source, scenes) if url is None else None
+        job = record_job(
+            call,
+            KIND,
+            echo=source.echo,
+            data_id=data_id,
+            user_info=None,
+            request=request,
+            outcome=outcome,
+        )
+        if outcome is None:
+            state.jobs.start(job, _outcome(state, source, scenes))
+        tree = {"JobId": job.job_id, "State": SUBMITTED, "DataId": data_id, **source.echo}
+        return call.answer(tree, root="RecognitionResult", dialect=Dialect.COS)
+
+    try:
+        result = moderate_image(state.rules, await _load(state, source), scenes)
+    except SourceError as exc:
+        if exc.code == "ResourceNotFound" and url is None:
+            raise ApiError(404, "NoSuchKey", "The specified key does not exist.") from exc
+        raise ApiError(400, exc.code, exc.message) from exc
+    job = record_job(
+        call,
+        KIND,
+        echo=source.echo,
+        data_id=data_id,
+        user_info=None,
+        request=request,
+        outcome=Outcome(result),
+        sync=True,
+    )
+    tree = {
+        "JobId": job.job_id,
+        "State": SUCCESS,
+        "DataId": data_id,
+        **source.echo,
+        **_render(result, single_image_get=True),
+    }
+    return call.answer(tree, root="RecognitionResult", dialect=Dialect.COS)
+
+
+def _parse_item(node: Any) -> tuple[_Source, str | None, Mapping[str, Any] | None]:
+    """The source, DataId and UserInfo of one batch ``Input``; ApiError if invalid."""
+    if not isinstance(node, dict):
+        raise invalid("Each Input must be a container.")
+    data_id = validate_data_id(text_field(node, "DataId"))
+    user_info = validate_user_info(node.get("UserInfo"))
+    optional_int(text_field(node, "Interval"), "Interval", low=1)
+    optional_int(text_field(node, "MaxFrames"), "MaxFrames", low=1)
+    optional_int(text_field(node, "LargeImageDetect"), "LargeImageDetect", low=0, high=1)
+    # Priority Content > Object > Url, as documented.
+    content = text_field(node, "Content")
+    if content is not None:
+        try:
+            data = base64.b64decode("".join(content.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise invalid("Content is not valid base64.") from None
+        return _Source(content=data), data_id, user_info
+    key = text_field(node, "Object")
+    if key is not None:
+        return _Source(key=key), data_id, user_info
+    url = text_field(node, "Url")
+    if url is not None:
+        return _Source(url=url), data_id, user_info
+    raise invalid("Input needs one of Content, Object or Url.")
+
+
+async def _batch_item(
+    call: Call, node: Any, conf: Mapping[str, Any], scenes: Sequence[str], is_async: bool
+) -> dict[str, Any]:
+    request = {"Input": node, "Conf": conf}
+    try:
+        source, data_id, user_info = _parse_item(node)
+    except ApiError as exc:
+        job = record_job(
+            call,
+            KIND,
+            echo={},
+            data_id=None,
+            user_info=None,
+            request=request,
+            outcome=Outcome.failure(exc.code, exc.message),
+            sync=True,
+        )
+        return job_detail(job, FAILED, render)
+    state = call.state
+    if is_async:
+        outcome = await _outcome(state, source, scenes) if source.url is None else None
+        job = record_job(
+            call,
+            KIND,
+            echo=source.echo,
+            data_id=data_id,
+            user_info=user_info,
+            request=request,
+            outcome=outcome,
+        )
+        if outcome is None:
+            state.jobs.start(job, _outcome(state, source, scenes))
+        return submitted_detail(job, with_echo=True)
+    outcome = await _outcome(state, source, scenes)
+    job = record_job(
+        call,
+        KIND,
+        echo=source.echo,
+        data_id=data_id,
+        user_info=user_info,
+        request=request,
+        outcome=outcome,
+        sync=True,
+    )
+    return job_detail(job, FAILED if outcome.failed else SUCCESS, render)
+
+
+async def submit(call: Call) -> web.Response:
+    """``POST /image/auditing``: one ``JobsDetail`` per ``Input``."""
+    request = parse_request(call.body)
+    inputs = request.get("Input")
+    if inputs is None:
+        raise invalid("Input is required.")
+    items = inputs if isinstance(inputs, list) else [inputs]
+    if len(items) > MAX_BATCH_INPUTS:
+        raise invalid(f"At most {MAX_BATCH_INPUTS} Input are allowed, got {len(items)}.")
+    conf = request.get("Conf") or {}
+    if not isinstance(conf, dict):
+        raise invalid("Conf must be a container.")
+    scenes = parse_detect_type(text_field(conf, "DetectType"), IMAGE_SCENES)
+    is_async = optional_int(text_field(conf, "Async"), "Async", low=0, high=1) == 1
+    details = await asyncio.gather(
+        *(_batch_item(call, node, conf, scenes, is_async) for node in items)
+    )
+    return call.answer({"JobsDetail": list(details), "RequestId": call.request_id})
+
+
+KIND = KindSpec(
+    name="image",
+    job_prefix="si",
+    submit=submit,
+    render=render,
+    extra_routes=(
+        Route(
+            "GET",
+            re.compile(r"/(?P<key>.*)"),
+            single_get,
+            dialect=Dialect.COS,
+            ci_process="sensitive-content-recognition",
+        ),
+    ),
+)

@@ -1,0 +1,173 @@
+"""Webpage moderation: ``POST /webpage/auditing`` and its job query (spec §4.12, §4.13).
+
+The page at ``Input.Url`` is fetched (loopback only unless remote fetching is allowed), its
+visible text judged in 10,000-character segments (``TextResults``) and each ``<img src>`` judged
+as an image (``ImageResults``); ``PageCount`` counts both. ``Labels``, ``Suggestion`` and
+``Label`` merge every part. Default scenes without ``DetectType``: Porn, Ads, Illegal, Abuse for
+text and images alike.
+
+Choices: an image that cannot be fetched or decoded is left out of ``ImageResults`` (the page
+itself still succeeds); a page that cannot be fetched fails the job with the source's code
+(``ResourceNotFound`` / ``ResourceDownloadFailed``); at most 100 images per page are judged;
+bytes that are not UTF-8 are read as Latin-1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from attrs import define
+
+from cosaudit.emulator.jobs import Outcome
+from cosaudit.emulator.kinds.base import (
+    Call,
+    KindSpec,
+    invalid,
+    parse_request,
+    record_job,
+    submitted_detail,
+    text_field,
+    validate_data_id,
+    validate_user_info,
+)
+from cosaudit.emulator.kinds.image import MAX_IMAGE_BYTES, ImageResult, moderate_image
+from cosaudit.emulator.kinds.text import TextResult, moderate_text
+from cosaudit.emulator.pages import highlight, parse_page
+from cosaudit.emulator.rules import Verdict
+from cosaudit.emulator.scenes import image_scenes, label_scores, parse_detect_type, text_scenes
+from cosaudit.emulator.sources import SourceError
+from cosaudit.emulator.state import EmulatorState
+
+__all__ = ["KIND", "WEBPAGE_SCENES", "WebpageImage", "WebpageResult"]
+
+WEBPAGE_SCENES = ("Porn", "Ads", "Illegal", "Abuse")
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+MAX_PAGE_IMAGES = 100
+
+
+@define(frozen=True, slots=True)
+class WebpageImage:
+    """An image of the page and its verdict."""
+
+    url: str
+    result: ImageResult
+
+
+@define(frozen=True, slots=True)
+class WebpageResult:
+    """The verdict of a page: its text segments, its images, and the highlighted page."""
+
+    scenes: tuple[str, ...]
+    text: TextResult
+    images: tuple[WebpageImage, ...]
+    highlight_html: str | None
+
+    @property
+    def verdict(self) -> Verdict:
+        parts = [s.verdict for s in self.text.sections] + [i.result.verdict for i in self.images]
+        return Verdict.combine(parts, self.scenes)
+
+
+def render(result: WebpageResult) -> dict[str, Any]:
+    verdict = result.verdict
+    tree: dict[str, Any] = {
+        "Labels": label_scores(verdict),
+        "Suggestion": verdict.result,
+        "Label": verdict.label,
+        "PageCount": len(result.images) + len(result.text.sections),
+    }
+    if result.images:
+        tree["ImageResults"] = {
+            "Results": [
+                {
+                    "Url": image.url,
+                    "Text": image.result.text,
+                    "Label": image.result.verdict.label,
+                    "Suggestion": image.result.verdict.result,
+                    **image_scenes(image.result.verdict, image.result.text),
+                }
+                for image in result.images
+            ]
+        }
+    tree["TextResults"] = {
+        "Results": [
+            {
+                "Text": section.text,
+                "Label": section.verdict.label,
+                "Suggestion": section.verdict.result,
+                **text_scenes(section.verdict),
+            }
+            for section in result.text.sections
+        ]
+    }
+    tree["HighlightHtml"] = result.highlight_html
+    return tree
+
+
+async def _image(state: EmulatorState, url: str, scenes: Sequence[str]) -> WebpageImage | None:
+    try:
+        data = await state.sources.fetch(url, MAX_IMAGE_BYTES)
+        return WebpageImage(url, moderate_image(state.rules, data, scenes))
+    except SourceError:
+        return None
+
+
+async def _moderate_page(
+    state: EmulatorState, url: str, scenes: Sequence[str], with_highlight: bool
+) -> Outcome:
+    try:
+        raw = await state.sources.fetch(url, MAX_PAGE_BYTES)
+    except SourceError as exc:
+        return Outcome.failure(exc.code, exc.message)
+    try:
+        html = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        html = raw.decode("latin-1")
+    page = parse_page(html, url)
+    text = moderate_text(state.rules, page.text, scenes)
+    found = await asyncio.gather(
+        *(_image(state, image, scenes) for image in page.images[:MAX_PAGE_IMAGES])
+    )
+    images = tuple(image for image in found if image is not None)
+    highlighted = highlight(html, text.verdict.keywords) if with_highlight else None
+    return Outcome(WebpageResult(tuple(scenes), text, images, highlighted))
+
+
+def _flag(value: str | None) -> bool:
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise invalid(f"ReturnHighlightHtml must be true or false, not {value!r}.")
+    return value.lower() == "true"
+
+
+async def submit(call: Call) -> web.Response:
+    request = parse_request(call.body)
+    node = request.get("Input")
+    if not isinstance(node, dict):
+        raise invalid("Input is required and must be a single container.")
+    url = text_field(node, "Url")
+    if url is None:
+        raise invalid("Input.Url is required.")
+    conf = request.get("Conf") or {}
+    if not isinstance(conf, dict):
+        raise invalid("Conf must be a container.")
+    scenes = parse_detect_type(text_field(conf, "DetectType"), WEBPAGE_SCENES)
+    with_highlight = _flag(text_field(conf, "ReturnHighlightHtml"))
+    job = record_job(
+        call,
+        KIND,
+        echo={"Url": url},
+        data_id=validate_data_id(text_field(node, "DataId")),
+        user_info=validate_user_info(node.get("UserInfo")),
+        request=request,
+    )
+    call.state.jobs.start(job, _moderate_page(call.state, url, scenes, with_highlight))
+    detail = submitted_detail(job, with_echo=True)
+    return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
+
+
+KIND = KindSpec(name="webpage", job_prefix="sh", submit=submit, render=render)

@@ -1,0 +1,117 @@
+"""Where inputs come from: objects in the bucket folder, and URLs fetched over HTTP.
+
+Failures carry the CI code a job ends with (documented choices):
+
+* object missing, bad key, no bucket folder, or URL answering 404 → ``ResourceNotFound``;
+* URL refused (not loopback while ``allow_remote_fetch`` is off; not http/https), any other
+  status, a redirect (never followed, so a redirect cannot lead off loopback), network error or
+  timeout → ``ResourceDownloadFailed``;
+* more bytes than the kind allows → ``ResourceNotSupported``.
+
+Host names are not resolved: only ``localhost`` and literal loopback addresses (127.0.0.0/8,
+``::1``) count as loopback, so checking a URL never leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+import aiohttp
+
+__all__ = ["FETCH_TIMEOUT", "SourceError", "Sources", "is_loopback_url"]
+
+FETCH_TIMEOUT = 10.0
+
+
+class SourceError(Exception):
+    """An input that cannot be read; ``code``/``message`` are what the job reports."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` is http(s) to ``localhost`` or a literal loopback address."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Sources:
+    """Reads objects from the bucket folder and fetches URLs, within a size limit."""
+
+    def __init__(self, bucket_dir: Path | None, allow_remote_fetch: bool) -> None:
+        self._bucket_dir = bucket_dir.resolve() if bucket_dir is not None else None
+        self._allow_remote = allow_remote_fetch
+        self._session: aiohttp.ClientSession | None = None
+
+    def object_path(self, key: str) -> Path:
+        """The file standing for object ``key``; SourceError if the key escapes the bucket."""
+        missing = SourceError("ResourceNotFound", f"The object {key!r} does not exist.")
+        if self._bucket_dir is None or not key or "\\" in key or "\x00" in key:
+            raise missing
+        parts = PurePosixPath(key.lstrip("/")).parts
+        if not parts or any(part in ("..", ".") for part in parts):
+            raise missing
+        path = self._bucket_dir.joinpath(*parts).resolve()
+        if not path.is_relative_to(self._bucket_dir) or not path.is_file():
+            raise missing
+        return path
+
+    def read_object(self, key: str, max_bytes: int) -> bytes:
+        """The bytes of object ``key``."""
+        path = self.object_path(key)
+        if path.stat().st_size > max_bytes:
+            raise SourceError("ResourceNotSupported", f"The object exceeds {max_bytes} bytes.")
+        return path.read_bytes()
+
+    async def fetch(self, url: str, max_bytes: int) -> bytes:
+        """The body of a GET of ``url`` (loopback only unless remote fetching is allowed)."""
+        if not (self._allow_remote or is_loopback_url(url)):
+            raise SourceError(
+                "ResourceDownloadFailed",
+                f"Download of {url!r} refused: the emulator fetches loopback URLs only.",
+            )
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise SourceError("ResourceDownloadFailed", f"Unsupported URL {url!r}.")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT)
+            )
+        try:
+            async with self._session.get(url, allow_redirects=False) as response:
+                if response.status == 404:
+                    raise SourceError("ResourceNotFound", f"{url!r} answered 404.")
+                if response.status != 200:
+                    raise SourceError(
+                        "ResourceDownloadFailed", f"{url!r} answered {response.status}."
+                    )
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise SourceError(
+                            "ResourceNotSupported", f"{url!r} exceeds {max_bytes} bytes."
+                        )
+                return bytes(body)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise SourceError(
+                "ResourceDownloadFailed", f"Download of {url!r} failed: {exc!r}"
+            ) from exc
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

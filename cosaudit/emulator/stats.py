@@ -1,0 +1,45 @@
+"""Counters of what the emulator served, for tests and benchmarks to assert on."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+__all__ = ["Stats"]
+
+
+class Stats:
+    """Request counters; all start at zero and only grow (:meth:`reset` clears them).
+
+    Attributes:
+        requests: by ``(method, path)``.
+        submits: accepted submissions by kind (``"text"``, ``"image"``, ...); a batch of N
+            images counts N.
+        queries: job queries by kind.
+        faults_injected: requests answered by an injected fault.
+        auth_failures: requests refused by the signature check.
+    """
+
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self.submits: Counter[str] = Counter()
+        self.queries: Counter[str] = Counter()
+        self.faults_injected = 0
+        self.auth_failures = 0
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.submits.clear()
+        self.queries.clear()
+        self.faults_injected = 0
+        self.auth_failures = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"Stats(requests={self.total_requests}, submits={dict(self.submits)}, "
+            f"queries={dict(self.queries)}, faults_injected={self.faults_injected}, "
+            f"auth_failures={self.auth_failures})"
+        )
