@@ -66,27 +66,48 @@ def job_html(job: Job) -> str:
 
 @define(frozen=True, slots=True)
 class JobsTable:
-    """Many jobs as one table: HTML in a notebook, aligned text from ``str()``."""
+    """Many jobs as one table: HTML in a notebook, aligned text from ``str()``.
+
+    ``sources``, when given, is a first column naming what each job moderated.
+    """
 
     jobs: tuple[Job, ...]
+    sources: tuple[str, ...] | None = None
+
+    def _rows(self) -> list[tuple[str, ...]]:
+        if self.sources is None:
+            return [_COLUMNS, *(_row(job) for job in self.jobs)]
+        return [
+            ("Input", *_COLUMNS),
+            *((source, *_row(job)) for source, job in zip(self.sources, self.jobs, strict=True)),
+        ]
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{escape(name)}</th>" for name in _COLUMNS)
+        head, *body = self._rows()
+        header = "".join(f"<th>{escape(name)}</th>" for name in head)
         rows = "".join(
-            "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in _row(job)) + "</tr>"
-            for job in self.jobs
+            "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in row) + "</tr>"
+            for row in body
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        return f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
 
     def __str__(self) -> str:
-        rows = [_COLUMNS, *(_row(job) for job in self.jobs)]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+        rows = self._rows()
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         return "\n".join(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             for row in rows
         )
 
 
-def jobs_table(jobs: Iterable[Job]) -> JobsTable:
-    """Render ``jobs`` together; ``print(jobs_table(jobs))`` or display it in a notebook."""
-    return JobsTable(tuple(jobs))
+def jobs_table(jobs: Iterable[Job], *, sources: Iterable[str] | None = None) -> JobsTable:
+    """Render ``jobs`` together; ``print(jobs_table(jobs))`` or display it in a notebook.
+
+    Args:
+        sources: one label per job (e.g. the text or key moderated), shown as a first column.
+    """
+    jobs = tuple(jobs)
+    labels = None if sources is None else tuple(sources)
+    if labels is not None and len(labels) != len(jobs):
+        raise ValueError(f"{len(labels)} sources for {len(jobs)} jobs")
+    return JobsTable(jobs, labels)
