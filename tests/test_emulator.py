@@ -1,0 +1,720 @@
+"""The emulator over real loopback HTTP, driven by raw aiohttp requests signed with
+``cosaudit.signing`` (never the cosaudit client, so the two check each other)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import pytest
+import xmltodict
+import yarl
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from attrs import define
+from conftest import ManualClock
+
+from cosaudit.emulator import Emulator, EmulatorConfig
+from cosaudit.emulator.cli import build_parser
+from cosaudit.emulator.images import (
+    embedded_text,
+    gif_with_comment,
+    jpeg_with_comment,
+    png_with_text,
+)
+from cosaudit.emulator.jobs import pick_duration
+from cosaudit.emulator.pages import HIGHLIGHT_OPEN, highlight, parse_page
+from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
+from cosaudit.signing import authorization
+
+SECRET_ID = "AKIDcosauditEMULATOR"
+SECRET_KEY = "cosaudit-emulator-secret"
+SINGLE = "sensitive-content-recognition"
+
+
+@define(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def tree(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = xmltodict.parse(self.body)
+        return parsed
+
+    @property
+    def error(self) -> dict[str, Any]:
+        error: dict[str, Any] = self.tree["Error"]
+        return error
+
+    @property
+    def detail(self) -> Any:
+        return self.tree["Response"]["JobsDetail"]
+
+
+class Api:
+    """Signs and sends requests like a client would, with every knob a test needs to twist."""
+
+    def __init__(self, emu: Emulator, session: aiohttp.ClientSession) -> None:
+        self.emu = emu
+        self.session = session
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        secret_id: str = SECRET_ID,
+        secret_key: str = SECRET_KEY,
+        key_time: str | None = None,
+        signed_host: str | None = None,
+        auth: str | None = None,
+        query_string: str | None = None,
+        unsent_signed_headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        params = dict(params or {})
+        sent = {"Host": f"127.0.0.1:{self.emu.port}", **(headers or {})}
+        if body is not None:
+            sent.setdefault("Content-Type", "application/xml")
+            sent["Content-Length"] = str(len(body))
+        signed = {
+            k.lower(): v
+            for k, v in sent.items()
+            if k.lower() in ("host", "content-type", "content-length") or k.lower().startswith("x-")
+        }
+        if signed_host is not None:
+            signed["host"] = signed_host
+        signed.update(unsent_signed_headers or {})
+        if key_time is None:
+            now = int(time.time())
+            key_time = f"{now - 60};{now + 900}"
+        if auth is None:
+            auth = authorization(secret_id, secret_key, method, path, params, signed, key_time)
+        if auth:
+            sent["Authorization"] = auth
+        qs = query_string if query_string is not None else urlencode(params, quote_via=quote)
+        url = yarl.URL(
+            f"{self.emu.url}{quote(path, safe='/-_.~')}" + (f"?{qs}" if qs else ""), encoded=True
+        )
+        async with self.session.request(
+            method, url, data=body, headers=sent, skip_auto_headers=["Content-Type"]
+        ) as response:
+            return Reply(response.status, dict(response.headers), await response.read())
+
+    async def submit(self, kind: str, request: Mapping[str, Any], **kwargs: Any) -> Reply:
+        body = xmltodict.unparse({"Request": request}).encode()
+        return await self.call("POST", f"/{kind}/auditing", body=body, **kwargs)
+
+    async def query(self, kind: str, job_id: str) -> Reply:
+        return await self.call("GET", f"/{kind}/auditing/{job_id}")
+
+    async def text(
+        self,
+        text: str,
+        conf: Mapping[str, Any] | None = None,
+        inp: Mapping[str, Any] | None = None,
+        **call: Any,
+    ) -> Reply:
+        """Submit ``text`` as Input.Content with more Input fields ``inp``."""
+        content = base64.b64encode(text.encode()).decode()
+        request = {"Input": {"Content": content, **(inp or {})}, "Conf": conf or {}}
+        return await self.submit("text", request, **call)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(auto_decompress=False) as client:
+        yield client
+
+
+@pytest.fixture
+def api(emulator: Emulator, session: aiohttp.ClientSession) -> Api:
+    return Api(emulator, session)
+
+
+@pytest.fixture
+async def timed(
+    bucket_dir: Path, clock: ManualClock, session: aiohttp.ClientSession
+) -> AsyncIterator[Api]:
+    """An emulator whose jobs take 1 s on a manual clock."""
+    config = EmulatorConfig(bucket_dir=bucket_dir, job_duration=1.0, clock=clock)
+    async with Emulator(config) as emu:
+        yield Api(emu, session)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[TestServer]:
+    """A loopback web site with a page that links images, for webpage and URL inputs."""
+    files = {
+        "/ads.png": png_with_text("limited offer, buy now"),
+        "/clean.gif": gif_with_comment("kittens"),
+        "/note.txt": b"smoking is bad, you moron",
+    }
+    page = (
+        "<html><head><title>Shop</title><style>.porn{}</style></head><body>"
+        "<h1>Great deals</h1><p>Buy NOW &amp; save. Call us, idiot.</p>"
+        "<script>var porn = 1;</script>"
+        '<img src="/ads.png"><img src="clean.gif"><img src="/missing.png">'
+        "</body></html>"
+    )
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.path == "/page.html":
+            return web.Response(text=page, content_type="text/html")
+        if request.path in files:
+            return web.Response(body=files[request.path])
+        raise web.HTTPNotFound()
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+def url_of(server: TestServer, path: str) -> str:
+    return str(server.make_url(path))
+
+
+# --- signature ---------------------------------------------------------------------------------
+
+
+async def test_accepts_a_correct_signature(api: Api) -> None:
+    reply = await api.text("hello")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/xml"
+    assert reply.headers["Server"] == "tencent-ci"
+    assert reply.headers["x-ci-request-id"] == reply.tree["Response"]["RequestId"]
+    assert "x-ci-trace-id" not in reply.headers
+
+
+async def test_tampered_signature_is_refused_and_logged_without_secrets(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = authorization(
+        SECRET_ID,
+        SECRET_KEY,
+        "GET",
+        "/text/auditing/st1",
+        {},
+        {"host": "127.0.0.1"},
+        "1;9999999999",
+    )
+    tampered = good[:-1] + ("0" if good[-1] != "0" else "1")
+    with caplog.at_level(logging.WARNING, logger="cosaudit.emulator"):
+        reply = await api.call("GET", "/text/auditing/st1", auth=tampered)
+    assert reply.status == 403
+    assert reply.error["Code"] == "SignatureDoesNotMatch"
+    assert set(reply.error) == {"Code", "Message", "RequestId", "TraceId"}  # CI: no Resource
+    assert reply.headers["x-ci-trace-id"] == reply.error["TraceId"]
+    logged = caplog.text
+    assert "get\\n/text/auditing/st1" in logged  # the server's HttpString, for debugging
+    assert SECRET_KEY not in logged
+    assert tampered.rsplit("=", 1)[1] not in logged
+
+
+async def test_wrong_secret_key_is_refused(api: Api) -> None:
+    reply = await api.text("hello", secret_key="not-the-key")
+    assert (reply.status, reply.error["Code"]) == (403, "SignatureDoesNotMatch")
+
+
+async def test_unknown_secret_id_in_both_dialects(api: Api) -> None:
+    ci = await api.text("hello", secret_id="AKIDunknown")
+    assert (ci.status, ci.error["Code"]) == (401, "SecretidNotExist")
+    cos = await api.call(
+        "GET", "/images/clean.png", params={"ci-process": SINGLE}, secret_id="AKIDx"
+    )
+    assert (cos.status, cos.error["Code"]) == (403, "InvalidAccessKeyId")
+    assert cos.headers["Server"] == "tencent-cos"
+    assert cos.error["Resource"].endswith("/images/clean.png")
+
+
+@pytest.mark.parametrize("auth", ["", None])
+async def test_missing_authorization(api: Api, auth: str | None) -> None:
+    headers = {} if auth is None else {"Authorization": auth}
+    reply = await api.call("GET", "/text/auditing/st1", auth="", headers=headers)
+    assert (reply.status, reply.error["Code"]) == (401, "MissingAuthorization")
+
+
+async def test_unparsable_authorization(api: Api) -> None:
+    reply = await api.call("GET", "/text/auditing/st1", auth="q-sign-algorithm=sha1&q-ak=x")
+    assert (reply.status, reply.error["Code"]) == (401, "InvalidAuthorization")
+
+
+@pytest.mark.parametrize("window", [(-7200, -3600), (3600, 7200)], ids=["expired", "future"])
+async def test_key_time_outside_the_window(api: Api, window: tuple[int, int]) -> None:
+    now = int(time.time())
+    key_time = f"{now + window[0]};{now + window[1]}"
+    reply = await api.call("GET", "/text/auditing/st1", key_time=key_time)
+    assert (reply.status, reply.error["Code"]) == (403, "AccessDenied")
+    assert reply.error["Message"] == "Request has expired"
+
+
+@pytest.mark.parametrize("signed_host", ["with-port", "127.0.0.1"])
+async def test_host_signed_with_or_without_port(api: Api, signed_host: str) -> None:
+    host = f"127.0.0.1:{api.emu.port}" if signed_host == "with-port" else signed_host
+    reply = await api.call("GET", "/text/auditing/st1", signed_host=host)
+    assert reply.error["Code"] == "AuditingJobNotFound"  # past the signature check
+
+
+async def test_routes_by_path_whatever_the_host(api: Api) -> None:
+    cos_host = "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com"
+    reply = await api.text("hello", headers={"Host": cos_host})
+    assert reply.status == 200
+
+
+async def test_plus_in_query_is_a_space_and_path_is_signed_decoded(api: Api) -> None:
+    params = {"ci-process": SINGLE, "dataid": "id 1+2"}
+    reply = await api.call(
+        "GET", "/images/广告 1.png", params=params, query_string=urlencode(params)
+    )
+    assert reply.status == 200, reply.body
+    result = reply.tree["RecognitionResult"]
+    assert result["DataId"] == "id 1+2"
+    assert result["Object"] == "images/广告 1.png"
+    assert result["Label"] == "Ads"
+
+
+async def test_signature_in_query_parameters(api: Api) -> None:
+    now = int(time.time())
+    key_time = f"{now - 60};{now + 300}"
+    path = "/images/clean.png"
+    auth = authorization(
+        SECRET_ID, SECRET_KEY, "GET", path, {"ci-process": SINGLE}, {"host": "127.0.0.1"}, key_time
+    )
+    query = {"ci-process": SINGLE, **dict(item.split("=", 1) for item in auth.split("&"))}
+    reply = await api.call("GET", path, auth="", query_string=urlencode(query, quote_via=quote))
+    assert reply.status == 200, reply.body
+
+
+async def test_signed_header_that_was_not_sent_is_a_mismatch(api: Api) -> None:
+    reply = await api.call("GET", "/text/auditing/st1", unsent_signed_headers={"x-cos-meta-a": "1"})
+    assert reply.error["Code"] == "SignatureDoesNotMatch"
+
+
+@pytest.mark.parametrize("header", ["x-ci-security-token", "x-cos-security-token"])
+async def test_either_token_header_is_accepted(api: Api, header: str) -> None:
+    api.emu.add_key("AKIDtemp", "temp-key", token="sts/token+=")
+    ok = await api.text(
+        "hello", secret_id="AKIDtemp", secret_key="temp-key", headers={header: "sts/token+="}
+    )
+    assert ok.status == 200
+    wrong = await api.text(
+        "hello", secret_id="AKIDtemp", secret_key="temp-key", headers={header: "other"}
+    )
+    assert (wrong.status, wrong.error["Code"]) == (403, "AccessDenied")
+    missing = await api.text("hello", secret_id="AKIDtemp", secret_key="temp-key")
+    assert (missing.status, missing.error["Code"]) == (403, "AccessDenied")
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"", 400, "MissingContent"),
+        (b"<Request><Input>", 400, "InvalidArgument"),
+        (b"<Other><Input/></Other>", 400, "InvalidArgument"),
+        (b"<Request><Conf/></Request>", 400, "InvalidArgument"),
+        (
+            b"<Request><Input><Content>@@not base64@@</Content></Input></Request>",
+            400,
+            "InvalidArgument",
+        ),
+        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Request/>', 400, "InvalidArgument"),
+    ],
+    ids=["empty", "malformed", "wrong-root", "no-input", "bad-base64", "dtd"],
+)
+async def test_bad_text_bodies(api: Api, body: bytes, status: int, code: str) -> None:
+    reply = await api.call("POST", "/text/auditing", body=body)
+    assert (reply.status, reply.error["Code"]) == (status, code)
+
+
+async def test_text_content_limit_is_10000_characters(api: Api) -> None:
+    assert (await api.text("字" * 10_000)).status == 200
+    reply = await api.text("字" * 10_001)
+    assert (reply.status, reply.error["Code"]) == (400, "InvalidArgument")
+
+
+async def test_data_id_and_user_info_limits(api: Api) -> None:
+    assert (await api.text("hi", inp={"DataId": "d" * 512})).status == 200
+    assert (await api.text("hi", inp={"DataId": "d" * 513})).error["Code"] == "InvalidArgument"
+    assert (await api.text("hi", inp={"UserInfo": {"TokenId": "t" * 129}})).status == 400
+    reply = await api.text("hi", inp={"DataId": "d-1", "UserInfo": {"TokenId": "u1", "Room": "r"}})
+    detail = reply.detail
+    assert detail["DataId"] == "d-1"
+    assert detail["UserInfo"] == {"TokenId": "u1", "Room": "r"}
+
+
+async def test_batch_over_100_inputs_is_refused(api: Api) -> None:
+    inputs = [{"Object": "images/clean.png"}] * 101
+    reply = await api.submit("image", {"Input": inputs, "Conf": {}})
+    assert (reply.status, reply.error["Code"]) == (400, "InvalidArgument")
+
+
+async def test_webpage_without_url_is_refused(api: Api) -> None:
+    reply = await api.submit("webpage", {"Input": {"DataId": "x"}, "Conf": {}})
+    assert (reply.status, reply.error["Code"]) == (400, "InvalidArgument")
+
+
+async def test_unknown_detect_type_is_refused(api: Api) -> None:
+    reply = await api.text("hi", conf={"DetectType": "Porn,Nonsense"})
+    assert (reply.status, reply.error["Code"]) == (400, "InvalidArgument")
+
+
+async def test_unknown_job_and_job_of_another_kind(api: Api) -> None:
+    assert (await api.query("text", "st" + "0" * 32)).error["Code"] == "AuditingJobNotFound"
+    text_job = (await api.text("hi")).detail["JobId"]
+    reply = await api.query("image", text_job)
+    assert (reply.status, reply.error["Code"]) == (404, "AuditingJobNotFound")
+    assert (await api.query("text", text_job)).status == 200
+
+
+async def test_unknown_path_and_wrong_method(api: Api) -> None:
+    unknown = await api.call("GET", "/nothing/here")
+    assert (unknown.status, unknown.error["Code"]) == (404, "InvalidUrl")
+    wrong = await api.call("GET", "/text/auditing")
+    assert (wrong.status, wrong.error["Code"]) == (405, "MethodNotAllowed")
+
+
+async def test_body_size_cap(bucket_dir: Path, session: aiohttp.ClientSession) -> None:
+    async with Emulator(EmulatorConfig(bucket_dir=bucket_dir, max_body_bytes=1024)) as emu:
+        api = Api(emu, session)
+        reply = await api.call("POST", "/text/auditing", body=b"<Request>" + b" " * 2000)
+    assert (reply.status, reply.error["Code"]) == (413, "InvalidContent")
+
+
+# --- job lifecycle ---------------------------------------------------------------------------
+
+
+async def test_lifecycle_by_clock(timed: Api, clock: ManualClock) -> None:
+    submitted = await timed.submit("text", {"Input": {"Object": "texts/abuse.txt"}, "Conf": {}})
+    assert submitted.detail["State"] == "Submitted"
+    job_id = submitted.detail["JobId"]
+    assert job_id.startswith("st") and len(job_id) == 34
+    assert (await timed.query("text", job_id)).detail["State"] == "Submitted"
+    clock.advance(0.5)
+    auditing = (await timed.query("text", job_id)).detail
+    assert auditing["State"] == "Auditing"
+    assert "Label" not in auditing
+    clock.advance(0.5)
+    final = (await timed.query("text", job_id)).detail
+    assert final["State"] == "Success"
+    assert (final["Object"], final["Label"], final["Result"]) == ("texts/abuse.txt", "Abuse", "1")
+    record = timed.emu.jobs[job_id]
+    assert (record.kind, record.state, record.result.verdict.label) == ("text", "Success", "Abuse")
+    assert record.request["Input"]["Object"] == "texts/abuse.txt"
+
+
+async def test_lifecycle_by_polls(api: Api) -> None:
+    api.emu.controls.final_after_polls = 3
+    job_id = (await api.submit("text", {"Input": {"Object": "texts/hello.txt"}})).detail["JobId"]
+    states = [(await api.query("text", job_id)).detail["State"] for _ in range(4)]
+    assert states == ["Submitted", "Auditing", "Success", "Success"]
+    assert api.emu.stats.queries["text"] == 4
+
+
+async def test_hold_keeps_jobs_auditing(timed: Api, clock: ManualClock) -> None:
+    timed.emu.controls.hold = True
+    job_id = (await timed.submit("text", {"Input": {"Object": "texts/hello.txt"}})).detail["JobId"]
+    clock.advance(100)
+    assert (await timed.query("text", job_id)).detail["State"] == "Auditing"
+    timed.emu.controls.hold = False
+    assert (await timed.query("text", job_id)).detail["State"] == "Success"
+
+
+def test_duration_ranges_pick_deterministically_from_the_job_id() -> None:
+    job_id = "st" + "0123456789abcdef" * 2
+    picked = pick_duration((1.0, 3.0), job_id)
+    assert 1.0 <= picked <= 3.0
+    assert picked == pick_duration((1.0, 3.0), job_id)
+    assert pick_duration((1.0, 3.0), "st" + "f" * 32) == 3.0
+    assert pick_duration(0.25, job_id) == 0.25
+
+
+async def test_unreadable_inputs_fail_the_job(api: Api) -> None:
+    api.emu.controls.final_after_polls = 1
+    missing = await api.submit("text", {"Input": {"Object": "texts/nope.txt"}})
+    remote = await api.submit("text", {"Input": {"Url": "http://example.com/a.txt"}})
+    escape = await api.submit("text", {"Input": {"Object": "../bucket/texts/hello.txt"}})
+    for reply, code in [
+        (missing, "ResourceNotFound"),
+        (remote, "ResourceDownloadFailed"),
+        (escape, "ResourceNotFound"),
+    ]:
+        assert reply.detail["State"] == "Submitted"
+        final = (await api.query("text", reply.detail["JobId"])).detail
+        assert (final["State"], final["Code"]) == ("Failed", code)
+        assert final["Message"]
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+async def test_fail_next_answers_the_injected_error(api: Api) -> None:
+    api.emu.faults.fail_next(2, status=503, code="ServiceUnavailable")
+    first, second, third = [await api.text("hi") for _ in range(3)]
+    assert [r.status for r in (first, second, third)] == [503, 503, 200]
+    assert first.error["Code"] == "ServiceUnavailable"
+    assert api.emu.stats.faults_injected == 2
+
+
+async def test_faults_limited_to_a_path_prefix_and_in_the_path_dialect(api: Api) -> None:
+    api.emu.faults.fail_next(1, status=429, code="SlowDown", path_prefix="/text")
+    api.emu.faults.fail_next(1, status=503, code="SlowDown", path_prefix="/images")
+    assert (await api.query("image", "si0")).error["Code"] == "AuditingJobNotFound"
+    throttled = await api.text("hi")
+    assert (throttled.status, throttled.error["Code"]) == (429, "SlowDown")
+    cos = await api.call("GET", "/images/clean.png", params={"ci-process": SINGLE})
+    assert (cos.status, cos.headers["Server"]) == (503, "tencent-cos")
+    assert "Resource" in cos.error and cos.headers["x-cos-trace-id"]
+
+
+# --- verdicts: text ----------------------------------------------------------------------------
+
+
+async def test_text_verdict_and_xml_shape(api: Api) -> None:
+    reply = await api.text("Buy now! You are an idiot, so sexy.", inp={"DataId": "post-1"})
+    detail = reply.detail
+    assert detail["State"] == "Success"
+    assert detail["DataId"] == "post-1"
+    assert detail["JobId"].startswith("st")
+    assert detail["CreationTime"][-6:] == "+08:00"
+    assert base64.b64decode(detail["Content"]).decode().startswith("Buy now!")
+    assert (detail["Label"], detail["Result"], detail["SectionCount"]) == ("Abuse", "1", "1")
+    assert detail["AdsInfo"] == {"HitFlag": "1", "Count": "1"}
+    assert detail["PornInfo"] == {"HitFlag": "2", "Count": "1"}
+    assert set(detail) >= {"IllegalInfo", "AbuseInfo", "Section"}
+    section = detail["Section"]
+    assert (section["StartByte"], section["Label"], section["Result"]) == ("0", "Abuse", "1")
+    assert section["AdsInfo"]["Keywords"] == "buy now"
+    assert 90 <= int(section["AbuseInfo"]["Score"]) <= 100
+    assert 61 <= int(section["PornInfo"]["Score"]) <= 90
+    assert section["IllegalInfo"] == {"HitFlag": "0", "Score": "0", "Keywords": None}
+
+
+async def test_text_detect_type_chooses_the_scenes(api: Api) -> None:
+    detail = (
+        await api.text("the coup and a bomb", conf={"DetectType": "Politics,Terrorism"})
+    ).detail
+    assert {k for k in detail if k.endswith("Info")} == {"PoliticsInfo", "TerrorismInfo"}
+    assert (detail["Label"], detail["Result"]) == ("Terrorism", "1")  # priority order
+
+
+async def test_text_sections_of_10000_characters(api: Api) -> None:
+    api.emu.controls.final_after_polls = 1
+    job_id = (await api.submit("text", {"Input": {"Object": "texts/long.txt"}})).detail["JobId"]
+    detail = (await api.query("text", job_id)).detail
+    assert detail["SectionCount"] == "2"
+    first, second = detail["Section"]
+    assert (first["StartByte"], first["Label"]) == ("0", "Normal")
+    assert (second["StartByte"], second["Label"], second["PornInfo"]["Keywords"]) == (
+        "10000",
+        "Porn",
+        "porn",
+    )
+    assert detail["PornInfo"] == {"HitFlag": "1", "Count": "1"}
+
+
+async def test_text_gbk_object_and_loopback_url(api: Api, site: TestServer) -> None:
+    api.emu.controls.final_after_polls = 1
+    gbk = (await api.submit("text", {"Input": {"Object": "texts/gbk.txt"}})).detail["JobId"]
+    url = url_of(site, "/note.txt")
+    fetched = (await api.submit("text", {"Input": {"Url": url}})).detail["JobId"]
+    gbk_detail = (await api.query("text", gbk)).detail
+    assert (gbk_detail["Label"], gbk_detail["Result"]) == ("Illegal", "2")
+    url_detail = (await api.query("text", fetched)).detail
+    assert (url_detail["Url"], url_detail["Label"]) == (url, "Abuse")
+
+
+# --- verdicts: image ---------------------------------------------------------------------------
+
+
+async def test_single_image_get_sync(api: Api) -> None:
+    reply = await api.call(
+        "GET", "/images/ads.png", params={"ci-process": SINGLE, "dataid": "img-1"}
+    )
+    assert reply.headers["Server"] == "tencent-cos"
+    assert reply.headers["x-cos-request-id"]
+    result = reply.tree["RecognitionResult"]
+    assert result["JobId"].startswith("si")
+    assert (result["State"], result["DataId"], result["Object"]) == (
+        "Success",
+        "img-1",
+        "images/ads.png",
+    )
+    assert (result["Label"], result["Result"], result["Text"]) == (
+        "Ads",
+        "1",
+        "Buy now with this discount code",
+    )
+    assert {"PornInfo", "TerroristInfo", "PoliticsInfo", "AdsInfo"} <= set(result)
+    ads = result["AdsInfo"]
+    assert (ads["Code"], ads["Msg"], ads["HitFlag"], ads["Label"]) == ("0", "OK", "1", "Ads")
+    ocr = ads["OcrResults"]
+    assert ocr["Text"] == "Buy now with this discount code"
+    assert ocr["Keywords"] == ["buy now", "discount code"]
+    assert set(ocr["Location"]) == {"X", "Y", "Width", "Height", "Rotate"}
+    assert result["PornInfo"]["HitFlag"] == "0"
+
+
+async def test_single_image_get_detect_type_and_errors(api: Api) -> None:
+    porn = await api.call(
+        "GET", "/images/porn.jpg", params={"ci-process": SINGLE, "detect-type": "porn,terrorist"}
+    )
+    result = porn.tree["RecognitionResult"]
+    assert {k for k in result if k.endswith("Info")} == {"PornInfo", "TerroristInfo"}
+    assert (result["Label"], result["Result"]) == ("Porn", "1")
+    missing = await api.call("GET", "/images/none.png", params={"ci-process": SINGLE})
+    assert (missing.status, missing.error["Code"]) == (404, "NoSuchKey")
+    broken = await api.call("GET", "/images/broken.bin", params={"ci-process": SINGLE})
+    assert (broken.status, broken.error["Code"]) == (400, "ResourceNotSupported")
+    no_input = await api.call("GET", "/", params={"ci-process": SINGLE})
+    assert (no_input.status, no_input.error["Code"]) == (400, "InvalidArgument")
+    bad = await api.call("GET", "/images/ads.png", params={"ci-process": SINGLE, "async": "7"})
+    assert bad.error["Code"] == "InvalidArgument"
+
+
+async def test_single_image_get_async_then_query(api: Api, site: TestServer) -> None:
+    api.emu.controls.final_after_polls = 2
+    url = url_of(site, "/ads.png")
+    reply = await api.call(
+        "GET", "/", params={"ci-process": SINGLE, "detect-url": url, "async": "1"}
+    )
+    submitted = reply.tree["RecognitionResult"]
+    assert (submitted["State"], submitted["Url"]) == ("Submitted", url)
+    job_id = submitted["JobId"]
+    assert (await api.query("image", job_id)).detail["State"] == "Submitted"
+    final = (await api.query("image", job_id)).detail
+    assert (final["State"], final["Url"], final["Label"]) == ("Success", url, "Ads")
+    assert "TerrorismInfo" in final and "TerroristInfo" not in final
+
+
+async def test_image_batch_sync_mixed_sources_and_item_failure(api: Api, site: TestServer) -> None:
+    inputs = [
+        {"Content": base64.b64encode(png_with_text("nude")).decode(), "DataId": "c"},
+        {"Object": "images/sexy.gif", "DataId": "o", "UserInfo": {"TokenId": "u"}},
+        {"Url": url_of(site, "/clean.gif")},
+        {"Object": "images/broken.bin"},
+        {"DataId": "nothing"},
+        {"Object": "images/clean.png", "MaxFrames": "0"},
+    ]
+    reply = await api.submit("image", {"Input": inputs, "Conf": {"Async": "0"}})
+    assert reply.status == 200
+    content, obj, url, broken, empty, frames = reply.detail
+    assert (content["State"], content["Label"], content["DataId"]) == ("Success", "Porn", "c")
+    assert "Object" not in content and "Url" not in content
+    assert (obj["Object"], obj["Label"], obj["Result"]) == ("images/sexy.gif", "Porn", "2")
+    assert obj["UserInfo"] == {"TokenId": "u"}
+    assert (url["Label"], url["Text"]) == ("Normal", "kittens")
+    assert (broken["State"], broken["Code"]) == ("Failed", "ResourceNotSupported")
+    assert (empty["State"], empty["Code"]) == ("Failed", "InvalidArgument")
+    assert (frames["State"], frames["Code"]) == ("Failed", "InvalidArgument")
+    assert "MaxFrames" in frames["Message"]
+    assert api.emu.stats.submits["image"] == 6
+
+
+async def test_image_batch_async(api: Api) -> None:
+    api.emu.controls.final_after_polls = 1
+    reply = await api.submit(
+        "image", {"Input": [{"Object": "images/ads.png"}], "Conf": {"Async": "1"}}
+    )
+    detail = reply.detail
+    assert (detail["State"], detail["Object"]) == ("Submitted", "images/ads.png")
+    final = (await api.query("image", detail["JobId"])).detail
+    assert (final["State"], final["Label"], final["CompressionResult"]) == ("Success", "Ads", "0")
+
+
+# --- verdicts: webpage -------------------------------------------------------------------------
+
+
+async def test_webpage_job(api: Api, site: TestServer) -> None:
+    api.emu.controls.final_after_polls = 1
+    url = url_of(site, "/page.html")
+    submitted = await api.submit(
+        "webpage",
+        {"Input": {"Url": url, "DataId": "page-1"}, "Conf": {"ReturnHighlightHtml": "true"}},
+    )
+    assert submitted.detail["JobId"].startswith("sh")
+    assert (submitted.detail["State"], submitted.detail["Url"]) == ("Submitted", url)
+    detail = (await api.query("webpage", submitted.detail["JobId"])).detail
+    assert (detail["State"], detail["DataId"], detail["Url"]) == ("Success", "page-1", url)
+    assert (detail["Label"], detail["Suggestion"], detail["PageCount"]) == ("Abuse", "1", "3")
+    assert detail["Labels"]["AdsInfo"]["HitFlag"] == "1"
+    assert detail["Labels"]["PornInfo"] == {"HitFlag": "0", "Score": "0"}  # <script> ignored
+    images = detail["ImageResults"]["Results"]
+    assert [i["Url"] for i in images] == [url_of(site, "/ads.png"), url_of(site, "/clean.gif")]
+    assert (images[0]["Label"], images[0]["Suggestion"]) == ("Ads", "1")
+    assert images[0]["AdsInfo"]["OcrResults"]["Keywords"] == ["buy now", "limited offer"]
+    text = detail["TextResults"]["Results"]
+    assert (text["Label"], text["AbuseInfo"]["Keywords"]) == ("Abuse", "idiot")
+    assert "Buy NOW" in text["Text"] and "var porn" not in text["Text"]
+    html = detail["HighlightHtml"]
+    assert f"{HIGHLIGHT_OPEN}Buy NOW</span>" in html
+    assert "<script>var porn = 1;</script>" in html
+
+
+async def test_webpage_that_cannot_be_fetched_fails(api: Api, site: TestServer) -> None:
+    api.emu.controls.final_after_polls = 1
+    job = await api.submit("webpage", {"Input": {"Url": url_of(site, "/gone.html")}})
+    detail = (await api.query("webpage", job.detail["JobId"])).detail
+    assert (detail["State"], detail["Code"]) == ("Failed", "ResourceNotFound")
+    assert "HighlightHtml" not in detail
+
+
+# --- the pure pieces -------------------------------------------------------------------------
+
+
+def test_embedded_text_of_each_format() -> None:
+    for make in (png_with_text, jpeg_with_comment, gif_with_comment):
+        assert embedded_text(make("加微信 now")) == "加微信 now"
+    assert embedded_text(b"plain utf-8") == "plain utf-8"
+
+
+def test_rules_from_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"Ads": {"block": ["Widget"], "review": []}}))
+    rules = RuleSet.from_json_file(path)
+    verdict = rules.moderate("new widgets!", ["Ads", "Porn"])
+    assert (verdict.label, verdict.result, verdict.keywords) == ("Ads", 1, ("widget",))
+    assert DEFAULT_RULES.moderate("new widgets!", ["Ads"]).label == "Normal"
+    with pytest.raises(ValueError, match="unknown scene"):
+        RuleSet.from_mapping({"Spam": {"block": ["x"]}})
+
+
+def test_page_text_images_and_highlight() -> None:
+    page = parse_page(
+        '<p>Hi <b>there</b></p><script>x</script><img src="a.png"><img src="data:x">',
+        "http://127.0.0.1:1/dir/page.html",
+    )
+    assert page.text == "Hi\nthere"
+    assert page.images == ("http://127.0.0.1:1/dir/a.png",)
+    marked = highlight("<title>porn</title><p>PORN &amp; more</p>", ["porn"])
+    assert marked == f"<title>porn</title><p>{HIGHLIGHT_OPEN}PORN</span> &amp; more</p>"
+
+
+async def test_custom_rules_in_the_emulator(
+    bucket_dir: Path, session: aiohttp.ClientSession
+) -> None:
+    rules = {"Ads": {"block": ["widget"]}}
+    async with Emulator(EmulatorConfig(bucket_dir=bucket_dir, rules=rules)) as emu:
+        detail = (await Api(emu, session).text("widget sale")).detail
+    assert (detail["Label"], detail["Result"]) == ("Ads", "1")
+
+
+def test_cli_parser() -> None:
+    args = build_parser().parse_args(["--port", "0", "--job-duration", "0.5-2"])
+    assert (args.port, args.job_duration, args.host) == (0, (0.5, 2.0), "127.0.0.1")
