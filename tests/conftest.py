@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import gif_with_comment, jpeg_with_comment, png_with_text
@@ -58,3 +60,40 @@ async def emulator(bucket_dir: Path) -> AsyncIterator[Emulator]:
     """An emulator on a free loopback port, real clock, jobs final after 0.05 s."""
     async with Emulator(EmulatorConfig(bucket_dir=bucket_dir, job_duration=0.05)) as emu:
         yield emu
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[TestServer]:
+    """A loopback web site: ``/page.html`` (text, a script, three image links of which one is
+    missing), ``/ads.png``, ``/clean.gif``, ``/note.txt``; anything else is 404."""
+    files = {
+        "/ads.png": png_with_text("limited offer, buy now"),
+        "/clean.gif": gif_with_comment("kittens"),
+        "/note.txt": b"smoking is bad, you moron",
+    }
+    page = (
+        "<html><head><title>Shop</title><style>.porn{}</style></head><body>"
+        "<h1>Great deals</h1><p>Buy NOW &amp; save. Call us, idiot.</p>"
+        "<script>var porn = 1;</script>"
+        '<img src="/ads.png"><img src="clean.gif"><img src="/missing.png">'
+        "</body></html>"
+    )
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.path == "/page.html":
+            return web.Response(text=page, content_type="text/html")
+        if request.path in files:
+            return web.Response(body=files[request.path])
+        raise web.HTTPNotFound()
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+def url_of(server: TestServer, path: str) -> str:
+    """The absolute URL of ``path`` on a :func:`site`-like test server."""
+    return str(server.make_url(path))

@@ -16,10 +16,9 @@ import aiohttp
 import pytest
 import xmltodict
 import yarl
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from attrs import define
-from conftest import ManualClock
+from conftest import ManualClock, url_of
 
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.cli import build_parser
@@ -151,41 +150,6 @@ async def timed(
     config = EmulatorConfig(bucket_dir=bucket_dir, job_duration=1.0, clock=clock)
     async with Emulator(config) as emu:
         yield Api(emu, session)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[TestServer]:
-    """A loopback web site with a page that links images, for webpage and URL inputs."""
-    files = {
-        "/ads.png": png_with_text("limited offer, buy now"),
-        "/clean.gif": gif_with_comment("kittens"),
-        "/note.txt": b"smoking is bad, you moron",
-    }
-    page = (
-        "<html><head><title>Shop</title><style>.porn{}</style></head><body>"
-        "<h1>Great deals</h1><p>Buy NOW &amp; save. Call us, idiot.</p>"
-        "<script>var porn = 1;</script>"
-        '<img src="/ads.png"><img src="clean.gif"><img src="/missing.png">'
-        "</body></html>"
-    )
-
-    async def handle(request: web.Request) -> web.Response:
-        if request.path == "/page.html":
-            return web.Response(text=page, content_type="text/html")
-        if request.path in files:
-            return web.Response(body=files[request.path])
-        raise web.HTTPNotFound()
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield server
-    await server.close()
-
-
-def url_of(server: TestServer, path: str) -> str:
-    return str(server.make_url(path))
 
 
 # --- signature ---------------------------------------------------------------------------------
