@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -16,6 +17,7 @@ import aiohttp
 import pytest
 import xmltodict
 import yarl
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from attrs import define
 from conftest import ManualClock, url_of
@@ -682,3 +684,31 @@ async def test_custom_rules_in_the_emulator(
 def test_cli_parser() -> None:
     args = build_parser().parse_args(["--port", "0", "--job-duration", "0.5-2"])
     assert (args.port, args.job_duration, args.host) == (0, (0.5, 2.0), "127.0.0.1")
+
+
+async def test_close_cancels_downloads_in_flight(
+    bucket_dir: Path, session: aiohttp.ClientSession
+) -> None:
+    release = asyncio.Event()
+    asked = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(text="too late")
+
+    app = web.Application()
+    app.router.add_get("/slow.txt", hang)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with Emulator(EmulatorConfig(bucket_dir=bucket_dir)) as emu:
+            api = Api(emu, session)
+            url = url_of(server, "/slow.txt")
+            job_id = (await api.submit("text", {"Input": {"Url": url}})).detail["JobId"]
+            await asyncio.wait_for(asked.wait(), 5)
+            assert emu.jobs[job_id].state == "Submitted"
+        assert emu.jobs[job_id].result is None  # cancelled, never finished
+    finally:
+        release.set()
+        await server.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,13 +64,21 @@ def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:
 
 
 async def _serve(config: EmulatorConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Also when SIGINT is ignored (a background job of a script); Windows has no
+        # add_signal_handler and keeps the KeyboardInterrupt path of main().
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
     async with Emulator(config) as emu:
         print(f"cosaudit emulator listening on {emu.url}", flush=True)
         print(f"SecretId: {config.secret_id}  APPID: {config.appid}", flush=True)
         if config.bucket_dir is not None:
             print(f"bucket folder: {config.bucket_dir}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
+    print("stopped", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
