@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from cosaudit.emulator.auth import verify
+from cosaudit.emulator.auth import parse_query, verify
 from cosaudit.emulator.config import EmulatorConfig
 from cosaudit.emulator.kinds import Route, routes
 from cosaudit.emulator.kinds.base import Call
@@ -64,9 +63,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     table: tuple[Route, ...] = request.app[_ROUTES]
     request_id = new_request_id()
     path = request.path
-    query: dict[str, str] = {}
-    for name, value in parse_qsl(request.query_string, keep_blank_values=True):
-        query.setdefault(name, value)
+    query = parse_query(request.query_string)
     route, params, path_known = _resolve(table, request.method, path, query)
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
     state.stats.requests[(request.method, path)] += 1
@@ -81,7 +78,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
                 dialect,
                 request.method,
                 path,
-                request.query_string,
+                query,
                 request.headers,
                 time.time(),
             )

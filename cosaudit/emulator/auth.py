@@ -40,7 +40,7 @@ from attrs import define, field
 from cosaudit.emulator.responses import ApiError, Dialect
 from cosaudit.signing import AuthorizationParts, compute_signature, encode, parse_authorization
 
-__all__ = ["TOKEN_HEADERS", "Key", "Keyring", "verify"]
+__all__ = ["TOKEN_HEADERS", "Key", "Keyring", "parse_query", "verify"]
 
 logger = logging.getLogger("cosaudit.emulator")
 
@@ -85,10 +85,13 @@ class Keyring:
         return len(self._keys)
 
 
-def _first_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    # A repeated parameter keeps its first value: no client we emulate signs duplicates.
+def parse_query(query_string: str) -> dict[str, str]:
+    """The query as the signature sees it: form-decoded (``+`` is a space), blanks kept.
+
+    A repeated parameter keeps its first value: no client we emulate signs duplicates.
+    """
     out: dict[str, str] = {}
-    for name, value in pairs:
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
         out.setdefault(name, value)
     return out
 
@@ -154,16 +157,15 @@ def verify(
     dialect: Dialect,
     method: str,
     path: str,
-    query_string: str,
+    query: Mapping[str, str],
     headers: Mapping[str, str],
     now: float,
 ) -> Key:
     """Return the key that signed the request, or raise :class:`ApiError` (see module doc).
 
-    ``path`` is percent-decoded; ``query_string`` is raw (as on the wire); ``headers`` is a
+    ``path`` is percent-decoded; ``query`` comes from :func:`parse_query`; ``headers`` is a
     case-insensitive mapping of what was received; ``now`` is Unix time.
     """
-    query = _first_values(parse_qsl(query_string, keep_blank_values=True))
     raw = _authorization(headers, query)
     if raw is None:
         raise ApiError(401, "MissingAuthorization", "The Authorization header is missing.")

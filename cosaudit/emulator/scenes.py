@@ -10,6 +10,7 @@ real geometry).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from cosaudit.emulator.responses import ApiError
@@ -24,10 +25,10 @@ __all__ = [
     "text_scenes",
 ]
 
-_BY_LOWER = {name.lower(): name for name in PRIORITY}
-# The single-image GET's detect-type says "terrorist" (and the SDK's bit map calls the same
-# scene Terrorism on the CI host).
-_BY_LOWER["terrorist"] = "Terrorism"
+# The single-image GET's detect-type says "terrorist" for the scene the CI host calls Terrorism.
+_BY_LOWER = MappingProxyType(
+    {**{name.lower(): name for name in PRIORITY}, "terrorist": "Terrorism"}
+)
 
 
 def parse_detect_type(value: str | None, default: Sequence[str]) -> tuple[str, ...]:
