@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from enum import Enum
 from html import escape
 from typing import TYPE_CHECKING
+from unicodedata import east_asian_width
 
 from attrs import define
 
@@ -15,6 +16,11 @@ if TYPE_CHECKING:  # the models import this module; only their types are needed 
 __all__ = ["JobsTable", "job_html", "jobs_table"]
 
 _COLUMNS = ("Job ID", "State", "Label", "Verdict", "Data ID", "Hits")
+
+
+def _width(text: str) -> int:
+    """Terminal columns: CJK and other wide characters take two."""
+    return sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _word(value: object) -> str:
@@ -86,16 +92,17 @@ class JobsTable:
         head, *body = self._rows()
         header = "".join(f"<th>{escape(name)}</th>" for name in head)
         rows = "".join(
-            "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in row) + "</tr>"
-            for row in body
+            "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in row) + "</tr>" for row in body
         )
         return f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
 
     def __str__(self) -> str:
         rows = self._rows()
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
         return "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            "  ".join(
+                cell + " " * (width - _width(cell)) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
             for row in rows
         )
 

@@ -1,0 +1,206 @@
+"""``cosaudit demo``: the bundled sample set, moderated concurrently on the embedded emulator.
+
+Starts the emulator and a tiny website on 127.0.0.1, moderates texts, text objects, images
+(objects, raw bytes, a batch) and webpages at once through :class:`~cosaudit.AuditClient`,
+and prints one table. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from aiohttp import web
+from attrs import define
+
+from .client import AuditClient
+from .config import PollPolicy
+from .credentials import Credentials
+from .emulator import Emulator, EmulatorConfig
+from .emulator.images import png_with_text
+from .errors import CosAuditError
+from .models import Job, jobs_table
+
+__all__ = ["main", "run_demo"]
+
+BUCKET = "examplebucket-1250000000"
+REGION = "ap-guangzhou"
+
+
+@define(frozen=True, slots=True)
+class _Item:
+    """One sample: its kind, what it names (key, text, URL), and image bytes if any."""
+
+    kind: str
+    source: str
+    content: bytes | None = None
+    batch: tuple[str, ...] = ()
+
+
+@define(frozen=True, slots=True)
+class _Outcome:
+    item: _Item
+    jobs: tuple[Job, ...]
+    error: str | None
+    seconds: float
+
+
+def _short(text: str, width: int = 38) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _items(samples: dict[str, Any], site: str) -> list[_Item]:
+    batch = tuple(samples["image_batch"])
+    return [
+        *(_Item("text", text) for text in samples["texts"]),
+        *(_Item("text object", key) for key in samples["text_objects"]),
+        *(_Item("image object", key) for key in samples["image_objects"]),
+        *(
+            _Item("image bytes", f"<png: {text}>", content=png_with_text(text))
+            for text in samples["image_bytes"]
+        ),
+        _Item("image batch", ", ".join(batch), batch=batch),
+        *(_Item("webpage", f"{site}/{page}") for page in samples["pages"]),
+    ]
+
+
+async def _call(item: _Item, client: AuditClient) -> tuple[Job, ...]:
+    if item.kind == "text":
+        return (await client.text.moderate(item.source),)
+    if item.kind == "text object":
+        return (await client.text.moderate(object=item.source),)
+    if item.kind == "image object":
+        return (await client.image.moderate(object=item.source),)
+    if item.kind == "image bytes":
+        return (await client.image.moderate(content=item.content),)
+    if item.kind == "image batch":
+        return await client.image.moderate_batch(item.batch)
+    return (await client.webpage.moderate(item.source, return_highlight_html=True),)
+
+
+async def _run(item: _Item, client: AuditClient, limit: asyncio.Semaphore) -> _Outcome:
+    async with limit:
+        started = time.monotonic()
+        try:
+            jobs = await _call(item, client)
+        except CosAuditError as exc:
+            return _Outcome(item, (), f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+        return _Outcome(item, jobs, None, time.monotonic() - started)
+
+
+@asynccontextmanager
+async def _website(root: Path) -> AsyncIterator[str]:
+    """Serve ``root`` on 127.0.0.1 for the emulator to fetch webpages from."""
+    app = web.Application()
+    app.router.add_static("/", root)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def _prepare(workdir: Path) -> tuple[dict[str, Any], Path, Path]:
+    data = resources.files("cosaudit") / "demo_data"
+    samples: dict[str, Any] = json.loads((data / "samples.json").read_text("utf-8"))
+    bucket, site = workdir / "bucket", workdir / "site"
+    with resources.as_file(data / "bucket") as src:
+        shutil.copytree(src, bucket)
+    with resources.as_file(data / "site") as src:
+        shutil.copytree(src, site)
+    for key, text in samples["images"].items():
+        target = (workdir / key) if key.startswith("site/") else (bucket / key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(png_with_text(text))
+    return samples, bucket, site
+
+
+async def run_demo(
+    out: TextIO = sys.stdout,
+    *,
+    concurrency: int = 16,
+    job_duration: tuple[float, float] = (0.3, 1.5),
+) -> int:
+    """Run the demo, print its table to ``out``; returns 0 when every sample got a result."""
+    with tempfile.TemporaryDirectory(prefix="cosaudit-demo-") as tmp:
+        samples, bucket, site_root = _prepare(Path(tmp))
+        config = EmulatorConfig(bucket_dir=bucket, job_duration=job_duration)
+        async with _website(site_root) as site, Emulator(config) as emulator:
+            credentials = Credentials(config.secret_id, config.secret_key)
+            poll = PollPolicy(initial=0.2, multiplier=1.5, maximum=2.0, timeout=60)
+            client = AuditClient(
+                bucket=BUCKET,
+                region=REGION,
+                endpoint=emulator.url,
+                credentials=credentials,
+                poll=poll,
+            )
+            items = _items(samples, site)
+            print(
+                f"cosaudit demo: {len(items)} samples on the emulator at {emulator.url} "
+                f"(jobs take {job_duration[0]:g}-{job_duration[1]:g} s), {concurrency} at once\n",
+                file=out,
+            )
+            started = time.monotonic()
+            async with client:
+                limit = asyncio.Semaphore(concurrency)
+                outcomes = await asyncio.gather(*(_run(i, client, limit) for i in items))
+            elapsed = time.monotonic() - started
+    _report(outcomes, elapsed, out)
+    return 0 if all(o.error is None for o in outcomes) else 1
+
+
+def _report(outcomes: Sequence[_Outcome], elapsed: float, out: TextIO) -> None:
+    jobs: list[Job] = []
+    sources: list[str] = []
+    for outcome in outcomes:
+        for index, job in enumerate(outcome.jobs):
+            jobs.append(job)
+            name = outcome.item.batch[index] if outcome.item.batch else outcome.item.source
+            sources.append(f"{outcome.item.kind}: {_short(name)}")
+    print(jobs_table(jobs, sources=sources), file=out)
+    verdicts = [job.verdict for job in jobs]
+    errors = [o for o in outcomes if o.error is not None]
+    for outcome in errors:
+        print(f"\nerror in {outcome.item.kind} {outcome.item.source}: {outcome.error}", file=out)
+    slowest = max((o.seconds for o in outcomes), default=0.0)
+    print(
+        f"\n{len(jobs)} results from {len(outcomes)} calls in {elapsed:.2f} s "
+        f"(slowest call {slowest:.2f} s): "
+        f"{verdicts.count(0)} normal, {verdicts.count(1)} sensitive, "
+        f"{verdicts.count(2)} suspicious, "
+        f"{len(errors)} errors",
+        file=out,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``cosaudit demo [--concurrency N] [--job-duration MIN MAX]``."""
+    parser = argparse.ArgumentParser(prog="cosaudit demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once")
+    parser.add_argument(
+        "--job-duration",
+        type=float,
+        nargs=2,
+        default=(0.3, 1.5),
+        metavar=("MIN", "MAX"),
+        help="seconds an emulated job takes (default 0.3 1.5)",
+    )
+    args = parser.parse_args(argv)
+    return asyncio.run(
+        run_demo(concurrency=args.concurrency, job_duration=tuple(args.job_duration))
+    )
