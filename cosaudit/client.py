@@ -100,12 +100,19 @@ class AuditClient:
         return f"<AuditClient {endpoints.bucket} {endpoints.region}{where}>"
 
     async def __aenter__(self) -> AuditClient:
-        await self.session.open()
+        await self.open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.session.close()
+        await self.close()
+
+    async def open(self) -> None:
+        """Open the connection pool, for a client that lives as long as your service.
+
+        ``async with`` does it for you; a client opens once.
+        """
+        await self.session.open()
 
     async def close(self) -> None:
-        """Close the connections (``async with`` does it for you)."""
+        """Close the connections; closing twice is harmless."""
         await self.session.close()

@@ -175,6 +175,8 @@ class ServerError(ServiceError):
 
 _BY_CODE: dict[str, type[ServiceError]] = {
     "SlowDown": ThrottledError,
+    "QueueSaturated": ThrottledError,
+    "QueuePaused": ThrottledError,
     "AuditingJobNotFound": NotFoundError,
     "NoSuchKey": NotFoundError,
     "NoSuchBucket": NotFoundError,

@@ -8,12 +8,12 @@ limit. The functions return the xmltodict-shaped fragments the kinds assemble in
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from attrs import define, field, fields
-from attrs.validators import instance_of, optional
 
 from .errors import InvalidInput, LimitExceeded
 from .models import UserInfo
@@ -25,6 +25,8 @@ __all__ = [
     "MAX_USER_INFO_BYTES",
     "Freeze",
     "ImageInput",
+    "UserInfoLike",
+    "as_user_info",
     "callback_url",
     "conf",
     "data_id",
@@ -60,9 +62,21 @@ def _utf8_len(value: str) -> int:
     return len(value.encode("utf-8"))
 
 
+# Characters XML 1.0 cannot carry, even escaped: a body holding one would be refused whole.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BIZ_TYPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_KEY_MAX_BYTES = 850  # COS object key limit
+
+UserInfoLike = UserInfo | Mapping[str, str]
+"""A :class:`UserInfo`, or a mapping of its snake_case field names to strings."""
+
+
 def _require_str(field_name: str, value: object) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field_name, f"must be a string, not {type(value).__name__}")
+    bad = _XML_ILLEGAL.search(value)
+    if bad is not None:
+        raise InvalidInput(field_name, f"contains the control character {bad.group()!r}")
     return value
 
 
@@ -76,23 +90,29 @@ def data_id(value: str | None, field_name: str = "Input.DataId") -> str | None:
     return value
 
 
-def user_info(
-    value: UserInfo | Mapping[str, str] | None, field_name: str = "Input.UserInfo"
-) -> dict[str, str] | None:
-    """UserInfo as XML children; each field at most 128 UTF-8 bytes.
+def as_user_info(value: UserInfoLike | None, field_name: str = "Input.UserInfo") -> UserInfo | None:
+    """A :class:`UserInfo` from itself or a mapping of its field names; refuses unknown names."""
+    if value is None or isinstance(value, UserInfo):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidInput(
+            field_name, f"must be a UserInfo or a mapping, not {type(value).__name__}"
+        )
+    known = {a.name for a in fields(UserInfo)} - {"raw"}
+    unknown = sorted(str(name) for name in value if name not in known)
+    if unknown:
+        raise InvalidInput(field_name, f"unknown fields {unknown}; known: {sorted(known)}")
+    given: dict[str, Any] = dict(value)
+    return UserInfo(**given)
 
-    Accepts a :class:`UserInfo` or a mapping of its snake_case field names.
-    """
+
+def user_info(
+    value: UserInfoLike | None, field_name: str = "Input.UserInfo"
+) -> dict[str, str] | None:
+    """UserInfo as XML children; each field at most 128 UTF-8 bytes."""
+    value = as_user_info(value, field_name)
     if value is None:
         return None
-    if isinstance(value, Mapping):
-        try:
-            fields_given: dict[str, Any] = dict(value)
-            value = UserInfo(**fields_given)
-        except TypeError as exc:
-            raise InvalidInput(field_name, f"unknown field: {exc}") from None
-    if not isinstance(value, UserInfo):
-        raise InvalidInput(field_name, "must be a UserInfo or a mapping")
     children = value.to_xml()
     for name, text in children.items():
         size = _utf8_len(_require_str(f"{field_name}.{name}", text))
@@ -123,7 +143,14 @@ def detect_type(
     """
     if value is None:
         return None
-    names = value.split(",") if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        names = value.split(",")
+    elif isinstance(value, Iterable):
+        names = list(value)
+    else:
+        raise InvalidInput(
+            field_name, f"must be a string or a list of scenes, not {type(value).__name__}"
+        )
     out: list[str] = []
     for name in names:
         key = _require_str(field_name, name).strip().lower()
@@ -139,9 +166,16 @@ def detect_type(
 
 
 def object_key(value: str, field_name: str = "Input.Object") -> str:
-    """A non-empty COS object key."""
-    if not _require_str(field_name, value):
-        raise InvalidInput(field_name, "must not be empty")
+    """A COS object key: 1 to 850 bytes, no control characters, no ``.``/``..`` segments."""
+    if not _require_str(field_name, value).strip("/"):
+        raise InvalidInput(field_name, "must name an object")
+    size = _utf8_len(value)
+    if size > _KEY_MAX_BYTES:
+        raise LimitExceeded(field_name, _KEY_MAX_BYTES, size, "bytes")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InvalidInput(field_name, "must not contain control characters")
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise InvalidInput(field_name, "must not contain '.' or '..' path segments")
     return value
 
 
@@ -219,10 +253,8 @@ def conf(
     **extra: object,
 ) -> dict[str, object]:
     """The ``<Conf>`` children shared by every kind (``extra`` are kind-specific)."""
-    if biz_type is not None:
-        _require_str("Conf.BizType", biz_type)
-        if not biz_type or len(biz_type) > 64 or not biz_type.isascii():
-            raise InvalidInput("Conf.BizType", "must be 1 to 64 ASCII characters")
+    if biz_type is not None and not _BIZ_TYPE.fullmatch(_require_str("Conf.BizType", biz_type)):
+        raise InvalidInput("Conf.BizType", "must be 1 to 64 letters, digits, '-' or '_'")
     if callback_version not in (None, "Simple", "Detail"):
         raise InvalidInput("Conf.CallbackVersion", "must be 'Simple' or 'Detail'")
     if callback_type not in (None, 1, 2):
@@ -242,12 +274,23 @@ def conf(
 
 
 def _positive(_: object, attribute: Any, value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or value <= 0):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
         raise InvalidInput(f"Input.{_pascal(attribute.name)}", "must be a positive integer")
 
 
-def _image_source(instance: ImageInput, _: object, __: object) -> None:
-    one_source(object=instance.object, url=instance.url, content=instance.content)
+def _typed(kind: type | tuple[type, ...], what: str) -> Any:
+    """An attrs validator raising InvalidInput (not TypeError) for a value of the wrong type."""
+
+    def check(_: object, attribute: Any, value: object) -> None:
+        if value is None:
+            return
+        # bool is an int subclass: only a bool field takes True/False.
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise InvalidInput(
+                f"Input.{_pascal(attribute.name)}", f"must be {what}, not {type(value).__name__}"
+            )
+
+    return check
 
 
 @define(frozen=True, slots=True)
@@ -259,17 +302,17 @@ class ImageInput:
         large_image_detect: compress images over the size limit instead of failing.
     """
 
-    object: str | None = field(default=None, validator=optional(instance_of(str)))
-    url: str | None = field(default=None, validator=optional(instance_of(str)))
-    content: bytes | None = field(default=None, repr=False, validator=optional(instance_of(bytes)))
-    data_id: str | None = None
+    object: str | None = field(default=None, validator=_typed(str, "a string"))
+    url: str | None = field(default=None, validator=_typed(str, "a string"))
+    content: bytes | None = field(default=None, repr=False, validator=_typed(bytes, "bytes"))
+    data_id: str | None = field(default=None, validator=_typed(str, "a string"))
     interval: int | None = field(default=None, validator=_positive)
     max_frames: int | None = field(default=None, validator=_positive)
-    large_image_detect: bool | None = None
-    user_info: UserInfo | None = field(default=None, validator=optional(instance_of(UserInfo)))
+    large_image_detect: bool | None = field(default=None, validator=_typed(bool, "True or False"))
+    user_info: UserInfo | None = field(default=None, converter=as_user_info)
 
     def __attrs_post_init__(self) -> None:
-        _image_source(self, None, None)
+        one_source(object=self.object, url=self.url, content=self.content)
 
     @classmethod
     def of(cls, value: ImageInput | str | bytes) -> ImageInput:

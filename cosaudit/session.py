@@ -95,6 +95,25 @@ def is_retryable(error: BaseException, *, idempotent: bool) -> bool:
     return isinstance(error, RequestTimeout | ConnectionLost | MalformedResponse | ServerError)
 
 
+def _describe(error: BaseException) -> str:
+    """A transport failure in words that cannot carry our headers.
+
+    aiohttp's exceptions hold the request (``RequestInfo``) and their repr prints its headers,
+    ``Authorization`` and the security token included, so only chosen fields are used.
+    """
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"{type(error).__name__} (HTTP {error.status}: {error.message})"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return f"{type(error).__name__} ({error.host}:{error.port}: {error.os_error.strerror})"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{type(error).__name__} ({error.strerror})"
+    return type(error).__name__
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _request_id(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-ci-request-id") or headers.get("x-cos-request-id")
 
@@ -170,7 +189,11 @@ class Session:
         )
         connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._verify_ssl)
         self._http = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, raise_for_status=False, trust_env=False
+            connector=connector,
+            timeout=timeout,
+            raise_for_status=False,
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),  # the API sets none; never replay strangers'
         )
         self._state = _State.OPEN
 
@@ -204,10 +227,14 @@ class Session:
             raise ClientStateError(f"session is {self._state.value}; use 'async with' first")
         idempotent = method == "GET" if idempotent is None else idempotent
         query = "&".join(f"{encode(k)}={encode(v)}" for k, v in (params or {}).items())
-        url = f"{self.endpoints.base_url(service)}{path}" + (f"?{query}" if query else "")
+        base = f"{self.endpoints.base_url(service)}{path}"
+        # Logs and errors name the parameters, never their values: a detect-url may be a
+        # pre-signed URL carrying someone's signature and token.
+        shown = "&".join(f"{encode(k)}=..." for k in (params or {}))
         call = _Call(
             method=method,
-            url=url,
+            url=base + (f"?{query}" if query else ""),
+            shown_url=base + (f"?{shown}" if shown else ""),
             host=self.endpoints.host(service),
             service=service,
             signed_path=signed_path or path,
@@ -233,8 +260,10 @@ class Session:
 
         out_of_attempts = stop_after_attempt(policy.attempts)
 
-        def past_deadline(_: RetryCallState) -> bool:
-            return self._monotonic() - started >= policy.deadline
+        def past_deadline(state: RetryCallState) -> bool:
+            # tenacity computes the wait before asking to stop: no attempt may start late.
+            elapsed = self._monotonic() - started
+            return elapsed + state.upcoming_sleep >= policy.deadline
 
         retrying = AsyncRetrying(
             stop=lambda state: out_of_attempts(state) or past_deadline(state),
@@ -255,13 +284,14 @@ class Session:
         logger.debug(
             "retrying %s %s in %.2fs after attempt %d: %r",
             call.method,
-            call.url,
+            call.shown_url,
             wait,
             state.attempt_number,
             error,
         )
         if self._on_retry is not None and error is not None:
-            self._on_retry(RetryEvent(call.method, call.url, state.attempt_number, wait, error))
+            event = RetryEvent(call.method, call.shown_url, state.attempt_number, wait, error)
+            self._on_retry(event)
 
     async def _credentials(self) -> Credentials:
         cached = self._cached
@@ -305,31 +335,37 @@ class Session:
         )
         started = self._monotonic()
         try:
+            # Redirects are not followed: aiohttp would resend the body and our token header
+            # to wherever Location points. A 3xx is an <Error> answer (spec §2.4).
             async with self._http.request(
-                call.method, URL(call.url, encoded=True), headers=headers, data=call.body
+                call.method,
+                URL(call.url, encoded=True),
+                headers=headers,
+                data=call.body,
+                allow_redirects=False,
             ) as response:
                 payload = await self._read(response, call)
                 status = response.status
                 response_headers = response.headers
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise ConnectError(
-                f"connect timeout: {exc}", method=call.method, url=call.url
-            ) from None
+        except aiohttp.ConnectionTimeoutError:
+            raise ConnectError("connect timeout", method=call.method, url=call.shown_url) from None
         except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-            raise ConnectError(f"cannot connect: {exc}", method=call.method, url=call.url) from None
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            raise ConnectError(
+                f"cannot connect: {_describe(exc)}", method=call.method, url=call.shown_url
+            ) from None
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError):
             raise RequestTimeout(
-                f"no answer in time: {exc!r}", method=call.method, url=call.url
+                "no answer in time", method=call.method, url=call.shown_url
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise ConnectionLost(
-                f"connection lost: {exc!r}", method=call.method, url=call.url
+                f"connection lost: {_describe(exc)}", method=call.method, url=call.shown_url
             ) from None
         request_id = _request_id(response_headers)
         logger.debug(
             "%s %s -> %d (request id %s) in %.1f ms",
             call.method,
-            call.url,
+            call.shown_url,
             status,
             request_id,
             (self._monotonic() - started) * 1000,
@@ -340,13 +376,17 @@ class Session:
             tree = xmlcodec.parse(payload, max_bytes=self._max_response_bytes)
         except xmlcodec.XMLError as exc:
             raise MalformedResponse(
-                str(exc), method=call.method, url=call.url, status=status, request_id=request_id
+                str(exc),
+                method=call.method,
+                url=call.shown_url,
+                status=status,
+                request_id=request_id,
             ) from None
         if call.root not in tree:
             raise MalformedResponse(
                 f"expected <{call.root}>, got <{next(iter(tree))}>",
                 method=call.method,
-                url=call.url,
+                url=call.shown_url,
                 status=status,
                 request_id=request_id,
             )
@@ -357,11 +397,11 @@ class Session:
             raise MalformedResponse(
                 f"<{call.root}> has no child elements",
                 method=call.method,
-                url=call.url,
+                url=call.shown_url,
                 status=status,
                 request_id=request_id,
             )
-        return Response(status, request_id or children.get("RequestId"), children)
+        return Response(status, request_id or _text(children.get("RequestId")), children)
 
     async def _read(self, response: aiohttp.ClientResponse, call: _Call) -> bytes:
         limit = self._max_response_bytes
@@ -370,7 +410,7 @@ class Session:
             raise MalformedResponse(
                 f"answer of {declared} bytes exceeds the limit of {limit} bytes",
                 method=call.method,
-                url=call.url,
+                url=call.shown_url,
                 status=response.status,
                 request_id=_request_id(response.headers),
             )
@@ -382,7 +422,7 @@ class Session:
                 raise MalformedResponse(
                     f"answer exceeds the limit of {limit} bytes",
                     method=call.method,
-                    url=call.url,
+                    url=call.shown_url,
                     status=response.status,
                     request_id=_request_id(response.headers),
                 )
@@ -400,10 +440,10 @@ class Session:
         except xmlcodec.XMLError:
             error = {}
         if isinstance(error, dict):
-            code = str(error.get("Code") or "")
-            message = str(error.get("Message") or "")
-            request_id = request_id or error.get("RequestId")
-            trace_id = trace_id or error.get("TraceId")
+            code = _text(error.get("Code")) or ""
+            message = _text(error.get("Message")) or ""
+            request_id = request_id or _text(error.get("RequestId"))
+            trace_id = trace_id or _text(error.get("TraceId"))
         return service_error(
             status,
             code or f"HTTP{status}",
@@ -411,7 +451,7 @@ class Session:
             request_id=request_id,
             trace_id=trace_id,
             method=call.method,
-            url=call.url,
+            url=call.shown_url,
         )
 
 
@@ -420,7 +460,8 @@ class _Call:
     """Everything needed to (re)send one request; holds no credentials."""
 
     method: str
-    url: str
+    url: str = field(repr=False)
+    shown_url: str
     host: str
     service: Service
     signed_path: str

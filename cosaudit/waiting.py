@@ -8,6 +8,7 @@ Cancelled); every other state, known or not, is pending.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 
 from .config import PollPolicy
-from .errors import JobFailed, JobTimeout
+from .errors import InvalidInput, JobFailed, JobTimeout
 from .models import Job
 
 __all__ = ["wait_for_job"]
@@ -42,7 +43,8 @@ async def wait_for_job(
         first: a job already in hand (e.g. the submit answer); if final, no poll is made,
             otherwise the first poll waits one interval.
         timeout: overall seconds (default ``policy.timeout``); no wait runs past it, and a
-            last poll is made at the deadline before giving up.
+            last poll is made at the deadline before giving up. A poll in flight at the
+            deadline may finish after it, bounded by the request timeouts.
         clock, sleep, rng: injectable so tests drive time without waiting.
 
     Raises:
@@ -50,6 +52,8 @@ async def wait_for_job(
         JobFailed: the job ended ``Failed`` (unless ``raise_on_failure=False``).
     """
     limit = policy.timeout if timeout is None else timeout
+    if not isinstance(limit, int | float) or not 0 <= limit < math.inf:
+        raise InvalidInput("timeout", f"must be a finite number of seconds >= 0, got {limit!r}")
     deadline = clock() + limit
     jitter = rng or random.Random()
     last: list[J] = [] if first is None else [first]
@@ -77,7 +81,8 @@ async def wait_for_job(
         return job
 
     if first is not None:
-        await sleep(max(0.0, min(policy.initial, deadline - clock())))
+        first_wait = policy.initial * jitter.uniform(1 - policy.jitter, 1 + policy.jitter)
+        await sleep(max(0.0, min(first_wait, deadline - clock())))
 
     retrying = AsyncRetrying(
         retry=retry_if_result(lambda job: not job.is_final),
@@ -85,7 +90,6 @@ async def wait_for_job(
         wait=next_wait,
         sleep=sleep,
         retry_error_callback=lambda state: None,
-        reraise=True,
     )
     job: J | None = await retrying(poll)
     if job is None or not job.is_final:

@@ -220,6 +220,90 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
         LimitExceeded,
         "Input.DataId",
     ),
+    (
+        "object key that is only slashes",
+        lambda c: c.image.moderate(object="///"),
+        InvalidInput,
+        "object: must name an object",
+    ),
+    (
+        "control character in DataId",
+        lambda c: c.text.moderate("a", data_id="a\x01b"),
+        InvalidInput,
+        "Input.DataId: contains the control character",
+    ),
+    (
+        "control character in text",
+        lambda c: c.text.moderate("a\x00b"),
+        InvalidInput,
+        "Input.Content: contains the control character",
+    ),
+    (
+        "control character in a text object key",
+        lambda c: c.text.submit(object="a\x1fb.txt"),
+        InvalidInput,
+        "Input.Object",
+    ),
+    (
+        "BizType with a newline",
+        lambda c: c.text.moderate("a", biz_type="abc\n"),
+        InvalidInput,
+        "Conf.BizType",
+    ),
+    (
+        "image object not a string",
+        lambda c: c.image.moderate_batch([ImageInput(object=123)]),  # type: ignore[arg-type]
+        InvalidInput,
+        "Input.Object: must be a string, not int",
+    ),
+    (
+        "LargeImageDetect not a bool",
+        lambda c: c.image.moderate(object="a.jpg", large_image_detect="yes"),  # type: ignore[arg-type]
+        InvalidInput,
+        "Input.LargeImageDetect: must be True or False",
+    ),
+    (
+        "MaxFrames given a bool",
+        lambda c: c.image.moderate(object="a.gif", max_frames=True),
+        InvalidInput,
+        "Input.MaxFrames: must be a positive integer",
+    ),
+    (
+        "DetectType not a string or list",
+        lambda c: c.text.moderate("a", detect_type=5),  # type: ignore[arg-type]
+        InvalidInput,
+        "Conf.DetectType: must be a string or a list",
+    ),
+    (
+        "image UserInfo with an unknown field",
+        lambda c: c.image.moderate(content=b"x", user_info={"nick": "n"}),
+        InvalidInput,
+        "Input.UserInfo: unknown fields ['nick']",
+    ),
+    (
+        "freeze on a text URL",
+        lambda c: c.text.submit(url="http://x/a.txt", freeze=Freeze(porn_score=90)),
+        InvalidInput,
+        "Conf.Freeze: applies to a COS object input only",
+    ),
+    (
+        "freeze on image bytes",
+        lambda c: c.image.submit(content=b"x", freeze=Freeze(ads_score=90)),
+        InvalidInput,
+        "Conf.Freeze",
+    ),
+    (
+        "negative wait timeout",
+        lambda c: c.text.wait("st1", timeout=-5),
+        InvalidInput,
+        "timeout: must be a finite number",
+    ),
+    (
+        "infinite wait timeout",
+        lambda c: c.text.wait("st1", timeout=float("nan")),
+        InvalidInput,
+        "timeout",
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,10 +44,13 @@ class NoWait:
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+        await asyncio.sleep(0)  # let the emulator's background work run; no time passes
 
 
 def client_for(emu: Emulator, **kwargs: object) -> AuditClient:
+    """A client whose waits return at once: the emulator finishes jobs after N polls."""
     kwargs.setdefault("poll", FAST_POLL)
+    kwargs.setdefault("sleep", NoWait())
     return AuditClient(
         bucket=BUCKET,
         region="ap-guangzhou",
@@ -145,13 +149,16 @@ async def test_image_single_object_and_bytes(emu: Emulator) -> None:
     async with client_for(emu) as client:
         ad = await client.image.moderate(object="img/ad.png", data_id="i1")
         clean = await client.image.moderate(object="img/clean.png")
-        raw = await client.image.moderate(content=png_with_text("buy now"))
+        raw = await client.image.moderate(
+            content=png_with_text("buy now"), user_info={"token_id": "u9"}
+        )
     assert ad.is_final and ad.label == "Ads" and ad.result is not Result.NORMAL
     assert ad.data_id == "i1" and ad.object == "img/ad.png"
     assert ad.ads_info is not None and ad.ads_info.ocr_results
     assert "buy now" in ad.ads_info.ocr_results[0].keywords
     assert clean.result is Result.NORMAL
     assert raw.label == "Ads"
+    assert raw.user_info is not None and raw.user_info.token_id == "u9"
 
 
 async def test_image_async_submit_then_wait(emu: Emulator) -> None:

@@ -11,17 +11,20 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from cosaudit.client import AuditClient
 from cosaudit.config import RetryPolicy, Timeouts
 from cosaudit.credentials import Credentials
 from cosaudit.endpoints import Endpoints, Service
 from cosaudit.errors import (
     ClientStateError,
     ConnectError,
+    ConnectionLost,
     InvalidArgumentError,
     MalformedResponse,
     NotFoundError,
     RequestTimeout,
     ServerError,
+    ServiceError,
     ThrottledError,
 )
 from cosaudit.session import RetryEvent, Session
@@ -46,6 +49,7 @@ class Script:
         self.seen: list[web.Request] = []
         self.bodies: list[bytes] = []
         self.stall: asyncio.Event | None = None
+        self.chunked = False
 
     def then(self, status: int, body: bytes = b"", **headers: str) -> Script:
         self.answers.insert(len(self.answers) - 1, (status, body, headers))
@@ -58,9 +62,12 @@ class Script:
             await self.stall.wait()
         status, body, headers = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         headers = {"x-ci-request-id": f"rid-{len(self.seen)}", **headers}
-        return web.Response(
+        response = web.Response(
             status=status, body=body, headers=headers, content_type="application/xml"
         )
+        if self.chunked:
+            response.enable_chunked_encoding()
+        return response
 
 
 @pytest.fixture
@@ -253,9 +260,17 @@ async def test_malformed_answers_are_typed(script: tuple[Script, str], body: byt
 async def test_oversized_answer_is_refused(script: tuple[Script, str]) -> None:
     server, url = script
     server.answers = [(200, b"<Response>" + b"x" * 5000 + b"</Response>", {})]
-    async with make_session(url, retry=RetryPolicy(attempts=1)) as session:
-        session._max_response_bytes = 1000
+    async with make_session(url, retry=RetryPolicy(attempts=1), max_response_bytes=1000) as session:
         with pytest.raises(MalformedResponse, match="exceeds"):
+            await session.request("GET", "/text/auditing/st1")
+
+
+async def test_oversized_chunked_answer_is_refused(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.chunked = True
+    server.answers = [(200, b"<Response>" + b"x" * 5000 + b"</Response>", {})]
+    async with make_session(url, retry=RetryPolicy(attempts=1), max_response_bytes=1000) as session:
+        with pytest.raises(MalformedResponse, match="exceeds the limit of 1000 bytes"):
             await session.request("GET", "/text/auditing/st1")
 
 
@@ -273,10 +288,132 @@ async def test_auth_error_refreshes_provider_credentials_once(script: tuple[Scri
     assert [r.headers["x-ci-security-token"] for r in server.seen] == ["token-0", "token-1"]
 
 
-async def test_nothing_listening_is_a_connect_error() -> None:
-    async with make_session("http://127.0.0.1:9", retry=RetryPolicy(attempts=2)) as session:
+async def test_nothing_listening_is_a_connect_error_and_is_retried() -> None:
+    events: list[RetryEvent] = []
+    retry = RetryPolicy(attempts=3)
+    async with make_session("http://127.0.0.1:9", retry=retry, on_retry=events.append) as session:
         with pytest.raises(ConnectError):
             await session.request("POST", "/text/auditing", body=b"<Request/>")
+    assert [event.attempt for event in events] == [1, 2]
+
+
+@pytest.fixture
+async def hang_up() -> AsyncIterator[tuple[list[bytes], str]]:
+    """A TCP server that reads each request and closes without answering."""
+    received: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield received, f"http://127.0.0.1:{port}"
+    server.close()
+    await server.wait_closed()
+
+
+async def test_submit_is_not_resent_when_the_connection_drops_after_sending(
+    hang_up: tuple[list[bytes], str],
+) -> None:
+    received, url = hang_up
+    async with make_session(url) as session:
+        with pytest.raises(ConnectionLost):
+            await session.request("POST", "/text/auditing", body=b"<Request/>")
+    assert len(received) == 1
+
+
+async def test_query_is_resent_when_the_connection_drops(hang_up: tuple[list[bytes], str]) -> None:
+    received, url = hang_up
+    events: list[RetryEvent] = []
+    retry = RetryPolicy(attempts=3)
+    async with make_session(url, retry=retry, on_retry=events.append) as session:
+        with pytest.raises(ConnectionLost):
+            await session.request("GET", "/text/auditing/st1")
+    assert [event.attempt for event in events] == [1, 2]
+    # aiohttp itself resends an idempotent request once on a dropped connection
+    assert len(received) in (3, 6)
+
+
+async def test_submit_is_not_resent_after_a_read_timeout(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.stall = asyncio.Event()  # never set: the server does not answer
+    timeouts = Timeouts(connect=1, read=0.05, total=None)
+    async with make_session(url, timeouts=timeouts) as session:
+        with pytest.raises(RequestTimeout):
+            await session.request("POST", "/text/auditing", body=b"<Request/>")
+    assert len(server.seen) == 1
+
+
+async def test_redirects_are_not_followed(script: tuple[Script, str]) -> None:
+    server, url = script
+    other, other_url = Script(), ""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", other.handle)
+    elsewhere = TestServer(app, host="127.0.0.1")
+    await elsewhere.start_server()
+    other_url = f"http://127.0.0.1:{elsewhere.port}/stolen"
+    server.answers = [(307, b"", {"Location": other_url})]
+    creds = Credentials("AKIDtmp", "k", "sts-token")
+    try:
+        async with make_session(url, credentials=creds) as session:
+            with pytest.raises(ServiceError) as caught:
+                await session.request("POST", "/text/auditing", body=b"<Request/>")
+    finally:
+        await elsewhere.close()
+    assert caught.value.status == 307
+    assert len(server.seen) == 1
+    assert other.seen == []
+
+
+async def test_retries_never_start_past_the_deadline(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.answers = [(503, error_body("ServiceUnavailable"), {})]
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    retry = RetryPolicy(attempts=50, initial=4, maximum=8, deadline=10)
+    session = make_session(url, retry=retry, sleep=sleep, monotonic=lambda: now[0])
+    async with session:
+        with pytest.raises(ServerError):
+            await session.request("GET", "/text/auditing/st1")
+    # the clock stands where the last attempt started: no sleep follows the last failure
+    assert len(server.seen) == len(sleeps) + 1 >= 2
+    assert now[0] < 10
+
+
+async def test_transport_errors_carry_no_secrets() -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    events: list[RetryEvent] = []
+    creds = Credentials("AKIDtmp", "the-secret-key", "STS-TOKEN-abc")
+    params = {
+        "ci-process": "sensitive-content-recognition",
+        "detect-url": "https://x/a.jpg?q-signature=PRESIGNED",
+    }
+    try:
+        async with make_session(url, credentials=creds, on_retry=events.append) as session:
+            with pytest.raises(ConnectionLost) as caught:
+                await session.request(
+                    "GET", "/", service=Service.COS, params=params, root="RecognitionResult"
+                )
+    finally:
+        server.close()
+        await server.wait_closed()
+    text = " ".join([str(caught.value), repr(caught.value), *(repr(e) for e in events)])
+    for secret in ("STS-TOKEN-abc", "the-secret-key", "q-signature", "PRESIGNED", "Authorization"):
+        assert secret not in text
+    assert "detect-url=..." in text
 
 
 async def test_read_timeout(script: tuple[Script, str]) -> None:
@@ -299,3 +436,25 @@ async def test_states() -> None:
     with pytest.raises(ClientStateError):
         await session.open()
     assert "test-secret-key" not in repr(session)
+
+
+async def test_a_synchronous_answer_without_state_is_final(script: tuple[Script, str]) -> None:
+    server, url = script
+    # the documented single-image sample (spec §4.1) carries no <State>
+    server.answers = [
+        (
+            200,
+            b"<RecognitionResult><JobId>si1</JobId><Result>1</Result><Label>Porn</Label>"
+            b"<PornInfo><Code>0</Code><Msg>OK</Msg><HitFlag>1</HitFlag><Score>95</Score></PornInfo>"
+            b"</RecognitionResult>",
+            {},
+        )
+    ]
+    client = AuditClient(
+        bucket="examplebucket-1250000000", region="ap-guangzhou", endpoint=url, credentials=KEY
+    )
+    async with client:
+        job = await client.image.moderate(object="a.jpg")
+    assert job.job_id == "si1" and job.label == "Porn" and job.is_sensitive
+    assert job.porn_info is not None and job.porn_info.score == 95
+    assert [r.path for r in server.seen] == ["/a.jpg"]

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from .. import inputs
 from ..endpoints import Service, object_path
 from ..errors import InvalidInput, LimitExceeded, MalformedResponse
-from ..inputs import Freeze, ImageInput
-from ..models import ImageJob, UserInfo
-from ._base import JobKind
+from ..inputs import Freeze, ImageInput, UserInfoLike
+from ..models import ImageJob
+from ._base import JobKind, finished
 
 
 class ImageModeration(JobKind[ImageJob]):
@@ -27,7 +27,7 @@ class ImageModeration(JobKind[ImageJob]):
         url: str | None = None,
         content: bytes | None = None,
         data_id: str | None = None,
-        user_info: UserInfo | None = None,
+        user_info: UserInfoLike | None = None,
         biz_type: str | None = None,
         detect_type: str | Iterable[str] | None = None,
         interval: int | None = None,
@@ -50,7 +50,9 @@ class ImageModeration(JobKind[ImageJob]):
             (job,) = await self.moderate_batch([image], biz_type=biz_type, detect_type=detect_type)
         else:
             job = await self._get_single(image, biz_type, detect_type, asynchronous=False)
-        return await self._follow(job, None, raise_on_failure)
+        # A synchronous answer is the result, whatever its State says (the documented
+        # single-image sample has no State at all).
+        return finished(job, raise_on_failure)
 
     async def submit(
         self,
@@ -59,7 +61,7 @@ class ImageModeration(JobKind[ImageJob]):
         url: str | None = None,
         content: bytes | None = None,
         data_id: str | None = None,
-        user_info: UserInfo | None = None,
+        user_info: UserInfoLike | None = None,
         biz_type: str | None = None,
         detect_type: str | Iterable[str] | None = None,
         callback: str | None = None,
@@ -79,6 +81,8 @@ class ImageModeration(JobKind[ImageJob]):
             large_image_detect=large_image_detect,
             user_info=user_info,
         )
+        if freeze is not None and object is None:
+            raise InvalidInput("Conf.Freeze", "applies to a COS object input only")
         if content is not None or user_info is not None or freeze is not None:
             (job,) = await self.submit_batch(
                 [image],
@@ -171,7 +175,7 @@ class ImageModeration(JobKind[ImageJob]):
     ) -> ImageJob:
         params = {"ci-process": "sensitive-content-recognition"}
         if image.object is not None:
-            path, signed_path = object_path(image.object)
+            path, signed_path = object_path(inputs.object_key(image.object, "object"))
         else:
             path = signed_path = "/"
             params["detect-url"] = inputs.url(image.url or "", "detect-url")

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from .. import inputs
 from ..errors import InvalidInput
-from ..inputs import Freeze
-from ..models import TextJob, UserInfo
-from ._base import JobKind
+from ..inputs import Freeze, UserInfoLike
+from ..models import TextJob
+from ._base import JobKind, finished
 
 
 class TextModeration(JobKind[TextJob]):
@@ -21,7 +21,7 @@ class TextModeration(JobKind[TextJob]):
         object: str | None = None,
         url: str | None = None,
         data_id: str | None = None,
-        user_info: UserInfo | None = None,
+        user_info: UserInfoLike | None = None,
         biz_type: str | None = None,
         detect_type: str | Iterable[str] | None = None,
         callback: str | None = None,
@@ -35,9 +35,11 @@ class TextModeration(JobKind[TextJob]):
         ``content`` (at most 10,000 characters) is moderated at once and the answer is final.
         """
         source = inputs.one_source(content=content, object=object, url=url)
-        if source == "content" and (callback is not None or freeze is not None):
-            # The service ignores both for inline content; refusing beats silently dropping.
-            raise InvalidInput("Conf", "callback and freeze need object or url input")
+        if source == "content" and callback is not None:
+            # The service ignores it for inline content; refusing beats silently dropping.
+            raise InvalidInput("Conf.Callback", "needs object or url input")
+        if source != "object" and freeze is not None:
+            raise InvalidInput("Conf.Freeze", "applies to a COS object input only")
         request = {
             "Input": {
                 "Content": inputs.text_content(content) if content is not None else None,
@@ -64,7 +66,7 @@ class TextModeration(JobKind[TextJob]):
         object: str | None = None,
         url: str | None = None,
         data_id: str | None = None,
-        user_info: UserInfo | None = None,
+        user_info: UserInfoLike | None = None,
         biz_type: str | None = None,
         detect_type: str | Iterable[str] | None = None,
         timeout: float | None = None,
@@ -84,4 +86,7 @@ class TextModeration(JobKind[TextJob]):
             biz_type=biz_type,
             detect_type=detect_type,
         )
+        if content is not None:
+            # A synchronous answer is the result, whatever its State says.
+            return finished(job, raise_on_failure)
         return await self._follow(job, timeout, raise_on_failure)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import inputs
-from ..models import UserInfo, WebpageJob
+from ..inputs import UserInfoLike
+from ..models import WebpageJob
 from ._base import JobKind
 
 
@@ -17,7 +18,7 @@ class WebpageModeration(JobKind[WebpageJob]):
         url: str,
         *,
         data_id: str | None = None,
-        user_info: UserInfo | None = None,
+        user_info: UserInfoLike | None = None,
         biz_type: str | None = None,
         detect_type: str | Iterable[str] | None = None,
         callback: str | None = None,
@@ -44,7 +45,7 @@ class WebpageModeration(JobKind[WebpageJob]):
         url: str,
         *,
         data_id: str | None = None,
-        user_info: UserInfo | None = None,
+        user_info: UserInfoLike | None = None,
         biz_type: str | None = None,
         detect_type: str | Iterable[str] | None = None,
         return_highlight_html: bool = False,
