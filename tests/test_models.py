@@ -554,3 +554,14 @@ def test_jobs_table_text_is_aligned() -> None:
     assert "Ads (91; casino, bet now)" in lines[2]
     assert "sensitive" in lines[1] and "123-fdrsg-123" in lines[3]
     assert jobs_table(jobs)._repr_html_().count("<tr>") == 4
+
+
+def test_repr_shows_only_what_is_there() -> None:
+    job = structure(
+        TextJob,
+        {"JobId": "st1", "State": "Success", "Label": "Ads", "AdsInfo": {"HitFlag": "1"}},
+    )
+    text = repr(job)
+    assert text.startswith("TextJob(job_id='st1', state=<JobState.SUCCESS: 'Success'>")
+    assert "ads_info=SceneInfo(hit_flag=<HitFlag.HIT: 1>)" in text
+    assert "porn_info" not in text and "raw" not in text and "None" not in text

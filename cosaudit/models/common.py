@@ -38,15 +38,24 @@ __all__ = [
 ]
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class Node:
     """Base of every model: ``raw`` is the xmltodict dict the model was built from."""
 
     # Filled by the converter after construction; never compared, never printed.
     raw: Mapping[str, Any] = field(factory=dict, repr=False, eq=False, kw_only=True)
 
+    def __repr__(self) -> str:
+        # Results have dozens of optional nodes and most are absent: show what is there.
+        shown = (
+            f"{a.name}={value!r}"
+            for a in attrs.fields(type(self))
+            if a.repr and (value := getattr(self, a.name)) is not None and value != ()
+        )
+        return f"{type(self).__name__}({', '.join(shown)})"
 
-@define(frozen=True, slots=True)
+
+@define(frozen=True, slots=True, repr=False)
 class Location(Node):
     """Where an OCR text or object was found: top-left corner, size, counter-clockwise rotation."""
 
@@ -57,7 +66,7 @@ class Location(Node):
     rotate: float | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class OcrResult(Node):
     """One text found in an image (``OcrResults``)."""
 
@@ -67,7 +76,7 @@ class OcrResult(Node):
     sub_label: str | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class ObjectResult(Node):
     """One object found in an image (``ObjectResults``)."""
 
@@ -76,7 +85,7 @@ class ObjectResult(Node):
     sub_label: str | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class LibResult(Node):
     """A hit in a risk library: image form (``image_id``, ``score``) or text form (the rest)."""
 
@@ -87,7 +96,7 @@ class LibResult(Node):
     keywords: tuple[str, ...] = ()
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class Position(Node):
     """Character span of a keyword hit."""
 
@@ -95,7 +104,7 @@ class Position(Node):
     end: int | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class HitInfo(Node):
     """Detail of a text hit (``HitInfos``; documented by the Go SDK only)."""
 
@@ -105,7 +114,7 @@ class HitInfo(Node):
     positions: tuple[Position, ...] = ()
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class SceneInfo(Node):
     """The result of one moderation scene (``PornInfo``, ``AdsInfo``, ...), every node optional.
 
@@ -142,7 +151,7 @@ class SceneInfo(Node):
         return tuple(dict.fromkeys(found))
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class UserInfo(Node):
     """Business user information: sent with a request, echoed in results (each ≤ 128 bytes)."""
 
@@ -168,7 +177,7 @@ class UserInfo(Node):
         return out
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class ListResult(Node):
     """One hit in an account allow/block list."""
 
@@ -177,7 +186,7 @@ class ListResult(Node):
     entity: str | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class ListInfo(Node):
     """Account list hits (``ListInfo/ListResults``)."""
 
@@ -209,7 +218,7 @@ def _scenes(obj: object) -> dict[str, SceneInfo]:
     return found
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class Scenes(Node):
     """Scene containers shared by every scene-bearing element."""
 
@@ -227,14 +236,14 @@ class Scenes(Node):
         return _scenes(self)
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class ImageScenes(Scenes):
     """Image-type scenes; the single-image GET names its terrorism scene ``TerroristInfo``."""
 
     terrorist_info: SceneInfo | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class TextScenes(Scenes):
     """Text-type scenes, with the text-only ones."""
 
@@ -270,7 +279,7 @@ class Job(Protocol):
     def hit_keywords(self, scene: str) -> tuple[str, ...]: ...
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class JobBase(Node):
     """Fields and verdict helpers common to every job (the content of ``JobsDetail``)."""
 
@@ -321,7 +330,7 @@ class JobBase(Node):
         return _render.job_html(self)
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class SceneJobBase(JobBase):
     """A job with scene containers at its top level (image, text).
 

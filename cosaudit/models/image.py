@@ -10,7 +10,7 @@ from .enums import Result
 __all__ = ["ImageJob"]
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class ImageJob(SceneJobBase):
     """An image job: a query's ``JobsDetail``, one batch ``JobsDetail``, or a ``RecognitionResult``.
 

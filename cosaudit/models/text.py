@@ -11,7 +11,7 @@ from .enums import Result
 __all__ = ["TextJob", "TextSection"]
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class TextSection(TextScenes):
     """One segment of the text (``Section``), with text-type scenes (``keywords`` filled)."""
 
@@ -21,7 +21,7 @@ class TextSection(TextScenes):
     sub_label: str | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class TextJob(SceneJobBase):
     """A text job: top-level scenes are aggregates (``hit_flag``, ``count``); sections detail."""
 

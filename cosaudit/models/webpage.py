@@ -17,12 +17,12 @@ __all__ = [
 ]
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class WebpageLabels(Scenes):
     """Page-wide scene summary (``Labels``): each scene has ``hit_flag`` and ``score``."""
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class ImageResult(ImageScenes):
     """One image linked from the page, with image-type scenes."""
 
@@ -34,7 +34,7 @@ class ImageResult(ImageScenes):
     sheet_number: int | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class TextResult(TextScenes):
     """One text segment of the page (up to 10,000 characters), with text-type scenes."""
 
@@ -45,21 +45,21 @@ class TextResult(TextScenes):
     sheet_number: int | None = None
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class ImageResults(Node):
     """``ImageResults``: the page's images."""
 
     results: tuple[ImageResult, ...] = ()
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class TextResults(Node):
     """``TextResults``: the page's text segments."""
 
     results: tuple[TextResult, ...] = ()
 
 
-@define(frozen=True, slots=True)
+@define(frozen=True, slots=True, repr=False)
 class WebpageJob(JobBase):
     """A webpage job; its verdict is ``suggestion`` and its scenes live in ``labels``."""
 
