@@ -11,33 +11,69 @@
 The local emulator lives in :mod:`cosaudit.emulator`; every exception in :mod:`cosaudit.errors`.
 """
 
-from .client import AuditClient
-from .config import PollPolicy, RetryPolicy, Timeouts
-from .credentials import Credentials, CredentialsProvider
-from .errors import (
-    AuthError,
-    CosAuditError,
-    InvalidInput,
-    JobFailed,
-    JobTimeout,
-    LimitExceeded,
-    NotFoundError,
-    ServiceError,
-    ThrottledError,
-    TransportError,
-)
-from .inputs import Freeze, ImageInput
-from .models import (
-    HitFlag,
-    ImageJob,
-    JobState,
-    Result,
-    TextJob,
-    UserInfo,
-    WebpageJob,
-    jobs_table,
-)
-from .session import RetryEvent
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import AuditClient
+    from .config import PollPolicy, RetryPolicy, Timeouts
+    from .credentials import Credentials, CredentialsProvider
+    from .errors import (
+        AuthError,
+        CosAuditError,
+        InvalidInput,
+        JobFailed,
+        JobTimeout,
+        LimitExceeded,
+        NotFoundError,
+        ServiceError,
+        ThrottledError,
+        TransportError,
+    )
+    from .inputs import Freeze, ImageInput
+    from .models import (
+        HitFlag,
+        ImageJob,
+        JobState,
+        Result,
+        TextJob,
+        UserInfo,
+        WebpageJob,
+        jobs_table,
+    )
+    from .session import RetryEvent
+
+# Public names load on first use: ``import cosaudit`` stays cheap, and importing a pure part
+# (``cosaudit.models``) or the emulator never drags in the HTTP client.
+_EXPORTS = {
+    "AuditClient": "client",
+    "PollPolicy": "config",
+    "RetryPolicy": "config",
+    "Timeouts": "config",
+    "Credentials": "credentials",
+    "CredentialsProvider": "credentials",
+    "AuthError": "errors",
+    "CosAuditError": "errors",
+    "InvalidInput": "errors",
+    "JobFailed": "errors",
+    "JobTimeout": "errors",
+    "LimitExceeded": "errors",
+    "NotFoundError": "errors",
+    "ServiceError": "errors",
+    "ThrottledError": "errors",
+    "TransportError": "errors",
+    "Freeze": "inputs",
+    "ImageInput": "inputs",
+    "HitFlag": "models",
+    "ImageJob": "models",
+    "JobState": "models",
+    "Result": "models",
+    "TextJob": "models",
+    "UserInfo": "models",
+    "WebpageJob": "models",
+    "jobs_table": "models",
+    "RetryEvent": "session",
+}
 
 __all__ = [
     "AuditClient",
@@ -68,5 +104,19 @@ __all__ = [
     "WebpageJob",
     "jobs_table",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cosaudit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __version__ = "0.1.0"
