@@ -10,7 +10,6 @@ from .config import PollPolicy, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints
 from .kinds import ImageModeration, TextModeration, WebpageModeration
-from .models import ImageJob, TextJob, WebpageJob
 from .session import RetryEvent, Session
 from .signing import Signer
 
@@ -69,30 +68,9 @@ class AuditClient:
             on_retry=on_retry,
         )
         poll = poll or PollPolicy()
-        self.text = TextModeration(
-            self.session,
-            model=TextJob,
-            path="/text/auditing",
-            poll=poll,
-            clock=monotonic,
-            sleep=sleep,
-        )
-        self.image = ImageModeration(
-            self.session,
-            model=ImageJob,
-            path="/image/auditing",
-            poll=poll,
-            clock=monotonic,
-            sleep=sleep,
-        )
-        self.webpage = WebpageModeration(
-            self.session,
-            model=WebpageJob,
-            path="/webpage/auditing",
-            poll=poll,
-            clock=monotonic,
-            sleep=sleep,
-        )
+        self.text = TextModeration(self.session, poll, monotonic, sleep)
+        self.image = ImageModeration(self.session, poll, monotonic, sleep)
+        self.webpage = WebpageModeration(self.session, poll, monotonic, sleep)
 
     def __repr__(self) -> str:
         endpoints = self.session.endpoints

@@ -18,28 +18,26 @@ J = TypeVar("J", bound=Job)
 
 
 class JobKind(Generic[J]):
-    """The calls every asynchronous kind offers, for the model ``J`` at ``path``."""
+    """The calls every asynchronous kind offers; each kind names its ``model`` and ``path``."""
+
+    model: type[J]
+    path: str
 
     def __init__(
         self,
         session: Session,
-        *,
-        model: type[J],
-        path: str,
         poll: PollPolicy,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._session = session
-        self._model = model
-        self._path = path
         self.poll = poll
         self._clock = clock
         self._sleep = sleep
 
     async def get(self, job_id: str) -> J:
         """Query a job once (``GET /<kind>/auditing/<jobId>``)."""
-        response = await self._session.request("GET", f"{self._path}/{inputs.job_id(job_id)}")
+        response = await self._session.request("GET", f"{self.path}/{inputs.job_id(job_id)}")
         return self._job(response)
 
     async def wait(
@@ -91,7 +89,7 @@ class JobKind(Generic[J]):
 
     async def _post(self, request: Mapping[str, Any]) -> Response:
         body = xmlcodec.build("Request", request)
-        return await self._session.request("POST", self._path, body=body)
+        return await self._session.request("POST", self.path, body=body)
 
     def _job(self, response: Response) -> J:
         return self._jobs(response)[0]
@@ -107,10 +105,10 @@ class JobKind(Generic[J]):
 
     def _structure(self, item: Mapping[str, Any], response: Response) -> J:
         try:
-            return structure(self._model, item)
+            return structure(self.model, item)
         except ModelError as exc:
             raise MalformedResponse(
-                f"unexpected {self._model.__name__} shape: {exc}",
+                f"unexpected {self.model.__name__} shape: {exc}",
                 status=response.status,
                 request_id=response.request_id,
             ) from None

@@ -20,6 +20,9 @@ class ImageModeration(JobKind[ImageJob]):
     or with ``user_info``, goes through a one-item batch (the GET can carry neither).
     """
 
+    model = ImageJob
+    path = "/image/auditing"
+
     async def moderate(
         self,
         *,
@@ -46,10 +49,7 @@ class ImageModeration(JobKind[ImageJob]):
             large_image_detect=large_image_detect,
             user_info=user_info,
         )
-        if content is not None or user_info is not None:
-            (job,) = await self.moderate_batch([image], biz_type=biz_type, detect_type=detect_type)
-        else:
-            job = await self._get_single(image, biz_type, detect_type, asynchronous=False)
+        job = await self._single(image, biz_type, detect_type, None, None, asynchronous=False)
         # A synchronous answer is the result, whatever its State says (the documented
         # single-image sample has no State at all).
         return finished(job, raise_on_failure)
@@ -81,20 +81,29 @@ class ImageModeration(JobKind[ImageJob]):
             large_image_detect=large_image_detect,
             user_info=user_info,
         )
-        if freeze is not None and object is None:
+        return await self._single(image, biz_type, detect_type, callback, freeze, asynchronous=True)
+
+    async def _single(
+        self,
+        image: ImageInput,
+        biz_type: str | None,
+        detect_type: str | Iterable[str] | None,
+        callback: str | None,
+        freeze: Freeze | None,
+        *,
+        asynchronous: bool,
+    ) -> ImageJob:
+        """One image through the GET where it can go, else through a one-item batch."""
+        if freeze is not None and image.object is None:
             raise InvalidInput("Conf.Freeze", "applies to a COS object input only")
-        if content is not None or user_info is not None or freeze is not None:
-            (job,) = await self.submit_batch(
-                [image],
-                biz_type=biz_type,
-                detect_type=detect_type,
-                callback=callback,
-                freeze=freeze,
+        if image.content is None and image.user_info is None and freeze is None:
+            return await self._get_single(
+                image, biz_type, detect_type, asynchronous=asynchronous, callback=callback
             )
-            return job
-        return await self._get_single(
-            image, biz_type, detect_type, asynchronous=True, callback=callback
+        (job,) = await self._batch(
+            [image], biz_type, detect_type, callback, freeze, asynchronous=asynchronous
         )
+        return job
 
     async def moderate_batch(
         self,

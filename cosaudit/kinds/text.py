@@ -14,6 +14,9 @@ from ._base import JobKind, finished
 class TextModeration(JobKind[TextJob]):
     """``client.text``: ``POST /text/auditing`` and ``GET /text/auditing/<jobId>``."""
 
+    model = TextJob
+    path = "/text/auditing"
+
     async def submit(
         self,
         *,

@@ -13,6 +13,9 @@ from ._base import JobKind
 class WebpageModeration(JobKind[WebpageJob]):
     """``client.webpage``: ``POST /webpage/auditing`` and ``GET /webpage/auditing/<jobId>``."""
 
+    model = WebpageJob
+    path = "/webpage/auditing"
+
     async def submit(
         self,
         url: str,
