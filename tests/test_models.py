@@ -565,3 +565,12 @@ def test_repr_shows_only_what_is_there() -> None:
     assert text.startswith("TextJob(job_id='st1', state=<JobState.SUCCESS: 'Success'>")
     assert "ads_info=SceneInfo(hit_flag=<HitFlag.HIT: 1>)" in text
     assert "porn_info" not in text and "raw" not in text and "None" not in text
+
+
+def test_the_get_terrorist_scene_is_keyed_as_its_label() -> None:
+    job = structure(
+        ImageJob,
+        {"JobId": "si1", "Label": "Terrorism", "TerroristInfo": {"HitFlag": "1", "Score": "96"}},
+    )
+    assert job.label == "Terrorism"
+    assert job.scenes["Terrorism"].score == 96

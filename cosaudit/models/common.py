@@ -193,7 +193,7 @@ class ListInfo(Node):
     list_results: tuple[ListResult, ...] = ()
 
 
-# Every scene container name, as fields; ``scenes`` mappings key them as "Porn", "Terrorist", ...
+# Every scene container name, as fields; ``scenes`` mappings key them as ``Label`` names them.
 _SCENE_FIELDS = (
     "porn_info",
     "ads_info",
@@ -214,7 +214,9 @@ def _scenes(obj: object) -> dict[str, SceneInfo]:
     for name in _SCENE_FIELDS:
         scene = getattr(obj, name, None)
         if scene is not None:
-            found[name[: -len("_info")].capitalize()] = scene
+            # The single-image GET's TerroristInfo is the scene Label calls "Terrorism".
+            key = "Terrorism" if name == "terrorist_info" else name[: -len("_info")].capitalize()
+            found[key] = scene
     return found
 
 
