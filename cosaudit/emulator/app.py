@@ -21,13 +21,13 @@ from cosaudit.emulator.config import EmulatorConfig
 from cosaudit.emulator.kinds import Route, routes
 from cosaudit.emulator.kinds.base import Call
 from cosaudit.emulator.responses import ApiError, Dialect, error_response, new_request_id
-from cosaudit.emulator.state import EmulatorState
+from cosaudit.emulator.service import Service
 
-__all__ = ["STATE", "create_app"]
+__all__ = ["SERVICE", "create_app"]
 
 logger = logging.getLogger("cosaudit.emulator")
 
-STATE = web.AppKey("cosaudit_emulator_state", EmulatorState)
+SERVICE = web.AppKey("cosaudit_emulator_service", Service)
 _ROUTES = web.AppKey("cosaudit_emulator_routes", tuple)
 
 
@@ -59,22 +59,22 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
+    service = request.app[SERVICE]
     table: tuple[Route, ...] = request.app[_ROUTES]
     request_id = new_request_id()
     path = request.path
     query = parse_query(request.query_string)
     route, params, path_known = _resolve(table, request.method, path, query)
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
-    state.stats.requests[(request.method, path)] += 1
+    service.stats.requests[(request.method, path)] += 1
     try:
-        fault = state.faults.take(path)
+        fault = service.faults.take(path)
         if fault is not None:
-            state.stats.faults_injected += 1
+            service.stats.faults_injected += 1
             raise ApiError(fault.status, fault.code, fault.message)
         try:
             verify(
-                state.keyring,
+                service.keyring,
                 dialect,
                 request.method,
                 path,
@@ -83,14 +83,14 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
                 time.time(),
             )
         except ApiError:
-            state.stats.auth_failures += 1
+            service.stats.auth_failures += 1
             raise
         if route is None:
             if path_known:
                 raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed here.")
             raise ApiError(404, "InvalidUrl", f"No API at {request.method} {path}.")
-        body = await _read_body(request, state.config.max_body_bytes)
-        call = Call(request, state, body, params, query, request_id)
+        body = await _read_body(request, service.config.max_body_bytes)
+        call = Call(request, service, body, params, query, request_id)
         return await route.handler(call)
     except ApiError as error:
         return error_response(dialect, error, request_id, resource=request.host + path)
@@ -101,7 +101,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
 
 
 async def _close(app: web.Application) -> None:
-    await app[STATE].close()
+    await app[SERVICE].close()
 
 
 def create_app(config: EmulatorConfig | None = None) -> web.Application:
@@ -109,7 +109,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     config = config or EmulatorConfig()
     # aiohttp raises on reading a body over client_max_size; _read_body turns that into XML.
     app = web.Application(client_max_size=config.max_body_bytes)
-    app[STATE] = EmulatorState(config)
+    app[SERVICE] = Service(config)
     app[_ROUTES] = routes()
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     app.on_cleanup.append(_close)

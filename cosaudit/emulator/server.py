@@ -6,12 +6,12 @@ from types import TracebackType
 
 from aiohttp import web
 
-from cosaudit.emulator.app import STATE, create_app
+from cosaudit.emulator.app import SERVICE, create_app
 from cosaudit.emulator.auth import Key
 from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import Faults
 from cosaudit.emulator.jobs import JobsView
-from cosaudit.emulator.state import EmulatorState
+from cosaudit.emulator.service import Service
 from cosaudit.emulator.stats import Stats
 
 __all__ = ["Emulator"]
@@ -30,25 +30,25 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.app = create_app(self.config)
-        self._state: EmulatorState = self.app[STATE]
+        self._service: Service = self.app[SERVICE]
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
-        self.jobs = JobsView(self._state.jobs, lambda: self._state.controls.hold)
+        self.jobs = JobsView(self._service.jobs, lambda: self._service.controls.hold)
 
     @property
     def controls(self) -> Controls:
         """Run-time knobs: ``job_duration``, ``final_after_polls``, ``hold``."""
-        return self._state.controls
+        return self._service.controls
 
     @property
     def faults(self) -> Faults:
         """Injected failures: ``faults.fail_next(2, status=503, code="ServiceUnavailable")``."""
-        return self._state.faults
+        return self._service.faults
 
     @property
     def stats(self) -> Stats:
         """Counters of requests, submissions, queries, faults."""
-        return self._state.stats
+        return self._service.stats
 
     @property
     def port(self) -> int:
@@ -65,7 +65,7 @@ class Emulator:
 
     def add_key(self, secret_id: str, secret_key: str, token: str | None = None) -> None:
         """Accept another key pair (with the token it must present, for temporary keys)."""
-        self._state.keyring.add(Key(secret_id, secret_key, token))
+        self._service.keyring.add(Key(secret_id, secret_key, token))
 
     async def start(self) -> None:
         """Serve on ``config.host:config.port``."""

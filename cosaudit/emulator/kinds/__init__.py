@@ -23,12 +23,12 @@ KINDS: tuple[KindSpec, ...] = (text.KIND, image.KIND, webpage.KIND)
 def _query(kind: KindSpec) -> Handler:
     async def query(call: Call) -> web.Response:
         job_id = call.params["job_id"]
-        job = call.state.jobs.get(job_id)
+        job = call.service.jobs.get(job_id)
         # A job of another kind is as unknown here as a made-up id.
         if job is None or job.kind != kind.name:
             raise ApiError(404, "AuditingJobNotFound", f"The job {job_id} does not exist.")
-        call.state.stats.queries[kind.name] += 1
-        job, state = await call.state.jobs.poll(job_id, call.state.controls.hold)
+        call.service.stats.queries[kind.name] += 1
+        job, state = await call.service.jobs.poll(job_id, call.service.controls.hold)
         detail = job_detail(job, state, kind.render)
         return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
 

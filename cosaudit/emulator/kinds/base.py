@@ -20,7 +20,7 @@ from attrs import define
 from cosaudit import xmlcodec
 from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Job, Outcome, creation_time
 from cosaudit.emulator.responses import ApiError, Dialect, xml_response
-from cosaudit.emulator.state import EmulatorState
+from cosaudit.emulator.service import Service
 
 __all__ = [
     "Call",
@@ -47,7 +47,7 @@ class Call:
     """One request as a handler sees it: body read, signature checked, path matched."""
 
     request: web.Request
-    state: EmulatorState
+    service: Service
     body: bytes
     params: Mapping[str, str]
     query: Mapping[str, str]
@@ -174,22 +174,22 @@ def record_job(
     An async job with an ``outcome`` already computed (a local object) still follows the
     lifecycle; one without gets its outcome from a task the caller starts.
     """
-    state = call.state
-    job_id = state.jobs.new_id(kind.job_prefix)
+    service = call.service
+    job_id = service.jobs.new_id(kind.job_prefix)
     job = Job(
         job_id=job_id,
         kind=kind.name,
         request=request,
         created_at=creation_time(),
-        schedule=state.born_final() if sync else state.schedule(job_id),
+        schedule=service.born_final() if sync else service.schedule(job_id),
         echo=dict(echo),
         data_id=data_id,
         user_info=user_info,
         outcome=outcome,
         finished=sync,
     )
-    state.jobs.add(job)
-    state.stats.submits[kind.name] += 1
+    service.jobs.add(job)
+    service.stats.submits[kind.name] += 1
     return job
 
 

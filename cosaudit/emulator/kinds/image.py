@@ -46,8 +46,8 @@ from cosaudit.emulator.kinds.base import (
 from cosaudit.emulator.responses import ApiError, Dialect
 from cosaudit.emulator.rules import RuleSet, Verdict
 from cosaudit.emulator.scenes import image_scenes, parse_detect_type
+from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
-from cosaudit.emulator.state import EmulatorState
 
 __all__ = ["IMAGE_SCENES", "KIND", "ImageResult", "moderate_image"]
 
@@ -107,17 +107,17 @@ def render(result: ImageResult) -> dict[str, Any]:
     return _render(result, single_image_get=False)
 
 
-async def _load(state: EmulatorState, source: _Source) -> bytes:
+async def _load(service: Service, source: _Source) -> bytes:
     if source.content is not None:
         return source.content
     if source.key is not None:
-        return state.sources.read_object(source.key, MAX_IMAGE_BYTES)
-    return await state.sources.fetch(source.url or "", MAX_IMAGE_BYTES)
+        return service.sources.read_object(source.key, MAX_IMAGE_BYTES)
+    return await service.sources.fetch(source.url or "", MAX_IMAGE_BYTES)
 
 
-async def _outcome(state: EmulatorState, source: _Source, scenes: Sequence[str]) -> Outcome:
+async def _outcome(service: Service, source: _Source, scenes: Sequence[str]) -> Outcome:
     try:
-        return Outcome(moderate_image(state.rules, await _load(state, source), scenes))
+        return Outcome(moderate_image(service.rules, await _load(service, source), scenes))
     except SourceError as exc:
         return Outcome.failure(exc.code, exc.message)
 
@@ -138,10 +138,10 @@ async def single_get(call: Call) -> web.Response:
     # detect-url takes precedence over the object, as documented.
     source = _Source(url=url) if url is not None else _Source(key=key)
     request = {"ObjectKey": key, **query}
-    state = call.state
+    service = call.service
 
     if is_async:
-        outcome = await _outcome(state, source, scenes) if url is None else None
+        outcome = await _outcome(service, source, scenes) if url is None else None
         job = record_job(
             call,
             KIND,
@@ -152,12 +152,12 @@ async def single_get(call: Call) -> web.Response:
             outcome=outcome,
         )
         if outcome is None:
-            state.jobs.start(job, _outcome(state, source, scenes))
+            service.jobs.start(job, _outcome(service, source, scenes))
         tree = {"JobId": job.job_id, "State": SUBMITTED, "DataId": data_id, **source.echo}
         return call.answer(tree, root="RecognitionResult", dialect=Dialect.COS)
 
     try:
-        result = moderate_image(state.rules, await _load(state, source), scenes)
+        result = moderate_image(service.rules, await _load(service, source), scenes)
     except SourceError as exc:
         if exc.code == "ResourceNotFound" and url is None:
             raise ApiError(404, "NoSuchKey", "The specified key does not exist.") from exc
@@ -226,9 +226,9 @@ async def _batch_item(
             sync=True,
         )
         return job_detail(job, FAILED, render)
-    state = call.state
+    service = call.service
     if is_async:
-        outcome = await _outcome(state, source, scenes) if source.url is None else None
+        outcome = await _outcome(service, source, scenes) if source.url is None else None
         job = record_job(
             call,
             KIND,
@@ -239,9 +239,9 @@ async def _batch_item(
             outcome=outcome,
         )
         if outcome is None:
-            state.jobs.start(job, _outcome(state, source, scenes))
+            service.jobs.start(job, _outcome(service, source, scenes))
         return submitted_detail(job, with_echo=True)
-    outcome = await _outcome(state, source, scenes)
+    outcome = await _outcome(service, source, scenes)
     job = record_job(
         call,
         KIND,

@@ -33,8 +33,8 @@ from cosaudit.emulator.kinds.base import (
 )
 from cosaudit.emulator.rules import RuleSet, Verdict
 from cosaudit.emulator.scenes import aggregate_counts, parse_detect_type, text_scenes
+from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
-from cosaudit.emulator.state import EmulatorState
 
 __all__ = ["KIND", "TEXT_SCENES", "TextResult", "TextSection", "moderate_text", "sections_of"]
 
@@ -130,12 +130,12 @@ def _decode_content(content: str) -> str:
     return text
 
 
-async def _moderate_url(state: EmulatorState, url: str, scenes: Sequence[str]) -> Outcome:
+async def _moderate_url(service: Service, url: str, scenes: Sequence[str]) -> Outcome:
     try:
-        text = decode_text_file(await state.sources.fetch(url, MAX_TEXT_FILE_BYTES))
+        text = decode_text_file(await service.sources.fetch(url, MAX_TEXT_FILE_BYTES))
     except SourceError as exc:
         return Outcome.failure(exc.code, exc.message)
-    return Outcome(moderate_text(state.rules, text, scenes))
+    return Outcome(moderate_text(service.rules, text, scenes))
 
 
 async def submit(call: Call) -> web.Response:
@@ -152,7 +152,7 @@ async def submit(call: Call) -> web.Response:
     content = text_field(node, "Content")
     key = text_field(node, "Object")
     url = text_field(node, "Url")
-    rules = call.state.rules
+    rules = call.service.rules
 
     if content is not None:
         text = _decode_content(content)
@@ -171,7 +171,7 @@ async def submit(call: Call) -> web.Response:
 
     if key is not None:
         try:
-            data = call.state.sources.read_object(key, MAX_TEXT_FILE_BYTES)
+            data = call.service.sources.read_object(key, MAX_TEXT_FILE_BYTES)
             outcome = Outcome(moderate_text(rules, decode_text_file(data), scenes))
         except SourceError as exc:
             outcome = Outcome.failure(exc.code, exc.message)
@@ -188,7 +188,7 @@ async def submit(call: Call) -> web.Response:
         job = record_job(
             call, KIND, echo={"Url": url}, data_id=data_id, user_info=user_info, request=request
         )
-        call.state.jobs.start(job, _moderate_url(call.state, url, scenes))
+        call.service.jobs.start(job, _moderate_url(call.service, url, scenes))
     else:
         raise invalid("Input needs one of Content, Object or Url.")
     detail = submitted_detail(job, with_echo=False)

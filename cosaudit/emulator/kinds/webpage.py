@@ -38,8 +38,8 @@ from cosaudit.emulator.kinds.text import TextResult, moderate_text
 from cosaudit.emulator.pages import highlight, parse_page
 from cosaudit.emulator.rules import Verdict
 from cosaudit.emulator.scenes import image_scenes, label_scores, parse_detect_type, text_scenes
+from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
-from cosaudit.emulator.state import EmulatorState
 
 __all__ = ["KIND", "WEBPAGE_SCENES", "WebpageImage", "WebpageResult"]
 
@@ -107,19 +107,19 @@ def render(result: WebpageResult) -> dict[str, Any]:
     return tree
 
 
-async def _image(state: EmulatorState, url: str, scenes: Sequence[str]) -> WebpageImage | None:
+async def _image(service: Service, url: str, scenes: Sequence[str]) -> WebpageImage | None:
     try:
-        data = await state.sources.fetch(url, MAX_IMAGE_BYTES)
-        return WebpageImage(url, moderate_image(state.rules, data, scenes))
+        data = await service.sources.fetch(url, MAX_IMAGE_BYTES)
+        return WebpageImage(url, moderate_image(service.rules, data, scenes))
     except SourceError:
         return None
 
 
 async def _moderate_page(
-    state: EmulatorState, url: str, scenes: Sequence[str], with_highlight: bool
+    service: Service, url: str, scenes: Sequence[str], with_highlight: bool
 ) -> Outcome:
     try:
-        raw = await state.sources.fetch(url, MAX_PAGE_BYTES)
+        raw = await service.sources.fetch(url, MAX_PAGE_BYTES)
     except SourceError as exc:
         return Outcome.failure(exc.code, exc.message)
     try:
@@ -127,9 +127,9 @@ async def _moderate_page(
     except UnicodeDecodeError:
         html = raw.decode("latin-1")
     page = parse_page(html, url)
-    text = moderate_text(state.rules, page.text, scenes)
+    text = moderate_text(service.rules, page.text, scenes)
     found = await asyncio.gather(
-        *(_image(state, image, scenes) for image in page.images[:MAX_PAGE_IMAGES])
+        *(_image(service, image, scenes) for image in page.images[:MAX_PAGE_IMAGES])
     )
     images = tuple(image for image in found if image is not None)
     highlighted = highlight(html, text.verdict.keywords) if with_highlight else None
@@ -165,7 +165,7 @@ async def submit(call: Call) -> web.Response:
         user_info=validate_user_info(node.get("UserInfo")),
         request=request,
     )
-    call.state.jobs.start(job, _moderate_page(call.state, url, scenes, with_highlight))
+    call.service.jobs.start(job, _moderate_page(call.service, url, scenes, with_highlight))
     detail = submitted_detail(job, with_echo=True)
     return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
 

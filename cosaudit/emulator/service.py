@@ -1,4 +1,5 @@
-"""Everything one running emulator holds: keys, jobs, controls, faults, counters, inputs."""
+"""The running service: everything one emulator holds (keys, jobs, controls, faults, counters,
+inputs)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from cosaudit.emulator.jobs import JobStore, Schedule, pick_duration
 from cosaudit.emulator.sources import Sources
 from cosaudit.emulator.stats import Stats
 
-__all__ = ["EmulatorState"]
+__all__ = ["Service"]
 
 
-class EmulatorState:
+class Service:
     """The mutable side of an emulator; one per application, never module-level."""
 
     def __init__(self, config: EmulatorConfig) -> None:
