@@ -24,6 +24,7 @@ from conftest import ManualClock, url_of
 
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.cli import build_parser
+from cosaudit.emulator.config import parse_duration
 from cosaudit.emulator.images import (
     embedded_text,
     gif_with_comment,
@@ -684,6 +685,18 @@ async def test_custom_rules_in_the_emulator(
 def test_cli_parser() -> None:
     args = build_parser().parse_args(["--port", "0", "--job-duration", "0.5-2"])
     assert (args.port, args.job_duration, args.host) == (0, (0.5, 2.0), "127.0.0.1")
+
+
+def test_durations_parse_the_same_in_the_cli_and_the_config() -> None:
+    assert (
+        parse_duration("0.5-2") == (0.5, 2.0) == EmulatorConfig(job_duration="0.5-2").job_duration
+    )
+    assert parse_duration(" 3 ") == 3.0
+    for bad in ("2-1", "x", "-1", "1-"):
+        with pytest.raises(ValueError, match="duration"):
+            parse_duration(bad)
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["--job-duration", bad])
 
 
 async def test_close_cancels_downloads_in_flight(

@@ -10,20 +10,25 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cosaudit.emulator.config import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, EmulatorConfig
+from cosaudit.emulator.config import (
+    DEFAULT_SECRET_ID,
+    DEFAULT_SECRET_KEY,
+    Duration,
+    EmulatorConfig,
+    parse_duration,
+)
 from cosaudit.emulator.rules import RuleSet
 from cosaudit.emulator.server import Emulator
 
 __all__ = ["build_parser", "main"]
 
 
-def _duration(value: str) -> float | tuple[float, float]:
-    """``1.0`` or a range ``0.5-2``."""
-    low, sep, high = value.partition("-")
+def _duration(value: str) -> Duration:
+    """``1.0`` or a range ``0.5-2`` (argparse shows the ValueError's message)."""
     try:
-        return (float(low), float(high)) if sep else float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration or MIN-MAX range: {value!r}") from None
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:

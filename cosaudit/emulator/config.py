@@ -12,7 +12,14 @@ from attrs import define, field
 
 from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
 
-__all__ = ["DEFAULT_SECRET_ID", "DEFAULT_SECRET_KEY", "Controls", "Duration", "EmulatorConfig"]
+__all__ = [
+    "DEFAULT_SECRET_ID",
+    "DEFAULT_SECRET_KEY",
+    "Controls",
+    "Duration",
+    "EmulatorConfig",
+    "parse_duration",
+]
 
 DEFAULT_SECRET_ID = "AKIDcosauditEMULATOR"
 DEFAULT_SECRET_KEY = "cosaudit-emulator-secret"
@@ -21,7 +28,17 @@ DEFAULT_SECRET_KEY = "cosaudit-emulator-secret"
 Duration = float | tuple[float, float]
 
 
-def _duration(value: Duration) -> Duration:
+def parse_duration(value: Duration | str) -> Duration:
+    """A job duration: seconds, a ``(min, max)`` range, or the text ``"1.0"`` / ``"0.5-2"``.
+
+    Raises ValueError for anything else, negative values and ``min > max``.
+    """
+    if isinstance(value, str):
+        low_text, sep, high_text = value.strip().partition("-")
+        try:
+            value = (float(low_text), float(high_text)) if sep else float(value)
+        except ValueError:
+            raise ValueError(f"not a duration or MIN-MAX range: {value!r}") from None
     if isinstance(value, tuple):
         low, high = (float(v) for v in value)
         if not 0 <= low <= high:
@@ -78,7 +95,7 @@ class EmulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     bucket_dir: Path | None = field(default=None, converter=_path)
-    job_duration: Duration = field(default=1.0, converter=_duration)
+    job_duration: Duration = field(default=1.0, converter=parse_duration)
     final_after_polls: int | None = field(default=None, converter=_polls)
     rules: RuleSet = field(default=None, converter=_rules)
     allow_remote_fetch: bool = False
@@ -97,7 +114,7 @@ class Controls:
     """
 
     def __init__(self, job_duration: Duration, final_after_polls: int | None) -> None:
-        self._job_duration = _duration(job_duration)
+        self._job_duration = parse_duration(job_duration)
         self._final_after_polls = _polls(final_after_polls)
         self.hold = False
 
@@ -107,7 +124,7 @@ class Controls:
 
     @job_duration.setter
     def job_duration(self, value: Duration) -> None:
-        self._job_duration = _duration(value)
+        self._job_duration = parse_duration(value)
 
     @property
     def final_after_polls(self) -> int | None:

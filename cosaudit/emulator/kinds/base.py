@@ -10,8 +10,10 @@ sends ``<Conf></Conf>`` when no option is set.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -20,17 +22,22 @@ from attrs import define
 from cosaudit import xmlcodec
 from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Job, Outcome, creation_time
 from cosaudit.emulator.responses import ApiError, Dialect, xml_response
+from cosaudit.emulator.scenes import parse_detect_type
 from cosaudit.emulator.service import Service
 
 __all__ = [
+    "INPUT_PRIORITY",
     "Call",
     "Handler",
     "KindSpec",
     "Route",
+    "decode_base64",
     "invalid",
     "job_detail",
     "optional_int",
+    "parse_conf",
     "parse_request",
+    "pick_input",
     "record_job",
     "submitted_detail",
     "text_field",
@@ -40,6 +47,9 @@ __all__ = [
 
 MAX_DATA_ID_BYTES = 512
 MAX_USER_INFO_BYTES = 128
+# Which input a request is about when it names several, as the batch-image page documents (text
+# follows the same order).
+INPUT_PRIORITY = ("Content", "Object", "Url")
 
 
 @define(frozen=True, slots=True)
@@ -113,6 +123,33 @@ def parse_request(body: bytes) -> Mapping[str, Any]:
         raise invalid(f"The root element must be Request, not {', '.join(tree)}.")
     request = tree["Request"]
     return request if isinstance(request, Mapping) else {}
+
+
+def parse_conf(
+    request: Mapping[str, Any], default_scenes: Sequence[str]
+) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    """The ``Conf`` container (empty when absent) and the scenes its ``DetectType`` asks for."""
+    conf = request.get("Conf") or {}
+    if not isinstance(conf, Mapping):
+        raise invalid("Conf must be a container.")
+    return conf, parse_detect_type(text_field(conf, "DetectType"), default_scenes)
+
+
+def pick_input(node: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(name, value)`` of the input ``node`` is about (:data:`INPUT_PRIORITY`), or None."""
+    for name in INPUT_PRIORITY:
+        value = text_field(node, name)
+        if value is not None:
+            return name, value
+    return None
+
+
+def decode_base64(value: str, name: str = "Content") -> bytes:
+    """The bytes of a base64 field (whitespace ignored); 400 ``InvalidArgument`` if invalid."""
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(f"{name} is not valid base64.") from None
 
 
 def text_field(node: Mapping[str, Any], name: str) -> str | None:

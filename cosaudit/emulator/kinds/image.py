@@ -18,8 +18,6 @@ dialect instead: a missing object is 404 ``NoSuchKey`` (what the COS front end a
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,10 +31,13 @@ from cosaudit.emulator.kinds.base import (
     Call,
     KindSpec,
     Route,
+    decode_base64,
     invalid,
     job_detail,
     optional_int,
+    parse_conf,
     parse_request,
+    pick_input,
     record_job,
     submitted_detail,
     text_field,
@@ -191,21 +192,15 @@ def _parse_item(node: Any) -> tuple[_Source, str | None, Mapping[str, Any] | Non
     optional_int(text_field(node, "Interval"), "Interval", low=1)
     optional_int(text_field(node, "MaxFrames"), "MaxFrames", low=1)
     optional_int(text_field(node, "LargeImageDetect"), "LargeImageDetect", low=0, high=1)
-    # Priority Content > Object > Url, as documented.
-    content = text_field(node, "Content")
-    if content is not None:
-        try:
-            data = base64.b64decode("".join(content.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise invalid("Content is not valid base64.") from None
-        return _Source(content=data), data_id, user_info
-    key = text_field(node, "Object")
-    if key is not None:
-        return _Source(key=key), data_id, user_info
-    url = text_field(node, "Url")
-    if url is not None:
-        return _Source(url=url), data_id, user_info
-    raise invalid("Input needs one of Content, Object or Url.")
+    picked = pick_input(node)
+    if picked is None:
+        raise invalid("Input needs one of Content, Object or Url.")
+    name, value = picked
+    if name == "Content":
+        return _Source(content=decode_base64(value)), data_id, user_info
+    if name == "Object":
+        return _Source(key=value), data_id, user_info
+    return _Source(url=value), data_id, user_info
 
 
 async def _batch_item(
@@ -264,10 +259,7 @@ async def submit(call: Call) -> web.Response:
     items = inputs if isinstance(inputs, list) else [inputs]
     if len(items) > MAX_BATCH_INPUTS:
         raise invalid(f"At most {MAX_BATCH_INPUTS} Input are allowed, got {len(items)}.")
-    conf = request.get("Conf") or {}
-    if not isinstance(conf, dict):
-        raise invalid("Conf must be a container.")
-    scenes = parse_detect_type(text_field(conf, "DetectType"), IMAGE_SCENES)
+    conf, scenes = parse_conf(request, IMAGE_SCENES)
     is_async = optional_int(text_field(conf, "Async"), "Async", low=0, high=1) == 1
     details = await asyncio.gather(
         *(_batch_item(call, node, conf, scenes, is_async) for node in items)

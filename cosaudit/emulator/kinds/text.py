@@ -10,8 +10,6 @@ A text file that is neither UTF-8 nor GBK ends the job ``Failed`` with ``Resourc
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,9 +20,12 @@ from cosaudit.emulator.jobs import SUCCESS, Outcome
 from cosaudit.emulator.kinds.base import (
     Call,
     KindSpec,
+    decode_base64,
     invalid,
     job_detail,
+    parse_conf,
     parse_request,
+    pick_input,
     record_job,
     submitted_detail,
     text_field,
@@ -32,7 +33,7 @@ from cosaudit.emulator.kinds.base import (
     validate_user_info,
 )
 from cosaudit.emulator.rules import RuleSet, Verdict
-from cosaudit.emulator.scenes import aggregate_counts, parse_detect_type, text_scenes
+from cosaudit.emulator.scenes import aggregate_counts, text_scenes
 from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
 
@@ -118,11 +119,7 @@ def decode_text_file(data: bytes) -> str:
 
 def _decode_content(content: str) -> str:
     try:
-        raw = base64.b64decode("".join(content.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid("Content is not valid base64.") from None
-    try:
-        text = raw.decode("utf-8")
+        text = decode_base64(content).decode("utf-8")
     except UnicodeDecodeError:
         raise invalid("Content must be base64 of UTF-8 text.") from None
     if len(text) > MAX_CONTENT_CHARS:
@@ -143,23 +140,21 @@ async def submit(call: Call) -> web.Response:
     node = request.get("Input")
     if not isinstance(node, dict):
         raise invalid("Input is required and must be a single container.")
-    conf = request.get("Conf") or {}
-    if not isinstance(conf, dict):
-        raise invalid("Conf must be a container.")
-    scenes = parse_detect_type(text_field(conf, "DetectType"), TEXT_SCENES)
+    _, scenes = parse_conf(request, TEXT_SCENES)
     data_id = validate_data_id(text_field(node, "DataId"))
     user_info = validate_user_info(node.get("UserInfo"))
-    content = text_field(node, "Content")
-    key = text_field(node, "Object")
-    url = text_field(node, "Url")
+    picked = pick_input(node)
+    if picked is None:
+        raise invalid("Input needs one of Content, Object or Url.")
+    source, value = picked
     rules = call.service.rules
 
-    if content is not None:
-        text = _decode_content(content)
+    if source == "Content":
+        text = _decode_content(value)
         job = record_job(
             call,
             KIND,
-            echo={"Content": content},
+            echo={"Content": value},
             data_id=data_id,
             user_info=user_info,
             request=request,
@@ -169,28 +164,26 @@ async def submit(call: Call) -> web.Response:
         detail = job_detail(job, SUCCESS, render)
         return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
 
-    if key is not None:
+    if source == "Object":
         try:
-            data = call.service.sources.read_object(key, MAX_TEXT_FILE_BYTES)
+            data = call.service.sources.read_object(value, MAX_TEXT_FILE_BYTES)
             outcome = Outcome(moderate_text(rules, decode_text_file(data), scenes))
         except SourceError as exc:
             outcome = Outcome.failure(exc.code, exc.message)
         job = record_job(
             call,
             KIND,
-            echo={"Object": key},
+            echo={"Object": value},
             data_id=data_id,
             user_info=user_info,
             request=request,
             outcome=outcome,
         )
-    elif url is not None:
-        job = record_job(
-            call, KIND, echo={"Url": url}, data_id=data_id, user_info=user_info, request=request
-        )
-        call.service.jobs.start(job, _moderate_url(call.service, url, scenes))
     else:
-        raise invalid("Input needs one of Content, Object or Url.")
+        job = record_job(
+            call, KIND, echo={"Url": value}, data_id=data_id, user_info=user_info, request=request
+        )
+        call.service.jobs.start(job, _moderate_url(call.service, value, scenes))
     detail = submitted_detail(job, with_echo=False)
     return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
 

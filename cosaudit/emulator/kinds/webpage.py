@@ -26,6 +26,7 @@ from cosaudit.emulator.kinds.base import (
     Call,
     KindSpec,
     invalid,
+    parse_conf,
     parse_request,
     record_job,
     submitted_detail,
@@ -37,7 +38,7 @@ from cosaudit.emulator.kinds.image import MAX_IMAGE_BYTES, ImageResult, moderate
 from cosaudit.emulator.kinds.text import TextResult, moderate_text
 from cosaudit.emulator.pages import highlight, parse_page
 from cosaudit.emulator.rules import Verdict
-from cosaudit.emulator.scenes import image_scenes, label_scores, parse_detect_type, text_scenes
+from cosaudit.emulator.scenes import image_scenes, label_scores, text_scenes
 from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
 
@@ -152,10 +153,7 @@ async def submit(call: Call) -> web.Response:
     url = text_field(node, "Url")
     if url is None:
         raise invalid("Input.Url is required.")
-    conf = request.get("Conf") or {}
-    if not isinstance(conf, dict):
-        raise invalid("Conf must be a container.")
-    scenes = parse_detect_type(text_field(conf, "DetectType"), WEBPAGE_SCENES)
+    conf, scenes = parse_conf(request, WEBPAGE_SCENES)
     with_highlight = _flag(text_field(conf, "ReturnHighlightHtml"))
     job = record_job(
         call,
