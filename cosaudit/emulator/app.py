@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
-from cosaudit.emulator.auth import parse_query, verify
+from cosaudit.emulator.auth import parse_query, refuse_clashes, verify
 from cosaudit.emulator.config import EmulatorConfig
 from cosaudit.emulator.kinds import Route, routes
 from cosaudit.emulator.kinds.base import Call
@@ -63,7 +63,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     table: tuple[Route, ...] = request.app[_ROUTES]
     request_id = new_request_id()
     path = request.path
-    query = parse_query(request.query_string)
+    query, clashes = parse_query(request.query_string)
     route, params, path_known = _resolve(table, request.method, path, query)
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
     service.stats.requests[(request.method, path)] += 1
@@ -72,6 +72,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         if fault is not None:
             service.stats.faults_injected += 1
             raise ApiError(fault.status, fault.code, fault.message)
+        refuse_clashes(clashes)
         try:
             verify(
                 service.keyring,

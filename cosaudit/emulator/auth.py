@@ -10,8 +10,13 @@ Answers, decided here because the two error tables disagree or are silent:
 =====================================  ==========================================================
 situation                              answer (both dialects unless said)
 =====================================  ==========================================================
+two query parameters whose names are   400 ``InvalidArgument``, before the signature is looked
+equal once encoded and lower-cased     at: the signature names parameters that way, so a
+(``a=1&A=2``, ``a=1&a=2``)             handler could read another value than the signed one
 no Authorization (or an empty one)     401 ``MissingAuthorization``
 unparsable, not sha1, bad key time     401 ``InvalidAuthorization``
+``q-sign-time`` not ``start;end`` or   401 ``InvalidAuthorization`` (every SDK sends the same
+not equal to ``q-key-time``            value twice; the spec gives no meaning to a difference)
 unknown SecretId                       COS 403 ``InvalidAccessKeyId``; CI 401 ``SecretidNotExist``
 now outside ``q-key-time``             403 ``AccessDenied``, Message ``Request has expired``
                                        (COS lists this message as a code; CI's 401
@@ -40,7 +45,7 @@ from attrs import define, field
 from cosaudit.emulator.responses import ApiError, Dialect
 from cosaudit.signing import AuthorizationParts, compute_signature, encode, parse_authorization
 
-__all__ = ["TOKEN_HEADERS", "Key", "Keyring", "parse_query", "verify"]
+__all__ = ["TOKEN_HEADERS", "Key", "Keyring", "parse_query", "refuse_clashes", "verify"]
 
 logger = logging.getLogger("cosaudit.emulator")
 
@@ -85,15 +90,34 @@ class Keyring:
         return len(self._keys)
 
 
-def parse_query(query_string: str) -> dict[str, str]:
-    """The query as the signature sees it: form-decoded (``+`` is a space), blanks kept.
-
-    A repeated parameter keeps its first value: no client we emulate signs duplicates.
+def parse_query(query_string: str) -> tuple[dict[str, str], list[str]]:
+    """The query as the signature sees it (form-decoded, ``+`` is a space, blanks kept), and the
+    names that clash: equal to an earlier one once encoded and lower-cased, as the signature
+    compares names. A query with clashes must be refused (see the module doc); no client we
+    emulate sends one.
     """
     out: dict[str, str] = {}
+    seen: set[str] = set()
+    clashes: list[str] = []
     for name, value in parse_qsl(query_string, keep_blank_values=True):
-        out.setdefault(name, value)
-    return out
+        canonical = encode(name).lower()
+        if canonical in seen:
+            clashes.append(name)
+            continue
+        seen.add(canonical)
+        out[name] = value
+    return out, clashes
+
+
+def refuse_clashes(clashes: Iterable[str]) -> None:
+    """400 ``InvalidArgument`` naming the first clashing parameter, if any."""
+    for name in clashes:
+        raise ApiError(
+            400,
+            "InvalidArgument",
+            f"The query parameter {name!r} is given more than once "
+            "(names are compared case-insensitively).",
+        )
 
 
 def _authorization(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
@@ -103,6 +127,13 @@ def _authorization(headers: Mapping[str, str], query: Mapping[str, str]) -> str 
     if "q-sign-algorithm" in query:
         return "&".join(f"{name}={query.get(name, '')}" for name in _QUERY_AUTH if name in query)
     return None
+
+
+def _window(value: str) -> tuple[int, int]:
+    start, sep, end = value.partition(";")
+    if not sep:
+        raise ValueError(f"q-sign-time {value!r} is not start;end")
+    return int(start), int(end)
 
 
 def _host_candidates(host: str) -> list[str]:
@@ -127,12 +158,16 @@ def _check_signature(
     query: Mapping[str, str],
     headers: Mapping[str, str],
 ) -> None:
-    by_encoded = {encode(name).lower(): (name, value) for name, value in query.items()}
+    by_encoded: dict[str, list[tuple[str, str]]] = {}
+    for name, value in query.items():
+        by_encoded.setdefault(encode(name).lower(), []).append((name, value))
     params: dict[str, str] = {}
     for listed in parts.param_list:
-        if listed not in by_encoded:
-            raise _mismatch(f"signed parameter {listed!r} is not in the query")
-        name, value = by_encoded[listed]
+        found = by_encoded.get(listed, [])
+        if len(found) != 1:
+            # parse_query reports clashes; a caller that skipped it still gets no guessing here.
+            raise _mismatch(f"signed parameter {listed!r} is in the query {len(found)} times")
+        name, value = found[0]
         params[name] = value
     signed_headers: dict[str, str] = {}
     for listed in parts.header_list:
@@ -163,8 +198,9 @@ def verify(
 ) -> Key:
     """Return the key that signed the request, or raise :class:`ApiError` (see module doc).
 
-    ``path`` is percent-decoded; ``query`` comes from :func:`parse_query`; ``headers`` is a
-    case-insensitive mapping of what was received; ``now`` is Unix time.
+    ``path`` is percent-decoded; ``query`` comes from :func:`parse_query` (clashes already
+    refused); ``headers`` is a case-insensitive mapping of what was received; ``now`` is Unix
+    time.
     """
     raw = _authorization(headers, query)
     if raw is None:
@@ -172,8 +208,12 @@ def verify(
     try:
         parts = parse_authorization(raw)
         start, end = parts.window
+        _window(parts.sign_time)
     except ValueError as exc:
         raise ApiError(401, "InvalidAuthorization", f"Invalid Authorization: {exc}.") from exc
+    if parts.sign_time != parts.key_time:
+        message = "Invalid Authorization: q-sign-time differs from q-key-time."
+        raise ApiError(401, "InvalidAuthorization", message)
     if parts.algorithm != "sha1":
         raise ApiError(401, "InvalidAuthorization", "Only q-sign-algorithm=sha1 is supported.")
     key = keyring.get(parts.secret_id)
