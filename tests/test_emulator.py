@@ -481,6 +481,19 @@ async def test_fail_next_answers_the_injected_error(api: Api) -> None:
     assert api.emu.stats.faults_injected == 2
 
 
+async def test_faults_are_only_used_by_authenticated_requests(api: Api) -> None:
+    api.emu.faults.fail_next(1, status=503, code="ServiceUnavailable")
+    unsigned = await api.call("GET", "/text/auditing/st1", auth="")
+    forged = await api.text("hi", secret_key="not-the-key")
+    assert [unsigned.error["Code"], forged.error["Code"]] == [
+        "MissingAuthorization",
+        "SignatureDoesNotMatch",
+    ]
+    assert (api.emu.faults.pending, api.emu.stats.faults_injected) == (1, 0)
+    assert (await api.text("hi")).status == 503
+    assert (api.emu.faults.pending, api.emu.stats.faults_injected) == (0, 1)
+
+
 async def test_faults_limited_to_a_path_prefix_and_in_the_path_dialect(api: Api) -> None:
     api.emu.faults.fail_next(1, status=429, code="SlowDown", path_prefix="/text")
     api.emu.faults.fail_next(1, status=503, code="SlowDown", path_prefix="/images")

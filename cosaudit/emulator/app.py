@@ -1,11 +1,14 @@
 """The aiohttp application: one catch-all handler that routes by path, never by host.
 
-Each request goes: count it → injected fault? → signature check → route → body (size-capped)
-→ kind handler. The dialect of every answer, errors included, follows the path: the
-single-image GET (``?ci-process=sensitive-content-recognition``) answers as COS, everything else
-as CI. Unknown paths are 404 ``InvalidUrl``; a known path with another method is 405
-``MethodNotAllowed`` (a COS code: the CI table has none); an oversized body is 413
-``InvalidContent``.
+Each request goes: count it → query names that clash (400) → signature check → injected fault?
+→ route → body (size-capped) → kind handler. Faults come after the signature check, so an
+unsigned or badly signed request never uses one up and a fault still looks like the service
+answering an authenticated caller.
+
+The dialect of every answer, errors included, follows the path: the single-image GET
+(``?ci-process=sensitive-content-recognition``) answers as COS, everything else as CI. Unknown
+paths are 404 ``InvalidUrl``; a known path with another method is 405 ``MethodNotAllowed`` (a COS
+code: the CI table has none); an oversized body is 413 ``InvalidContent``.
 """
 
 from __future__ import annotations
@@ -68,10 +71,6 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
     service.stats.requests[(request.method, path)] += 1
     try:
-        fault = service.faults.take(path)
-        if fault is not None:
-            service.stats.faults_injected += 1
-            raise ApiError(fault.status, fault.code, fault.message)
         refuse_clashes(clashes)
         try:
             verify(
@@ -86,6 +85,11 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         except ApiError:
             service.stats.auth_failures += 1
             raise
+        # After authentication: an unsigned request must not use up a fault a test queued.
+        fault = service.faults.take(path)
+        if fault is not None:
+            service.stats.faults_injected += 1
+            raise ApiError(fault.status, fault.code, fault.message)
         if route is None:
             if path_known:
                 raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed here.")
