@@ -649,6 +649,19 @@ async def test_image_batch_sync_mixed_sources_and_item_failure(api: Api, site: T
     assert api.emu.stats.submits["image"] == 6
 
 
+async def test_image_body_over_16_mb_is_accepted_up_to_the_body_limit(api: Api) -> None:
+    # A 15 MB PNG (a private chunk as padding) is a 20 MB body once base64-encoded: within the
+    # 64 MB body limit, so it must not be refused as bad XML.
+    png = png_with_text("buy now")
+    filler = (15 * 1024 * 1024).to_bytes(4, "big") + b"prVt" + bytes(15 * 1024 * 1024) + b"crc!"
+    image = png[:33] + filler + png[33:]  # after the signature and IHDR
+    assert embedded_text(image) == "buy now"
+    content = base64.b64encode(image).decode()
+    reply = await api.submit("image", {"Input": {"Content": content}})
+    assert reply.status == 200, reply.body[:300]
+    assert (reply.detail["State"], reply.detail["Label"]) == ("Success", "Ads")
+
+
 async def test_image_batch_async(api: Api) -> None:
     api.emu.controls.final_after_polls = 1
     reply = await api.submit(

@@ -111,12 +111,16 @@ def invalid(message: str) -> ApiError:
     return ApiError(400, "InvalidArgument", message)
 
 
-def parse_request(body: bytes) -> Mapping[str, Any]:
-    """The children of ``<Request>`` (with or without an XML declaration)."""
+def parse_request(body: bytes, *, max_bytes: int) -> Mapping[str, Any]:
+    """The children of ``<Request>`` (with or without an XML declaration).
+
+    ``max_bytes`` is the body limit the app already enforced (``max_body_bytes``), so the XML
+    parser never refuses a body the app accepted.
+    """
     if not body.strip():
         raise ApiError(400, "MissingContent", "The request body is empty.")
     try:
-        tree = xmlcodec.parse(body)
+        tree = xmlcodec.parse(body, max_bytes=max_bytes)
     except xmlcodec.XMLError as exc:
         raise invalid(f"The request body is not acceptable XML: {exc}.") from exc
     if list(tree) != ["Request"]:

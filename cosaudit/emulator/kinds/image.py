@@ -252,7 +252,7 @@ async def _batch_item(
 
 async def submit(call: Call) -> web.Response:
     """``POST /image/auditing``: one ``JobsDetail`` per ``Input``."""
-    request = parse_request(call.body)
+    request = parse_request(call.body, max_bytes=call.service.config.max_body_bytes)
     inputs = request.get("Input")
     if inputs is None:
         raise invalid("Input is required.")

@@ -136,7 +136,7 @@ async def _moderate_url(service: Service, url: str, scenes: Sequence[str]) -> Ou
 
 
 async def submit(call: Call) -> web.Response:
-    request = parse_request(call.body)
+    request = parse_request(call.body, max_bytes=call.service.config.max_body_bytes)
     node = request.get("Input")
     if not isinstance(node, dict):
         raise invalid("Input is required and must be a single container.")
