@@ -7,7 +7,9 @@ import asyncio
 import base64
 import json
 import logging
+import struct
 import time
+import zlib
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.cli import build_parser
 from cosaudit.emulator.config import parse_duration
 from cosaudit.emulator.images import (
+    MAX_TEXT_BYTES,
     embedded_text,
     gif_with_comment,
     jpeg_with_comment,
@@ -717,6 +720,62 @@ def test_embedded_text_of_each_format() -> None:
     for make in (png_with_text, jpeg_with_comment, gif_with_comment):
         assert embedded_text(make("加微信 now")) == "加微信 now"
     assert embedded_text(b"plain utf-8") == "plain utf-8"
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def _with_chunks(png: bytes, chunks: list[bytes]) -> bytes:
+    return png[:33] + b"".join(chunks) + png[33:]  # after the signature and IHDR
+
+
+def _compressed_png(pieces: int, each: int) -> bytes:
+    """A PNG whose zTXt/iTXt chunks each inflate to ``each`` bytes (a few KB compressed)."""
+    bomb = zlib.compress(b"a" * each, 9)
+    chunks = [
+        _png_chunk(b"zTXt", b"k\x00\x00" + bomb)
+        if i % 2
+        else _png_chunk(b"iTXt", b"k\x00\x01\x00\x00\x00" + bomb)
+        for i in range(pieces)
+    ]
+    return _with_chunks(png_with_text("buy now"), chunks)
+
+
+def _jpeg_with_comments(pieces: int, each: int) -> bytes:
+    jpeg = jpeg_with_comment("buy now")
+    comment = b"\xff\xfe" + struct.pack(">H", each + 2) + b"a" * each
+    return jpeg[:2] + comment * pieces + jpeg[2:]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        pytest.param(lambda: _compressed_png(6, 1024 * 1024), id="png-compressed"),
+        pytest.param(
+            lambda: _with_chunks(
+                png_with_text("buy now"), [_png_chunk(b"tEXt", b"k\x00" + b"a" * 400_000)] * 6
+            ),
+            id="png-plain",
+        ),
+        pytest.param(lambda: _jpeg_with_comments(40, 60_000), id="jpeg"),
+        pytest.param(lambda: gif_with_comment("a" * 3 * 1024 * 1024), id="gif"),
+        pytest.param(lambda: b"a" * 3 * 1024 * 1024, id="text"),
+    ],
+)
+def test_embedded_text_is_capped_for_the_whole_image(image: Any) -> None:
+    # One budget for all the pieces of an image: six chunks inflating to 1 MB each used to
+    # yield 6 MB of text (and as many chunks as the upload held).
+    text = embedded_text(image())
+    assert len(text.encode("utf-8")) <= MAX_TEXT_BYTES + 64  # + the newlines between pieces
+    assert text.startswith(("buy now", "a"))
+
+
+def test_embedded_text_cut_mid_character_keeps_utf8() -> None:
+    text = "加" * (MAX_TEXT_BYTES // 3 + 1)  # 3 bytes each: the cut falls inside one
+    assert embedded_text(jpeg_with_comment("加微信")) == "加微信"
+    assert set(embedded_text(text.encode())) == {"加"}
 
 
 def test_rules_from_json_file(tmp_path: Path) -> None:

@@ -4,6 +4,11 @@ The emulator's "OCR" is the text embedded in an image's metadata: PNG ``tEXt``/`
 chunks, JPEG ``COM`` segments, GIF comment extensions. Bytes that are no known image but valid
 UTF-8 count as an image showing that text, so plain ``.txt`` fixtures work too.
 
+At most :data:`MAX_TEXT_BYTES` of text are read from one image, counted before decoding and
+shared by all its text pieces, compressed or not: the emulator reads untrusted uploads, and a
+thousand small compressed chunks must not inflate into a gigabyte. Text past the budget is
+dropped silently (the image is still judged on what was read).
+
 >>> embedded_text(png_with_text("buy now"))
 'buy now'
 """
@@ -14,6 +19,7 @@ import struct
 import zlib
 
 __all__ = [
+    "MAX_TEXT_BYTES",
     "ImageDecodeError",
     "embedded_text",
     "gif_with_comment",
@@ -22,8 +28,7 @@ __all__ = [
 ]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# A compressed text chunk may not inflate beyond this: the emulator reads untrusted uploads.
-_MAX_INFLATED = 1024 * 1024
+MAX_TEXT_BYTES = 1024 * 1024
 
 
 class ImageDecodeError(ValueError):
@@ -106,80 +111,106 @@ def gif_with_comment(text: str) -> bytes:
 
 
 def _decode(raw: bytes) -> str:
+    """UTF-8 (a last character the budget cut in half is dropped), else Latin-1."""
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            return raw[: exc.start].decode("utf-8")
         return raw.decode("latin-1")
 
 
-def _inflate(data: bytes) -> bytes:
-    inflater = zlib.decompressobj()
-    try:
-        return inflater.decompress(data, _MAX_INFLATED)
-    except zlib.error as exc:
-        raise ImageDecodeError(f"corrupt compressed PNG text: {exc}") from exc
+class _Budget:
+    """The text bytes one image may still yield, shared by all its pieces."""
+
+    def __init__(self, limit: int = MAX_TEXT_BYTES) -> None:
+        self.left = limit
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
+
+    def take(self, raw: bytes) -> bytes:
+        """``raw`` cut to what is left, and counted."""
+        piece = raw[: self.left]
+        self.left -= len(piece)
+        return piece
+
+    def inflate(self, data: bytes) -> bytes:
+        """Inflate ``data``, producing no more than is left; never allocates past the budget."""
+        if self.spent:
+            return b""
+        try:
+            out = zlib.decompressobj().decompress(data, self.left)
+        except zlib.error as exc:
+            raise ImageDecodeError(f"corrupt compressed PNG text: {exc}") from exc
+        self.left -= len(out)
+        return out
 
 
-def _png_texts(data: bytes) -> list[str]:
+def _png_texts(data: bytes, budget: _Budget) -> list[str]:
     texts: list[str] = []
     pos = len(_PNG_SIGNATURE)
-    while pos + 8 <= len(data):
+    while pos + 8 <= len(data) and not budget.spent:
         (length,) = struct.unpack_from(">I", data, pos)
         kind = data[pos + 4 : pos + 8]
         body = data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"tEXt":
-            texts.append(body.partition(b"\x00")[2].decode("latin-1"))
+            texts.append(budget.take(body.partition(b"\x00")[2]).decode("latin-1"))
         elif kind == b"zTXt":
-            texts.append(_inflate(body.partition(b"\x00")[2][1:]).decode("latin-1"))
+            texts.append(budget.inflate(body.partition(b"\x00")[2][1:]).decode("latin-1"))
         elif kind == b"iTXt":
             rest = body.partition(b"\x00")[2]
             compressed, rest = rest[0:1] == b"\x01", rest[2:]
             rest = rest.partition(b"\x00")[2].partition(b"\x00")[2]
-            texts.append(_decode(_inflate(rest) if compressed else rest))
+            texts.append(_decode(budget.inflate(rest) if compressed else budget.take(rest)))
         elif kind == b"IEND":
             break
     return texts
 
 
-def _jpeg_texts(data: bytes) -> list[str]:
+def _jpeg_texts(data: bytes, budget: _Budget) -> list[str]:
     texts: list[str] = []
     pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
+    while pos + 4 <= len(data) and data[pos] == 0xFF and not budget.spent:
         marker = data[pos + 1]
         if marker in (0xD9, 0xDA):  # end of image, start of scan: no more metadata
             break
         (length,) = struct.unpack_from(">H", data, pos + 2)
         if marker == 0xFE:
-            texts.append(_decode(data[pos + 4 : pos + 2 + length]))
+            texts.append(_decode(budget.take(data[pos + 4 : pos + 2 + length])))
         pos += 2 + length
     return texts
 
 
-def _read_sub_blocks(data: bytes, pos: int) -> tuple[bytes, int]:
+def _read_sub_blocks(data: bytes, pos: int, budget: _Budget | None) -> tuple[bytes, int]:
+    """The data of the sub-blocks at ``pos`` (kept within ``budget``; None skips them) and the
+    position after their terminator."""
     out = bytearray()
     while pos < len(data) and data[pos]:
         size = data[pos]
-        out += data[pos + 1 : pos + 1 + size]
+        if budget is not None:
+            out += budget.take(data[pos + 1 : pos + 1 + size])
         pos += 1 + size
     return bytes(out), pos + 1
 
 
-def _gif_texts(data: bytes) -> list[str]:
+def _gif_texts(data: bytes, budget: _Budget) -> list[str]:
     texts: list[str] = []
     flags = data[10] if len(data) > 10 else 0
     pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
-    while pos < len(data):
+    while pos < len(data) and not budget.spent:
         block = data[pos]
         if block == 0x21 and pos + 1 < len(data):
             label = data[pos + 1]
-            content, pos = _read_sub_blocks(data, pos + 2)
+            content, pos = _read_sub_blocks(data, pos + 2, budget if label == 0xFE else None)
             if label == 0xFE:
                 texts.append(_decode(content))
         elif block == 0x2C and pos + 10 <= len(data):
             local = data[pos + 9]
             pos += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0)
-            _, pos = _read_sub_blocks(data, pos + 1)  # skip the LZW code size, then the data
+            _, pos = _read_sub_blocks(data, pos + 1, None)  # skip the LZW code size and data
         else:
             break
     return texts
@@ -193,15 +224,17 @@ def embedded_text(data: bytes) -> str:
     """
     if not data:
         raise ImageDecodeError("empty file")
+    budget = _Budget()
     if data.startswith(_PNG_SIGNATURE):
-        return "\n".join(_png_texts(data))
+        return "\n".join(_png_texts(data, budget))
     if data.startswith(b"\xff\xd8"):
-        return "\n".join(_jpeg_texts(data))
+        return "\n".join(_jpeg_texts(data, budget))
     if data.startswith((b"GIF87a", b"GIF89a")):
-        return "\n".join(_gif_texts(data))
+        return "\n".join(_gif_texts(data, budget))
     if data.startswith(b"BM") or (data.startswith(b"RIFF") and data[8:12] == b"WEBP"):
         return ""
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ImageDecodeError("not a PNG, JPEG, GIF, BMP or WebP image") from exc
+    return _decode(budget.take(data))
