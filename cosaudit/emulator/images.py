@@ -18,6 +18,8 @@ from __future__ import annotations
 import struct
 import zlib
 
+from cosaudit.emulator.xmlchars import replace_illegal
+
 __all__ = [
     "MAX_TEXT_BYTES",
     "ImageDecodeError",
@@ -219,9 +221,14 @@ def _gif_texts(data: bytes, budget: _Budget) -> list[str]:
 def embedded_text(data: bytes) -> str:
     """The text an image carries in its metadata (pieces joined by newlines); may be empty.
 
-    Raises :class:`ImageDecodeError` for empty input and for bytes that are neither a PNG, JPEG,
-    GIF, BMP or WebP image nor UTF-8 text.
+    Characters XML cannot carry are replaced by U+FFFD: the text is echoed in answers. Raises
+    :class:`ImageDecodeError` for empty input and for bytes that are neither a PNG, JPEG, GIF,
+    BMP or WebP image nor UTF-8 text.
     """
+    return replace_illegal(_raw_text(data))
+
+
+def _raw_text(data: bytes) -> str:
     if not data:
         raise ImageDecodeError("empty file")
     budget = _Budget()

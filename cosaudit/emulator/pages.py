@@ -1,7 +1,11 @@
 """Web pages: the visible text and image links of an HTML page, and its highlighted copy.
 
 Visible text skips ``script``, ``style`` and ``template``; each text node is whitespace-collapsed
-and nodes are joined by newlines. Highlighting wraps each hit keyword found in a text node (not in
+and nodes are joined by newlines. Characters XML cannot carry (raw, or from a character
+reference such as ``&#12;``) become U+FFFD in the text and in image URLs; callers replace them in
+the HTML before highlighting it (:func:`cosaudit.emulator.xmlchars.replace_illegal`).
+
+Highlighting wraps each hit keyword found in a text node (not in
 ``script``/``style``/``title``/``textarea``, where markup would not render) in
 ``<span class="cosaudit-highlight" style="background-color:yellow">…</span>``; everything else is
 copied through unchanged apart from end tags, which are re-emitted as ``</tag>``.
@@ -15,6 +19,8 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from attrs import define
+
+from cosaudit.emulator.xmlchars import replace_illegal
 
 __all__ = ["HIGHLIGHT_OPEN", "Page", "highlight", "parse_page"]
 
@@ -45,7 +51,7 @@ class _Reader(HTMLParser):
         elif tag == "img":
             src = dict(attrs).get("src")
             if src:
-                url = urljoin(self._base_url, src.strip())
+                url = replace_illegal(urljoin(self._base_url, src.strip()))
                 if urlsplit(url).scheme in ("http", "https"):
                     self.images.setdefault(url, None)
 
@@ -56,7 +62,7 @@ class _Reader(HTMLParser):
     def handle_data(self, data: str) -> None:
         text = " ".join(data.split())
         if text and not self._hidden:
-            self.texts.append(text)
+            self.texts.append(replace_illegal(text))
 
 
 def parse_page(html: str, base_url: str) -> Page:

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from cosaudit import xmlcodec
+from cosaudit.emulator.xmlchars import replace_illegal
 
 __all__ = ["ApiError", "Dialect", "error_response", "new_request_id", "xml_response"]
 
@@ -75,11 +76,15 @@ def xml_response(
 def error_response(
     dialect: Dialect, error: ApiError, request_id: str, resource: str
 ) -> web.Response:
-    """The ``<Error>`` answer of ``dialect`` for ``error``."""
+    """The ``<Error>`` answer of ``dialect`` for ``error``.
+
+    ``Message`` and ``Resource`` may quote the request: characters XML cannot carry become
+    U+FFFD there, so the body always parses.
+    """
     trace_id = base64.b64encode(secrets.token_bytes(48)).decode("ascii")
-    tree: dict[str, Any] = {"Code": error.code, "Message": error.message}
+    tree: dict[str, Any] = {"Code": error.code, "Message": replace_illegal(error.message)}
     if dialect is Dialect.COS:
-        tree["Resource"] = resource
+        tree["Resource"] = replace_illegal(resource)
     tree["RequestId"] = request_id
     tree["TraceId"] = trace_id
     headers = _headers(dialect, request_id)

@@ -4,8 +4,10 @@ validation, and the ``JobsDetail`` of a job.
 Validation choices (CI dialect, 400 unless said): an empty body is ``MissingContent``; a body that
 is not XML, or whose root is not ``<Request>``, is ``InvalidArgument`` (the CI table has no
 ``MalformedXML``); a missing ``Input``, an over-long ``DataId`` (> 512 bytes) or ``UserInfo``
-field (> 128 bytes) is ``InvalidArgument``. A missing ``Conf`` counts as empty: the Python SDK
-sends ``<Conf></Conf>`` when no option is set.
+field (> 128 bytes) is ``InvalidArgument``, and so is a ``DataId``, ``UserInfo`` field, object key
+or URL holding a character XML cannot carry (:mod:`cosaudit.emulator.xmlchars`): it would be
+echoed. A missing ``Conf`` counts as empty: the Python SDK sends ``<Conf></Conf>`` when no option
+is set.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Job, Outcome, cre
 from cosaudit.emulator.responses import ApiError, Dialect, xml_response
 from cosaudit.emulator.scenes import parse_detect_type
 from cosaudit.emulator.service import Service
+from cosaudit.emulator.xmlchars import has_illegal
 
 __all__ = [
     "INPUT_PRIORITY",
@@ -32,6 +35,7 @@ __all__ = [
     "KindSpec",
     "Route",
     "decode_base64",
+    "echoable",
     "invalid",
     "job_detail",
     "optional_int",
@@ -140,12 +144,22 @@ def parse_conf(
 
 
 def pick_input(node: Mapping[str, Any]) -> tuple[str, str] | None:
-    """``(name, value)`` of the input ``node`` is about (:data:`INPUT_PRIORITY`), or None."""
+    """``(name, value)`` of the input ``node`` is about (:data:`INPUT_PRIORITY`), or None.
+
+    An ``Object`` or ``Url`` must be :func:`echoable`; ``Content`` is checked as base64 later.
+    """
     for name in INPUT_PRIORITY:
         value = text_field(node, name)
         if value is not None:
-            return name, value
+            return name, value if name == "Content" else echoable(value, name)
     return None
+
+
+def echoable(value: str, name: str) -> str:
+    """``value``, or 400 ``InvalidArgument`` if it holds a character XML cannot carry."""
+    if has_illegal(value):
+        raise invalid(f"{name} contains a character that XML cannot carry.")
+    return value
 
 
 def decode_base64(value: str, name: str = "Content") -> bytes:
@@ -180,9 +194,11 @@ def optional_int(value: str | None, name: str, *, low: int, high: int | None = N
 
 
 def validate_data_id(value: str | None) -> str | None:
-    if value is not None and len(value.encode("utf-8")) > MAX_DATA_ID_BYTES:
+    if value is None:
+        return None
+    if len(value.encode("utf-8")) > MAX_DATA_ID_BYTES:
         raise invalid(f"DataId exceeds {MAX_DATA_ID_BYTES} bytes.")
-    return value
+    return echoable(value, "DataId")
 
 
 def validate_user_info(node: Any) -> Mapping[str, Any] | None:
@@ -196,6 +212,8 @@ def validate_user_info(node: Any) -> Mapping[str, Any] | None:
             raise invalid(f"UserInfo.{name} must be text.")
         if value is not None and len(value.encode("utf-8")) > MAX_USER_INFO_BYTES:
             raise invalid(f"UserInfo.{name} exceeds {MAX_USER_INFO_BYTES} bytes.")
+        if value is not None:
+            echoable(value, f"UserInfo.{name}")
     return dict(node)
 
 

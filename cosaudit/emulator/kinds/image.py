@@ -32,6 +32,7 @@ from cosaudit.emulator.kinds.base import (
     KindSpec,
     Route,
     decode_base64,
+    echoable,
     invalid,
     job_detail,
     optional_int,
@@ -136,6 +137,9 @@ async def single_get(call: Call) -> web.Response:
     key = call.params["key"]
     if url is None and not key:
         raise invalid("ObjectKey or detect-url is required.")
+    if url is not None:
+        echoable(url, "detect-url")
+    echoable(key, "ObjectKey")
     # detect-url takes precedence over the object, as documented.
     source = _Source(url=url) if url is not None else _Source(key=key)
     request = {"ObjectKey": key, **query}

@@ -25,6 +25,7 @@ from cosaudit.emulator.jobs import Outcome
 from cosaudit.emulator.kinds.base import (
     Call,
     KindSpec,
+    echoable,
     invalid,
     parse_conf,
     parse_request,
@@ -41,6 +42,7 @@ from cosaudit.emulator.rules import Verdict
 from cosaudit.emulator.scenes import image_scenes, label_scores, text_scenes
 from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
+from cosaudit.emulator.xmlchars import replace_illegal
 
 __all__ = ["KIND", "WEBPAGE_SCENES", "WebpageImage", "WebpageResult"]
 
@@ -127,6 +129,7 @@ async def _moderate_page(
         html = raw.decode("utf-8")
     except UnicodeDecodeError:
         html = raw.decode("latin-1")
+    html = replace_illegal(html)  # HighlightHtml echoes it
     page = parse_page(html, url)
     text = moderate_text(service.rules, page.text, scenes)
     found = await asyncio.gather(
@@ -153,6 +156,7 @@ async def submit(call: Call) -> web.Response:
     url = text_field(node, "Url")
     if url is None:
         raise invalid("Input.Url is required.")
+    echoable(url, "Url")
     conf, scenes = parse_conf(request, WEBPAGE_SCENES)
     with_highlight = _flag(text_field(conf, "ReturnHighlightHtml"))
     job = record_job(
