@@ -510,6 +510,24 @@ async def test_faults_limited_to_a_path_prefix_and_in_the_path_dialect(api: Api)
     assert "Resource" in cos.error and cos.headers["x-cos-trace-id"]
 
 
+async def test_xml_attributes_are_ignored_and_never_echoed(api: Api) -> None:
+    content = base64.b64encode(b"hello").decode()
+    body = (
+        '<Request><Input a="1"><Content>' + content + '</Content><DataId id="2">d</DataId>'
+        '<UserInfo x="3"><TokenId y="4">u</TokenId><Nickname z="5"/></UserInfo></Input>'
+        '<Conf c="6"><DetectType t="7">Ads</DetectType></Conf></Request>'
+    ).encode()
+    reply = await api.call("POST", "/text/auditing", body=body)
+    assert reply.status == 200, reply.body
+    detail = reply.detail
+    assert (detail["DataId"], detail["UserInfo"]) == ("d", {"TokenId": "u"})
+    assert {k for k in detail if k.endswith("Info")} == {"AdsInfo", "UserInfo"}
+    assert b"@" not in reply.body and b"#text" not in reply.body
+    only_attributes = await api.text("hello", inp={"UserInfo": {"@a": "b"}})
+    assert only_attributes.status == 200
+    assert "UserInfo" not in only_attributes.detail
+
+
 # --- characters XML cannot carry -----------------------------------------------------------
 
 

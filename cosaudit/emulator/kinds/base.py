@@ -7,7 +7,8 @@ is not XML, or whose root is not ``<Request>``, is ``InvalidArgument`` (the CI t
 field (> 128 bytes) is ``InvalidArgument``, and so is a ``DataId``, ``UserInfo`` field, object key
 or URL holding a character XML cannot carry (:mod:`cosaudit.emulator.xmlchars`): it would be
 echoed. A missing ``Conf`` counts as empty: the Python SDK sends ``<Conf></Conf>`` when no option
-is set.
+is set. XML attributes carry nothing in this API and are dropped on reading (``<DataId a="1">x``
+is ``x``), so they can never be echoed back as elements.
 """
 
 from __future__ import annotations
@@ -129,8 +130,25 @@ def parse_request(body: bytes, *, max_bytes: int) -> Mapping[str, Any]:
         raise invalid(f"The request body is not acceptable XML: {exc}.") from exc
     if list(tree) != ["Request"]:
         raise invalid(f"The root element must be Request, not {', '.join(tree)}.")
-    request = tree["Request"]
+    request = _without_attributes(tree["Request"])
     return request if isinstance(request, Mapping) else {}
+
+
+def _without_attributes(node: Any) -> Any:
+    """``node`` with xmltodict's ``@attribute`` and ``#text`` keys gone: an element that had
+    attributes and text becomes its text, one that had only attributes becomes empty (None)."""
+    if isinstance(node, list):
+        return [_without_attributes(item) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    children = {
+        name: _without_attributes(value)
+        for name, value in node.items()
+        if not name.startswith(("@", "#"))
+    }
+    if children:
+        return children
+    return node.get("#text")
 
 
 def parse_conf(
