@@ -475,6 +475,24 @@ async def test_unreadable_inputs_fail_the_job(api: Api) -> None:
         assert final["Message"]
 
 
+@pytest.mark.parametrize("allow_remote_fetch", [False, True])
+async def test_unparsable_url_fails_the_download(
+    bucket_dir: Path, session: aiohttp.ClientSession, allow_remote_fetch: bool
+) -> None:
+    config = EmulatorConfig(
+        bucket_dir=bucket_dir, final_after_polls=1, allow_remote_fetch=allow_remote_fetch
+    )
+    async with Emulator(config) as emu:
+        api = Api(emu, session)
+        job = await api.submit("text", {"Input": {"Url": "http://[::1/a.txt"}})
+        final = (await api.query("text", job.detail["JobId"])).detail
+        assert (final["State"], final["Code"]) == ("Failed", "ResourceDownloadFailed")
+        sync = await api.call(
+            "GET", "/", params={"ci-process": SINGLE, "detect-url": "http://[::1/"}
+        )
+        assert (sync.status, sync.error["Code"]) == (400, "ResourceDownloadFailed")
+
+
 # --- faults ----------------------------------------------------------------------------------
 
 

@@ -3,7 +3,8 @@
 Failures carry the CI code a job ends with (documented choices):
 
 * object missing, bad key, no bucket folder, or URL answering 404 → ``ResourceNotFound``;
-* URL refused (not loopback while ``allow_remote_fetch`` is off; not http/https), any other
+* URL refused (not loopback while ``allow_remote_fetch`` is off; not http/https; not parsable,
+  like ``http://[::1/``), any other
   status, a redirect (never followed, so a redirect cannot lead off loopback), network error or
   timeout → ``ResourceDownloadFailed``;
 * more bytes than the kind allows → ``ResourceNotSupported``.
@@ -36,9 +37,13 @@ class SourceError(Exception):
 
 
 def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` is http(s) to ``localhost`` or a literal loopback address."""
-    parts = urlsplit(url)
-    host = parts.hostname
+    """Whether ``url`` is http(s) to ``localhost`` or a literal loopback address (False for a
+    URL that does not parse, such as ``http://[::1/``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
     if parts.scheme not in ("http", "https") or not host:
         return False
     if host.lower() == "localhost":
@@ -84,7 +89,11 @@ class Sources:
                 "ResourceDownloadFailed",
                 f"Download of {url!r} refused: the emulator fetches loopback URLs only.",
             )
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme not in ("http", "https"):
             raise SourceError("ResourceDownloadFailed", f"Unsupported URL {url!r}.")
         if self._session is None:
             self._session = aiohttp.ClientSession(
