@@ -968,3 +968,67 @@ async def test_close_cancels_downloads_in_flight(
     finally:
         release.set()
         await server.close()
+
+
+class _PollProbe:
+    """A job clock that tells when a query reads it: the query is then inside the emulator."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.read = asyncio.Event()
+
+    def __call__(self) -> float:
+        if self.armed:
+            self.read.set()
+        return 1_000.0
+
+
+@pytest.mark.parametrize("mode", ["query-waits-on-async-job", "sync-batch-downloads"])
+async def test_close_is_prompt_with_a_request_waiting_on_a_download(
+    bucket_dir: Path, session: aiohttp.ClientSession, mode: str
+) -> None:
+    release = asyncio.Event()
+    asked = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(text="too late")
+
+    app = web.Application()
+    app.router.add_get("/never.txt", never)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    loop = asyncio.get_running_loop()
+    probe = _PollProbe()
+    emu = Emulator(EmulatorConfig(bucket_dir=bucket_dir, final_after_polls=1, clock=probe))
+    await emu.start()
+    try:
+        api = Api(emu, session)
+        url = url_of(server, "/never.txt")
+        if mode == "query-waits-on-async-job":
+            job_id = (await api.submit("text", {"Input": {"Url": url}})).detail["JobId"]
+            await asyncio.wait_for(asked.wait(), 5)
+            probe.armed = True
+            in_flight = loop.create_task(api.query("text", job_id))
+            await asyncio.wait_for(probe.read.wait(), 5)
+        else:
+            request = {"Input": [{"Url": url, "DataId": "d"}], "Conf": {"Async": "0"}}
+            in_flight = loop.create_task(api.submit("image", request))
+            await asyncio.wait_for(asked.wait(), 5)
+        started = loop.time()
+        await emu.close()
+        elapsed = loop.time() - started
+        reply = await in_flight
+    finally:
+        release.set()
+        await emu.close()
+        await server.close()
+    assert elapsed < 1.0  # was the 10 s download timeout
+    assert reply.status == 200
+    if mode == "query-waits-on-async-job":
+        assert reply.detail["State"] == "Auditing"  # the job was stopped, never finished
+    else:
+        detail = reply.detail
+        assert (detail["State"], detail["Code"]) == ("Failed", "ResourceDownloadFailed")
+        assert (detail["DataId"], "shutting down" in detail["Message"]) == ("d", True)

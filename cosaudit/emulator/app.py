@@ -105,6 +105,12 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         return error_response(dialect, internal, request_id, resource=request.host + path)
 
 
+async def _shutdown(app: web.Application) -> None:
+    # aiohttp runs on_shutdown before it waits for open requests (on_cleanup comes after): a
+    # query waiting on a download must be released here, or closing waits for the download.
+    await app[SERVICE].shutdown()
+
+
 async def _close(app: web.Application) -> None:
     await app[SERVICE].close()
 
@@ -117,5 +123,6 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app[SERVICE] = Service(config)
     app[_ROUTES] = routes()
     app.router.add_route("*", "/{tail:.*}", _dispatch)
+    app.on_shutdown.append(_shutdown)
     app.on_cleanup.append(_close)
     return app

@@ -12,7 +12,8 @@ so nothing ever sleeps:
 A job reported final stays final. Sync answers are recorded as jobs born final.
 
 The verdict is computed at submit time, except for inputs that must be downloaded: those run in a
-tracked background task; a query that finds such a job due but not yet computed waits for it.
+tracked background task; a query that finds such a job due but not yet computed waits for it
+(answering ``Auditing`` if the task is cancelled by :meth:`JobStore.close`).
 """
 
 from __future__ import annotations
@@ -207,10 +208,9 @@ class JobStore:
             return job, job.pending_state(now, hold)
         task = self._tasks.get(job_id)
         if job.outcome is None and task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), _DOWNLOAD_WAIT)
-            except asyncio.TimeoutError:
-                return job, AUDITING
+            # asyncio.wait neither cancels the task on timeout nor raises when close() cancels
+            # it: then the job answers Auditing at once instead of holding the request open.
+            await asyncio.wait({task}, timeout=_DOWNLOAD_WAIT)
             job = self._jobs[job_id]
         outcome = job.outcome
         if outcome is None:

@@ -38,7 +38,14 @@ class Service:
         """The schedule of a job answered synchronously."""
         return Schedule(started=self.jobs.now(), duration=0.0)
 
+    async def shutdown(self) -> None:
+        """Stop background jobs and downloads, so requests waiting on them answer at once: a
+        query waiting on a job answers ``Auditing`` (the job never finishes), a synchronous
+        request waiting on a download gets ``ResourceDownloadFailed``."""
+        await self.jobs.close()
+        self.sources.abort()
+
     async def close(self) -> None:
         """Stop background work and release the HTTP client."""
-        await self.jobs.close()
+        await self.shutdown()
         await self.sources.close()

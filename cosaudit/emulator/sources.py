@@ -7,7 +7,9 @@ Failures carry the CI code a job ends with (documented choices):
   like ``http://[::1/``), any other
   status, a redirect (never followed, so a redirect cannot lead off loopback), network error or
   timeout → ``ResourceDownloadFailed``;
-* more bytes than the kind allows → ``ResourceNotSupported``.
+* more bytes than the kind allows → ``ResourceNotSupported``;
+* a download still running when the emulator shuts down is stopped → ``ResourceDownloadFailed``
+  (so closing never waits for :data:`FETCH_TIMEOUT`).
 
 Host names are not resolved: only ``localhost`` and literal loopback addresses (127.0.0.0/8,
 ``::1``) count as loopback, so checking a URL never leaves the machine.
@@ -36,6 +38,12 @@ class SourceError(Exception):
         self.message = message
 
 
+def _stopped(url: str) -> SourceError:
+    return SourceError(
+        "ResourceDownloadFailed", f"Download of {url!r} stopped: the emulator is shutting down."
+    )
+
+
 def is_loopback_url(url: str) -> bool:
     """Whether ``url`` is http(s) to ``localhost`` or a literal loopback address (False for a
     URL that does not parse, such as ``http://[::1/``)."""
@@ -61,6 +69,8 @@ class Sources:
         self._bucket_dir = bucket_dir.resolve() if bucket_dir is not None else None
         self._allow_remote = allow_remote_fetch
         self._session: aiohttp.ClientSession | None = None
+        self._downloads: set[asyncio.Task[bytes]] = set()
+        self._stopping = False
 
     def object_path(self, key: str) -> Path:
         """The file standing for object ``key``; SourceError if the key escapes the bucket."""
@@ -95,6 +105,25 @@ class Sources:
             scheme = ""
         if scheme not in ("http", "https"):
             raise SourceError("ResourceDownloadFailed", f"Unsupported URL {url!r}.")
+        if self._stopping:
+            raise _stopped(url)
+        download = asyncio.get_running_loop().create_task(self._download(url, max_bytes))
+        self._downloads.add(download)
+        download.add_done_callback(self._forget)
+        try:
+            await asyncio.wait({download})
+        finally:
+            download.cancel()  # a no-op once done; stops it if our caller was cancelled
+        if download.cancelled():  # by abort()
+            raise _stopped(url)
+        return download.result()
+
+    def _forget(self, download: asyncio.Task[bytes]) -> None:
+        self._downloads.discard(download)
+        if not download.cancelled():
+            download.exception()  # retrieved, even when nobody waits for it any more
+
+    async def _download(self, url: str, max_bytes: int) -> bytes:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT)
@@ -120,7 +149,17 @@ class Sources:
                 "ResourceDownloadFailed", f"Download of {url!r} failed: {exc!r}"
             ) from exc
 
+    def abort(self) -> None:
+        """Stop every download in flight (its caller gets ``ResourceDownloadFailed``) and refuse
+        new ones: the emulator is shutting down."""
+        self._stopping = True
+        for download in list(self._downloads):
+            download.cancel()
+
     async def close(self) -> None:
+        """Stop downloads and release the HTTP client."""
+        self.abort()
+        await asyncio.gather(*self._downloads, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
