@@ -768,6 +768,25 @@ async def test_image_batch_sync_mixed_sources_and_item_failure(api: Api, site: T
     assert api.emu.stats.submits["image"] == 6
 
 
+async def test_invalid_batch_item_still_echoes_its_data_id_and_input(api: Api) -> None:
+    inputs = [
+        {"Object": "images/ads.png", "DataId": "o", "MaxFrames": "0", "UserInfo": {"Uid": "u"}},
+        {"Url": "http://127.0.0.1:1/a.png", "DataId": "u", "Interval": "x"},
+        {"Content": "@@not base64@@", "DataId": "c"},
+        {"Object": "images/ads.png", "DataId": "d" * 600},
+    ]
+    reply = await api.submit("image", {"Input": inputs})
+    obj, url, content, long_id = reply.detail
+    assert (obj["State"], obj["Code"], obj["DataId"]) == ("Failed", "InvalidArgument", "o")
+    assert (obj["Object"], obj["UserInfo"]) == ("images/ads.png", {"Uid": "u"})
+    assert (url["State"], url["DataId"], url["Url"]) == ("Failed", "u", "http://127.0.0.1:1/a.png")
+    assert (content["State"], content["DataId"]) == ("Failed", "c")
+    assert "Object" not in content and "Url" not in content and "Content" not in content
+    assert (long_id["State"], long_id["Object"]) == ("Failed", "images/ads.png")
+    assert "DataId" not in long_id  # too long: not echoed
+    assert long_id["JobId"].startswith("si")
+
+
 async def test_image_body_over_16_mb_is_accepted_up_to_the_body_limit(api: Api) -> None:
     # A 15 MB PNG (a private chunk as padding) is a 20 MB body once base64-encoded: within the
     # 64 MB body limit, so it must not be refused as bad XML.

@@ -11,13 +11,15 @@ Failures: an unreadable input (see :mod:`cosaudit.emulator.sources`) or bytes th
 dialect instead: a missing object is 404 ``NoSuchKey`` (what the COS front end answers), the rest
 400 with the job code. In a batch, an invalid item (no input, bad base64, bad ``Interval``,
 ``MaxFrames``, ``LargeImageDetect``, ``DataId``, ``UserInfo``) is a ``Failed`` ``JobsDetail`` with
-``InvalidArgument`` while its siblings proceed; only a bad request as a whole is an HTTP 400.
+``InvalidArgument``, echoing whichever of its ``DataId``, ``Object``/``Url`` and ``UserInfo`` are
+valid, while its siblings proceed; only a bad request as a whole is an HTTP 400.
 ``callback``/``Conf.Callback`` are accepted and not called (callbacks are not emulated yet).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -207,6 +209,24 @@ def _parse_item(node: Any) -> tuple[_Source, str | None, Mapping[str, Any] | Non
     return _Source(url=value), data_id, user_info
 
 
+def _identity(node: Any) -> tuple[dict[str, str], str | None, Mapping[str, Any] | None]:
+    """What an invalid item still echoes (§4.2 answers DataId and Object/Url per item): its
+    ``Object``/``Url``, ``DataId`` and ``UserInfo``, each only if it is valid itself."""
+    if not isinstance(node, Mapping):
+        return {}, None, None
+    echo: dict[str, str] = {}
+    data_id = user_info = None
+    with contextlib.suppress(ApiError):
+        picked = pick_input(node)
+        if picked is not None and picked[0] != "Content":
+            echo = {picked[0]: picked[1]}
+    with contextlib.suppress(ApiError):
+        data_id = validate_data_id(text_field(node, "DataId"))
+    with contextlib.suppress(ApiError):
+        user_info = validate_user_info(node.get("UserInfo"))
+    return echo, data_id, user_info
+
+
 async def _batch_item(
     call: Call, node: Any, conf: Mapping[str, Any], scenes: Sequence[str], is_async: bool
 ) -> dict[str, Any]:
@@ -214,12 +234,13 @@ async def _batch_item(
     try:
         source, data_id, user_info = _parse_item(node)
     except ApiError as exc:
+        echo, data_id, user_info = _identity(node)
         job = record_job(
             call,
             KIND,
-            echo={},
-            data_id=None,
-            user_info=None,
+            echo=echo,
+            data_id=data_id,
+            user_info=user_info,
             request=request,
             outcome=Outcome.failure(exc.code, exc.message),
             sync=True,
