@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import struct
@@ -412,6 +413,31 @@ async def test_body_size_cap(bucket_dir: Path, session: aiohttp.ClientSession) -
 
 
 # --- job lifecycle ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("md5", "status"),
+    [
+        ("right", 200),
+        ("other-body", 400),
+        ("hex", 400),
+        ("not base64!", 400),
+        ("", 400),
+    ],
+)
+async def test_content_md5_is_checked_when_sent(api: Api, md5: str, status: int) -> None:
+    content = base64.b64encode(b"hello").decode()
+    body = xmltodict.unparse({"Request": {"Input": {"Content": content}}}).encode()
+    header = {
+        "right": base64.b64encode(hashlib.md5(body).digest()).decode(),
+        "other-body": base64.b64encode(hashlib.md5(body + b" ").digest()).decode(),
+        "hex": hashlib.md5(body).hexdigest(),
+    }.get(md5, md5)
+    reply = await api.call("POST", "/text/auditing", body=body, headers={"Content-MD5": header})
+    assert reply.status == status, reply.body
+    if status == 400:
+        assert reply.error["Code"] == "InvalidContent"
+        assert api.emu.stats.submits["text"] == 0
 
 
 async def test_lifecycle_by_clock(timed: Api, clock: ManualClock) -> None:

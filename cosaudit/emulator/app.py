@@ -8,11 +8,17 @@ answering an authenticated caller.
 The dialect of every answer, errors included, follows the path: the single-image GET
 (``?ci-process=sensitive-content-recognition``) answers as COS, everything else as CI. Unknown
 paths are 404 ``InvalidUrl``; a known path with another method is 405 ``MethodNotAllowed`` (a COS
-code: the CI table has none); an oversized body is 413 ``InvalidContent``.
+code: the CI table has none); an oversized body is 413 ``InvalidContent``; a body that does not
+match its ``Content-MD5`` header (base64 of the binary MD5; a header that is not one counts as a
+mismatch) is 400 ``InvalidContent`` (spec §2.4).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -61,6 +67,15 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
         raise too_large from None
 
 
+def _check_md5(body: bytes, header: str) -> None:
+    try:
+        sent = base64.b64decode(header.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        sent = b""
+    if not hmac.compare_digest(sent, hashlib.md5(body, usedforsecurity=False).digest()):
+        raise ApiError(400, "InvalidContent", "The body does not match its Content-MD5.")
+
+
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     table: tuple[Route, ...] = request.app[_ROUTES]
@@ -95,6 +110,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
                 raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed here.")
             raise ApiError(404, "InvalidUrl", f"No API at {request.method} {path}.")
         body = await _read_body(request, service.config.max_body_bytes)
+        md5 = request.headers.get("Content-MD5")
+        if md5 is not None:
+            _check_md5(body, md5)
         call = Call(request, service, body, params, query, request_id)
         return await route.handler(call)
     except ApiError as error:
