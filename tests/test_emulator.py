@@ -248,6 +248,30 @@ async def test_routes_by_path_whatever_the_host(api: Api) -> None:
     assert reply.status == 200
 
 
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com", 200),
+        ("my-bucket-1250000000.CI.ap-beijing.myqcloud.com:443", 200),
+        ("examplebucket-1250000001.ci.ap-guangzhou.myqcloud.com", 403),
+        ("my-bucket-99.cos.ap-beijing.myqcloud.com:8080", 403),
+        ("localhost", 200),
+        ("[::1]:80", 200),
+    ],
+)
+async def test_host_naming_another_appid_is_denied(api: Api, host: str, status: int) -> None:
+    reply = await api.text("hello", headers={"Host": host})
+    assert reply.status == status, reply.body
+    if status == 403:
+        assert reply.error["Code"] == "AccessDenied"
+        assert "1250000000" in reply.error["Message"]
+    cos = await api.call(
+        "GET", "/images/clean.png", params={"ci-process": SINGLE}, headers={"Host": host}
+    )
+    assert cos.status == status
+    assert cos.headers["Server"] == "tencent-cos"
+
+
 async def test_plus_in_query_is_a_space_and_path_is_signed_decoded(api: Api) -> None:
     params = {"ci-process": SINGLE, "dataid": "id 1+2"}
     reply = await api.call(

@@ -1,9 +1,9 @@
 """The aiohttp application: one catch-all handler that routes by path, never by host.
 
-Each request goes: count it → query names that clash (400) → signature check → injected fault?
-→ route → body (size-capped) → kind handler. Faults come after the signature check, so an
-unsigned or badly signed request never uses one up and a fault still looks like the service
-answering an authenticated caller.
+Each request goes: count it → query names that clash (400) → signature check → APPID of the
+host → injected fault? → route → body (size-capped, ``Content-MD5``) → kind handler. Faults come
+after the signature check, so an unsigned or badly signed request never uses one up and a fault
+still looks like the service answering an authenticated caller.
 
 The dialect of every answer, errors included, follows the path: the single-image GET
 (``?ci-process=sensitive-content-recognition``) answers as COS, everything else as CI. Unknown
@@ -11,6 +11,11 @@ paths are 404 ``InvalidUrl``; a known path with another method is 405 ``MethodNo
 code: the CI table has none); an oversized body is 413 ``InvalidContent``; a body that does not
 match its ``Content-MD5`` header (base64 of the binary MD5; a header that is not one counts as a
 mismatch) is 400 ``InvalidContent`` (spec §2.4).
+
+A ``Host`` of the service's form ``<bucket>-<APPID>.(ci|cos).<region>.myqcloud.com`` names the
+bucket's owner: when that APPID is not ``EmulatorConfig.appid`` the answer is 403
+``AccessDenied`` (the bucket is someone else's). Any other host — an IP address, ``localhost``,
+what the official SDK sends with ``IP=`` — is not checked.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 
@@ -67,6 +73,21 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
         raise too_large from None
 
 
+_SERVICE_HOST = re.compile(
+    r"[^.]+-(?P<appid>\d+)\.(?:ci|cos)\.[^.]+\.myqcloud\.com(?::\d+)?", re.IGNORECASE
+)
+
+
+def _check_appid(host: str, appid: str) -> None:
+    match = _SERVICE_HOST.fullmatch(host)
+    if match is not None and match["appid"] != appid:
+        raise ApiError(
+            403,
+            "AccessDenied",
+            f"The bucket belongs to APPID {match['appid']}, not to this account ({appid}).",
+        )
+
+
 def _check_md5(body: bytes, header: str) -> None:
     try:
         sent = base64.b64decode(header.strip(), validate=True)
@@ -100,6 +121,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         except ApiError:
             service.stats.auth_failures += 1
             raise
+        _check_appid(request.host, service.config.appid)
         # After authentication: an unsigned request must not use up a fault a test queued.
         fault = service.faults.take(path)
         if fault is not None:
