@@ -995,8 +995,41 @@ async def test_custom_rules_in_the_emulator(
 
 
 def test_cli_parser() -> None:
-    args = build_parser().parse_args(["--port", "0", "--job-duration", "0.5-2"])
+    args = build_parser().parse_args(["--port", "0", "--job-duration", "0.5-2", "--seed", "7"])
     assert (args.port, args.job_duration, args.host) == (0, (0.5, 2.0), "127.0.0.1")
+    assert (args.seed, build_parser().parse_args([]).seed) == (7, None)
+
+
+async def test_a_seed_makes_ids_and_times_reproducible(
+    bucket_dir: Path, session: aiohttp.ClientSession
+) -> None:
+    async def run(seed: int | None) -> list[Any]:
+        config = EmulatorConfig(
+            bucket_dir=bucket_dir,
+            seed=seed,
+            wall_clock=lambda: 1_700_000_000.0,
+            job_duration=(1.0, 3.0),
+        )
+        async with Emulator(config) as emu:
+            api = Api(emu, session)
+            sync = await api.text("hello")
+            job = await api.submit("text", {"Input": {"Object": "texts/hello.txt"}})
+            error = await api.query("text", "st-unknown")
+            return [
+                sync.detail["JobId"],
+                sync.detail["CreationTime"],
+                sync.headers["x-ci-request-id"],
+                job.detail["JobId"],
+                error.error["RequestId"],
+                error.error["TraceId"],
+            ]
+
+    first, again, other, unseeded = [await run(seed) for seed in (42, 42, 43, None)]
+    assert first == again
+    assert first[1] == "2023-11-15T06:13:20+08:00"  # the wall clock, in Beijing time
+    assert other[0] != first[0] and other[2] != first[2]
+    assert unseeded[0] != first[0]
+    assert pick_duration((1.0, 3.0), first[3]) == pick_duration((1.0, 3.0), again[3])
 
 
 def test_durations_parse_the_same_in_the_cli_and_the_config() -> None:

@@ -35,7 +35,7 @@ from cosaudit.emulator.auth import parse_query, refuse_clashes, verify
 from cosaudit.emulator.config import EmulatorConfig
 from cosaudit.emulator.kinds import Route, routes
 from cosaudit.emulator.kinds.base import Call
-from cosaudit.emulator.responses import ApiError, Dialect, error_response, new_request_id
+from cosaudit.emulator.responses import ApiError, Dialect, error_response
 from cosaudit.emulator.service import Service
 
 __all__ = ["SERVICE", "create_app"]
@@ -100,7 +100,7 @@ def _check_md5(body: bytes, header: str) -> None:
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     table: tuple[Route, ...] = request.app[_ROUTES]
-    request_id = new_request_id()
+    request_id = service.ids.request_id()
     path = request.path
     query, clashes = parse_query(request.query_string)
     route, params, path_known = _resolve(table, request.method, path, query)
@@ -138,11 +138,15 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         call = Call(request, service, body, params, query, request_id)
         return await route.handler(call)
     except ApiError as error:
-        return error_response(dialect, error, request_id, resource=request.host + path)
+        return error_response(
+            dialect, error, request_id, service.ids.trace_id(), resource=request.host + path
+        )
     except Exception:  # any bug answers like the service does, and is logged loudly
         logger.exception("emulator failed on %s %s", request.method, path)
         internal = ApiError(500, "InternalError", "The emulator hit an internal error.")
-        return error_response(dialect, internal, request_id, resource=request.host + path)
+        return error_response(
+            dialect, internal, request_id, service.ids.trace_id(), resource=request.host + path
+        )
 
 
 async def _shutdown(app: web.Application) -> None:

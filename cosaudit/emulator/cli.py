@@ -59,6 +59,9 @@ def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:
     parser.add_argument(
         "--final-after-polls", type=int, default=None, help="final on the N-th query instead"
     )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="make job and request ids reproducible"
+    )
     parser.add_argument("--rules", type=Path, default=None, help="JSON file of keyword rules")
     parser.add_argument(
         "--allow-remote-fetch",
@@ -103,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             final_after_polls=args.final_after_polls,
             rules=RuleSet.from_json_file(args.rules) if args.rules else None,
             allow_remote_fetch=args.allow_remote_fetch,
+            seed=args.seed,
         )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

@@ -83,8 +83,14 @@ class EmulatorConfig:
         final_after_polls: when set, a job turns final on its N-th query instead of by time.
         rules: keyword rules: a :class:`RuleSet`, its JSON mapping, or a JSON file path.
         allow_remote_fetch: fetch ``Url`` inputs from any host, not only loopback.
-        clock: the job clock (seconds, monotonic). Signatures are checked against
-            ``time.time`` regardless, since clients sign with wall-clock Unix times.
+        appid: the account's APPID: a ``Host`` naming a bucket of another APPID
+            (``<bucket>-<APPID>.ci.<region>.myqcloud.com``) gets 403 ``AccessDenied``.
+        clock: the job clock (seconds, monotonic).
+        wall_clock: Unix time for ``CreationTime``. Signatures are checked against
+            ``time.time`` regardless, since clients sign with their own wall-clock time.
+        seed: when set, job, request and trace ids come from a ``random.Random`` seeded with
+            it, so the same requests in the same order get the same ids (and, through the
+            ids, the same picks from a ``job_duration`` range).
         max_body_bytes: larger request bodies get 413 ``InvalidContent``.
     """
 
@@ -100,6 +106,8 @@ class EmulatorConfig:
     rules: RuleSet = field(default=None, converter=_rules)
     allow_remote_fetch: bool = False
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    wall_clock: Callable[[], float] = field(default=time.time, repr=False)
+    seed: int | None = None
     max_body_bytes: int = 64 * 1024 * 1024
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -58,9 +57,9 @@ _SERVICE_TZ = timezone(timedelta(hours=8), "CST")
 _DOWNLOAD_WAIT = 30.0
 
 
-def creation_time() -> str:
-    """Now, as the service writes ``CreationTime`` (``2026-11-21T10:44:32+08:00``)."""
-    return datetime.now(_SERVICE_TZ).isoformat(timespec="seconds")
+def creation_time(now: float) -> str:
+    """Unix time ``now`` as the service writes ``CreationTime`` (``2026-11-21T10:44:32+08:00``)."""
+    return datetime.fromtimestamp(now, _SERVICE_TZ).isoformat(timespec="seconds")
 
 
 def pick_duration(duration: Duration, job_id: str) -> float:
@@ -167,11 +166,6 @@ class JobStore:
         self._clock = clock
         self._jobs: dict[str, Job] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-
-    @staticmethod
-    def new_id(prefix: str) -> str:
-        """A job id: the kind's prefix and 32 hex digits."""
-        return prefix + secrets.token_hex(16)
 
     def now(self) -> float:
         return self._clock()

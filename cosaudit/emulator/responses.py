@@ -7,9 +7,7 @@ and errors have no ``<Resource>``; COS answers carry ``Server: tencent-cos`` and
 
 from __future__ import annotations
 
-import base64
 import enum
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +16,7 @@ from aiohttp import web
 from cosaudit import xmlcodec
 from cosaudit.emulator.xmlchars import replace_illegal
 
-__all__ = ["ApiError", "Dialect", "error_response", "new_request_id", "xml_response"]
+__all__ = ["ApiError", "Dialect", "error_response", "xml_response"]
 
 _DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 
@@ -52,11 +50,6 @@ class ApiError(Exception):
         self.message = message
 
 
-def new_request_id() -> str:
-    """A base64-looking request id, as the service returns."""
-    return base64.b64encode(secrets.token_bytes(24)).decode("ascii")
-
-
 def _headers(dialect: Dialect, request_id: str) -> dict[str, str]:
     return {
         "Content-Type": "application/xml",
@@ -74,14 +67,13 @@ def xml_response(
 
 
 def error_response(
-    dialect: Dialect, error: ApiError, request_id: str, resource: str
+    dialect: Dialect, error: ApiError, request_id: str, trace_id: str, resource: str
 ) -> web.Response:
     """The ``<Error>`` answer of ``dialect`` for ``error``.
 
     ``Message`` and ``Resource`` may quote the request: characters XML cannot carry become
     U+FFFD there, so the body always parses.
     """
-    trace_id = base64.b64encode(secrets.token_bytes(48)).decode("ascii")
     tree: dict[str, Any] = {"Code": error.code, "Message": replace_illegal(error.message)}
     if dialect is Dialect.COS:
         tree["Resource"] = replace_illegal(resource)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cosaudit.emulator.auth import Key, Keyring
 from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import Faults
+from cosaudit.emulator.ids import Ids
 from cosaudit.emulator.jobs import JobStore, Schedule, pick_duration
 from cosaudit.emulator.sources import Sources
 from cosaudit.emulator.stats import Stats
@@ -22,6 +23,7 @@ class Service:
         self.controls = Controls(config.job_duration, config.final_after_polls)
         self.faults = Faults()
         self.stats = Stats()
+        self.ids = Ids(config.seed)
         self.keyring = Keyring([Key(config.secret_id, config.secret_key, config.token)])
         self.jobs = JobStore(config.clock)
         self.sources = Sources(config.bucket_dir, config.allow_remote_fetch)

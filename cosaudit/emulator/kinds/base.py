@@ -252,12 +252,12 @@ def record_job(
     lifecycle; one without gets its outcome from a task the caller starts.
     """
     service = call.service
-    job_id = service.jobs.new_id(kind.job_prefix)
+    job_id = service.ids.job_id(kind.job_prefix)
     job = Job(
         job_id=job_id,
         kind=kind.name,
         request=request,
-        created_at=creation_time(),
+        created_at=creation_time(service.config.wall_clock()),
         schedule=service.born_final() if sync else service.schedule(job_id),
         echo=dict(echo),
         data_id=data_id,
