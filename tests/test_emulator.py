@@ -500,6 +500,57 @@ async def test_hold_keeps_jobs_auditing(timed: Api, clock: ManualClock) -> None:
     assert (await timed.query("text", job_id)).detail["State"] == "Success"
 
 
+async def test_oldest_settled_jobs_are_dropped_beyond_max_jobs(
+    bucket_dir: Path, session: aiohttp.ClientSession
+) -> None:
+    release = asyncio.Event()
+    asked = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(text="too late")
+
+    app = web.Application()
+    app.router.add_get("/never.txt", never)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        config = EmulatorConfig(bucket_dir=bucket_dir, max_jobs=3, final_after_polls=1)
+        async with Emulator(config) as emu:
+            api = Api(emu, session)
+            url = url_of(server, "/never.txt")
+            computing = (await api.submit("text", {"Input": {"Url": url}})).detail["JobId"]
+            await asyncio.wait_for(asked.wait(), 5)
+            ids = [(await api.text(f"post {n}")).detail["JobId"] for n in range(5)]
+            assert list(emu.jobs) == [computing, *ids[-2:]]  # never the job still computing
+            for job_id in ids[:3]:
+                gone = await api.query("text", job_id)
+                assert (gone.status, gone.error["Code"]) == (404, "AuditingJobNotFound")
+            assert (await api.query("text", ids[-1])).detail["State"] == "Success"
+    finally:
+        release.set()
+        await server.close()
+    with pytest.raises(ValueError, match="max_jobs"):
+        EmulatorConfig(max_jobs=0)
+
+
+async def test_request_counters_are_keyed_by_route_not_by_job(api: Api) -> None:
+    ids = [(await api.text(f"post {n}")).detail["JobId"] for n in range(3)]
+    for job_id in ids:
+        await api.query("text", job_id)
+    await api.call("GET", "/images/clean.png", params={"ci-process": SINGLE})
+    await api.call("GET", "/nowhere/1")
+    await api.call("GET", "/nowhere/2")
+    assert dict(api.emu.stats.requests) == {
+        "POST /text/auditing": 3,
+        "GET /text/auditing/{jobId}": 3,
+        "GET /{ObjectKey}?ci-process=sensitive-content-recognition": 1,
+        "GET (no route)": 2,
+    }
+    assert api.emu.stats.total_requests == 9
+
+
 def test_duration_ranges_pick_deterministically_from_the_job_id() -> None:
     job_id = "st" + "0123456789abcdef" * 2
     picked = pick_duration((1.0, 3.0), job_id)

@@ -38,11 +38,13 @@ from cosaudit.emulator.kinds.base import Call
 from cosaudit.emulator.responses import ApiError, Dialect, error_response
 from cosaudit.emulator.service import Service
 
-__all__ = ["SERVICE", "create_app"]
+__all__ = ["SERVICE", "UNROUTED", "create_app"]
 
 logger = logging.getLogger("cosaudit.emulator")
 
 SERVICE = web.AppKey("cosaudit_emulator_service", Service)
+# How Stats.requests names requests that match no route (an unknown path or method).
+UNROUTED = "(no route)"
 _ROUTES = web.AppKey("cosaudit_emulator_routes", tuple)
 
 
@@ -105,7 +107,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     query, clashes = parse_query(request.query_string)
     route, params, path_known = _resolve(table, request.method, path, query)
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
-    service.stats.requests[(request.method, path)] += 1
+    service.stats.requests[f"{request.method} {route.template if route else UNROUTED}"] += 1
     try:
         refuse_clashes(clashes)
         try:

@@ -55,6 +55,12 @@ def _polls(value: int | None) -> int | None:
     return value
 
 
+def _positive(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"max_jobs must be >= 1, got {value!r}")
+    return value
+
+
 def _rules(value: RuleSet | Mapping[str, Any] | str | Path | None) -> RuleSet:
     if value is None:
         return DEFAULT_RULES
@@ -92,6 +98,8 @@ class EmulatorConfig:
             it, so the same requests in the same order get the same ids (and, through the
             ids, the same picks from a ``job_duration`` range).
         max_body_bytes: larger request bodies get 413 ``InvalidContent``.
+        max_jobs: jobs kept; beyond it the oldest settled jobs are dropped and their ids
+            answer 404 ``AuditingJobNotFound``, like expired jobs.
     """
 
     secret_id: str = DEFAULT_SECRET_ID
@@ -109,6 +117,7 @@ class EmulatorConfig:
     wall_clock: Callable[[], float] = field(default=time.time, repr=False)
     seed: int | None = None
     max_body_bytes: int = 64 * 1024 * 1024
+    max_jobs: int = field(default=100_000, converter=_positive)
 
 
 class Controls:

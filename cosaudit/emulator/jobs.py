@@ -11,6 +11,11 @@ so nothing ever sleeps:
 
 A job reported final stays final. Sync answers are recorded as jobs born final.
 
+The store keeps at most ``max_jobs`` jobs: past that, the oldest jobs whose outcome is known are
+dropped first (a job still computing is never dropped), and their ids answer 404
+``AuditingJobNotFound`` as expired jobs do on the service — a retention window counted in jobs
+rather than months, so that a benchmark of millions of jobs runs in bounded memory.
+
 The verdict is computed at submit time, except for inputs that must be downloaded: those run in a
 tracked background task; a query that finds such a job due but not yet computed waits for it
 (answering ``Auditing`` if the task is cancelled by :meth:`JobStore.close`).
@@ -19,7 +24,9 @@ tracked background task; a query that finds such a job due but not yet computed 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -162,16 +169,32 @@ class JobRecord:
 class JobStore:
     """Every job of one emulator, and the background tasks computing their outcomes."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], max_jobs: int = 100_000) -> None:
         self._clock = clock
-        self._jobs: dict[str, Job] = {}
+        self._max_jobs = max_jobs
+        # Oldest first. An OrderedDict, not a dict: a dict emptied from the front leaves holes
+        # that every later walk from the front has to step over.
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.evicted = 0
 
     def now(self) -> float:
         return self._clock()
 
     def add(self, job: Job) -> None:
+        """Store ``job``, dropping the oldest settled jobs beyond ``max_jobs``."""
         self._jobs[job.job_id] = job
+        if len(self._jobs) > self._max_jobs:
+            self._evict(len(self._jobs) - self._max_jobs)
+
+    def _evict(self, excess: int) -> None:
+        # Only jobs without an outcome are skipped: each has a running task, bar the one being
+        # added, so the oldest ``excess + tasks + 1`` jobs always hold enough to drop.
+        oldest = itertools.islice(self._jobs.items(), excess + len(self._tasks) + 1)
+        settled = [job_id for job_id, job in oldest if job.outcome is not None]
+        for job_id in settled[:excess]:
+            del self._jobs[job_id]
+        self.evicted += min(excess, len(settled))
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -205,12 +228,14 @@ class JobStore:
             # asyncio.wait neither cancels the task on timeout nor raises when close() cancels
             # it: then the job answers Auditing at once instead of holding the request open.
             await asyncio.wait({task}, timeout=_DOWNLOAD_WAIT)
-            job = self._jobs[job_id]
+            # Settled meanwhile; it may even have been dropped since, then this answer is its last.
+            job = self._jobs.get(job_id, job)
         outcome = job.outcome
         if outcome is None:
             return job, AUDITING
         job = evolve(job, finished=True)
-        self._jobs[job_id] = job
+        if job_id in self._jobs:
+            self._jobs[job_id] = job
         return job, FAILED if outcome.failed else SUCCESS
 
     def record(self, job: Job, hold: bool) -> JobRecord:

@@ -25,7 +25,7 @@ class Service:
         self.stats = Stats()
         self.ids = Ids(config.seed)
         self.keyring = Keyring([Key(config.secret_id, config.secret_key, config.token)])
-        self.jobs = JobStore(config.clock)
+        self.jobs = JobStore(config.clock, config.max_jobs)
         self.sources = Sources(config.bucket_dir, config.allow_remote_fetch)
 
     def schedule(self, job_id: str) -> Schedule:

@@ -11,7 +11,9 @@ class Stats:
     """Request counters; all start at zero and only grow (:meth:`reset` clears them).
 
     Attributes:
-        requests: by ``(method, path)``.
+        requests: by method and route template: ``"GET /text/auditing/{jobId}"``,
+            ``"GET /{ObjectKey}?ci-process=sensitive-content-recognition"``,
+            ``"GET (no route)"`` — a handful of keys however many jobs are queried.
         submits: accepted submissions by kind (``"text"``, ``"image"``, ...); a batch of N
             images counts N.
         queries: job queries by kind.
@@ -20,7 +22,7 @@ class Stats:
     """
 
     def __init__(self) -> None:
-        self.requests: Counter[tuple[str, str]] = Counter()
+        self.requests: Counter[str] = Counter()
         self.submits: Counter[str] = Counter()
         self.queries: Counter[str] = Counter()
         self.faults_injected = 0

@@ -42,6 +42,14 @@ def routes(kinds: Sequence[KindSpec] = KINDS) -> tuple[Route, ...]:
         table.extend(kind.extra_routes)
     for kind in kinds:
         name = re.escape(kind.name)
-        table.append(Route("POST", re.compile(rf"/{name}/auditing"), kind.submit))
-        table.append(Route("GET", re.compile(rf"/{name}/auditing/(?P<job_id>[^/]+)"), _query(kind)))
+        submit = f"/{kind.name}/auditing"
+        table.append(Route("POST", re.compile(rf"/{name}/auditing"), kind.submit, submit))
+        table.append(
+            Route(
+                "GET",
+                re.compile(rf"/{name}/auditing/(?P<job_id>[^/]+)"),
+                _query(kind),
+                f"{submit}/{{jobId}}",
+            )
+        )
     return tuple(sorted(table, key=lambda route: route.ci_process is None))

@@ -82,6 +82,7 @@ Renderer = Callable[[Any], Mapping[str, Any]]
 class Route:
     """A method and full-path pattern (named groups become ``Call.params``).
 
+    ``template`` names the route in :attr:`Stats.requests` (``/text/auditing/{jobId}``).
     ``ci_process``, when set, must equal the ``ci-process`` query parameter: that is how the
     single-image GET is told apart from the rest.
     """
@@ -89,6 +90,7 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+    template: str
     dialect: Dialect = Dialect.CI
     ci_process: str | None = None
 

@@ -302,6 +302,7 @@ KIND = KindSpec(
             "GET",
             re.compile(r"/(?P<key>.*)"),
             single_get,
+            "/{ObjectKey}?ci-process=sensitive-content-recognition",
             dialect=Dialect.COS,
             ci_process="sensitive-content-recognition",
         ),
