@@ -6,6 +6,7 @@ It knows hosts, signatures and status codes; it knows nothing of jobs or polling
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -341,7 +342,8 @@ class Session:
                 call.method,
                 URL(call.url, encoded=True),
                 headers=headers,
-                data=call.body,
+                # aiohttp writes a large bytes body in one go and warns; stream it instead.
+                data=io.BytesIO(call.body) if call.body is not None else None,
                 allow_redirects=False,
             ) as response:
                 payload = await self._read(response, call)

@@ -324,3 +324,16 @@ async def test_results_render_for_notebooks(emu: Emulator) -> None:
     assert job.job_id in html
     assert "Ads" in html
     assert "<script>" not in html
+
+
+async def test_a_large_batch_body_is_streamed_and_signed(emu: Emulator) -> None:
+    # three images of ~600 KB: a body over 1 MiB, which aiohttp must stream, with the
+    # signed Content-Length still matching
+    images = [
+        ImageInput(content=png_with_text(f"buy now {n}") + bytes(600_000), data_id=f"b{n}")
+        for n in range(3)
+    ]
+    async with client_for(emu) as client:
+        jobs = await client.image.moderate_batch(images)
+    assert [j.data_id for j in jobs] == ["b0", "b1", "b2"]
+    assert all(j.label == "Ads" for j in jobs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import json
 import logging
 import struct
@@ -116,7 +117,7 @@ class Api:
             f"{self.emu.url}{quote(path, safe='/-_.~')}" + (f"?{qs}" if qs else ""), encoded=True
         )
         async with self.session.request(
-            method, url, data=body, headers=sent, skip_auto_headers=["Content-Type"]
+            method, url, data=io.BytesIO(body), headers=sent, skip_auto_headers=["Content-Type"]
         ) as response:
             return Reply(response.status, dict(response.headers), await response.read())
 
