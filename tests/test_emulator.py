@@ -501,37 +501,48 @@ async def test_hold_keeps_jobs_auditing(timed: Api, clock: ManualClock) -> None:
     assert (await timed.query("text", job_id)).detail["State"] == "Success"
 
 
-async def test_oldest_settled_jobs_are_dropped_beyond_max_jobs(
-    bucket_dir: Path, session: aiohttp.ClientSession
-) -> None:
-    release = asyncio.Event()
-    asked = asyncio.Event()
+class StalledPage:
+    """A loopback page that never answers until the test ends; ``asked`` is set once hit."""
 
-    async def never(request: web.Request) -> web.Response:
-        asked.set()
-        await release.wait()
+    def __init__(self) -> None:
+        self.url = ""
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.asked.set()
+        await self.release.wait()
         return web.Response(text="too late")
 
+
+@pytest.fixture
+async def stalled_page() -> AsyncIterator[StalledPage]:
+    page = StalledPage()
     app = web.Application()
-    app.router.add_get("/never.txt", never)
+    app.router.add_get("/never.txt", page.handle)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    try:
-        config = EmulatorConfig(bucket_dir=bucket_dir, max_jobs=3, final_after_polls=1)
-        async with Emulator(config) as emu:
-            api = Api(emu, session)
-            url = url_of(server, "/never.txt")
-            computing = (await api.submit("text", {"Input": {"Url": url}})).detail["JobId"]
-            await asyncio.wait_for(asked.wait(), 5)
-            ids = [(await api.text(f"post {n}")).detail["JobId"] for n in range(5)]
-            assert list(emu.jobs) == [computing, *ids[-2:]]  # never the job still computing
-            for job_id in ids[:3]:
-                gone = await api.query("text", job_id)
-                assert (gone.status, gone.error["Code"]) == (404, "AuditingJobNotFound")
-            assert (await api.query("text", ids[-1])).detail["State"] == "Success"
-    finally:
-        release.set()
-        await server.close()
+    page.url = url_of(server, "/never.txt")
+    yield page
+    page.release.set()
+    await server.close()
+
+
+async def test_oldest_settled_jobs_are_dropped_beyond_max_jobs(
+    bucket_dir: Path, session: aiohttp.ClientSession, stalled_page: StalledPage
+) -> None:
+    config = EmulatorConfig(bucket_dir=bucket_dir, max_jobs=3, final_after_polls=1)
+    async with Emulator(config) as emu:
+        api = Api(emu, session)
+        request = {"Input": {"Url": stalled_page.url}}
+        computing = (await api.submit("text", request)).detail["JobId"]
+        await asyncio.wait_for(stalled_page.asked.wait(), 5)
+        ids = [(await api.text(f"post {n}")).detail["JobId"] for n in range(5)]
+        assert list(emu.jobs) == [computing, *ids[-2:]]  # never the job still computing
+        for job_id in ids[:3]:
+            gone = await api.query("text", job_id)
+            assert (gone.status, gone.error["Code"]) == (404, "AuditingJobNotFound")
+        assert (await api.query("text", ids[-1])).detail["State"] == "Success"
     with pytest.raises(ValueError, match="max_jobs"):
         EmulatorConfig(max_jobs=0)
 
@@ -1097,31 +1108,14 @@ def test_durations_parse_the_same_in_the_cli_and_the_config() -> None:
 
 
 async def test_close_cancels_downloads_in_flight(
-    bucket_dir: Path, session: aiohttp.ClientSession
+    bucket_dir: Path, session: aiohttp.ClientSession, stalled_page: StalledPage
 ) -> None:
-    release = asyncio.Event()
-    asked = asyncio.Event()
-
-    async def hang(request: web.Request) -> web.Response:
-        asked.set()
-        await release.wait()
-        return web.Response(text="too late")
-
-    app = web.Application()
-    app.router.add_get("/slow.txt", hang)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with Emulator(EmulatorConfig(bucket_dir=bucket_dir)) as emu:
-            api = Api(emu, session)
-            url = url_of(server, "/slow.txt")
-            job_id = (await api.submit("text", {"Input": {"Url": url}})).detail["JobId"]
-            await asyncio.wait_for(asked.wait(), 5)
-            assert emu.jobs[job_id].state == "Submitted"
-        assert emu.jobs[job_id].result is None  # cancelled, never finished
-    finally:
-        release.set()
-        await server.close()
+    async with Emulator(EmulatorConfig(bucket_dir=bucket_dir)) as emu:
+        api = Api(emu, session)
+        job_id = (await api.submit("text", {"Input": {"Url": stalled_page.url}})).detail["JobId"]
+        await asyncio.wait_for(stalled_page.asked.wait(), 5)
+        assert emu.jobs[job_id].state == "Submitted"
+    assert emu.jobs[job_id].result is None  # cancelled, never finished
 
 
 class _PollProbe:
@@ -1139,27 +1133,16 @@ class _PollProbe:
 
 @pytest.mark.parametrize("mode", ["query-waits-on-async-job", "sync-batch-downloads"])
 async def test_close_is_prompt_with_a_request_waiting_on_a_download(
-    bucket_dir: Path, session: aiohttp.ClientSession, mode: str
+    bucket_dir: Path, session: aiohttp.ClientSession, mode: str, stalled_page: StalledPage
 ) -> None:
-    release = asyncio.Event()
-    asked = asyncio.Event()
-
-    async def never(request: web.Request) -> web.Response:
-        asked.set()
-        await release.wait()
-        return web.Response(text="too late")
-
-    app = web.Application()
-    app.router.add_get("/never.txt", never)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    asked = stalled_page.asked
     loop = asyncio.get_running_loop()
     probe = _PollProbe()
     emu = Emulator(EmulatorConfig(bucket_dir=bucket_dir, final_after_polls=1, clock=probe))
     await emu.start()
     try:
         api = Api(emu, session)
-        url = url_of(server, "/never.txt")
+        url = stalled_page.url
         if mode == "query-waits-on-async-job":
             job_id = (await api.submit("text", {"Input": {"Url": url}})).detail["JobId"]
             await asyncio.wait_for(asked.wait(), 5)
@@ -1175,9 +1158,7 @@ async def test_close_is_prompt_with_a_request_waiting_on_a_download(
         elapsed = loop.time() - started
         reply = await in_flight
     finally:
-        release.set()
         await emu.close()
-        await server.close()
     assert elapsed < 1.0  # was the 10 s download timeout
     assert reply.status == 200
     if mode == "query-waits-on-async-job":

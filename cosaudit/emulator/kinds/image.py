@@ -28,7 +28,7 @@ from aiohttp import web
 from attrs import define
 
 from cosaudit.emulator.images import ImageDecodeError, embedded_text
-from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Outcome
+from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Job, Outcome
 from cosaudit.emulator.kinds.base import (
     Call,
     KindSpec,
@@ -126,6 +126,31 @@ async def _outcome(service: Service, source: _Source, scenes: Sequence[str]) -> 
         return Outcome.failure(exc.code, exc.message)
 
 
+async def _start(
+    call: Call,
+    source: _Source,
+    scenes: Sequence[str],
+    data_id: str | None,
+    user_info: Mapping[str, str] | None,
+    request: Mapping[str, Any],
+) -> Job:
+    """Record an asynchronous image job: judged now when local, in the background if fetched."""
+    service = call.service
+    outcome = await _outcome(service, source, scenes) if source.url is None else None
+    job = record_job(
+        call,
+        KIND,
+        echo=source.echo,
+        data_id=data_id,
+        user_info=user_info,
+        request=request,
+        outcome=outcome,
+    )
+    if outcome is None:
+        service.jobs.start(job, _outcome(service, source, scenes))
+    return job
+
+
 async def single_get(call: Call) -> web.Response:
     """``GET /<ObjectKey>?ci-process=sensitive-content-recognition``, COS dialect."""
     query = call.query
@@ -148,18 +173,7 @@ async def single_get(call: Call) -> web.Response:
     service = call.service
 
     if is_async:
-        outcome = await _outcome(service, source, scenes) if url is None else None
-        job = record_job(
-            call,
-            KIND,
-            echo=source.echo,
-            data_id=data_id,
-            user_info=None,
-            request=request,
-            outcome=outcome,
-        )
-        if outcome is None:
-            service.jobs.start(job, _outcome(service, source, scenes))
+        job = await _start(call, source, scenes, data_id, None, request)
         tree = {"JobId": job.job_id, "State": SUBMITTED, "DataId": data_id, **source.echo}
         return call.answer(tree, root="RecognitionResult", dialect=Dialect.COS)
 
@@ -248,18 +262,7 @@ async def _batch_item(
         return job_detail(job, FAILED, render)
     service = call.service
     if is_async:
-        outcome = await _outcome(service, source, scenes) if source.url is None else None
-        job = record_job(
-            call,
-            KIND,
-            echo=source.echo,
-            data_id=data_id,
-            user_info=user_info,
-            request=request,
-            outcome=outcome,
-        )
-        if outcome is None:
-            service.jobs.start(job, _outcome(service, source, scenes))
+        job = await _start(call, source, scenes, data_id, user_info, request)
         return submitted_detail(job, with_echo=True)
     outcome = await _outcome(service, source, scenes)
     job = record_job(
