@@ -176,7 +176,6 @@ class JobStore:
         # that every later walk from the front has to step over.
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self.evicted = 0
 
     def now(self) -> float:
         return self._clock()
@@ -194,7 +193,6 @@ class JobStore:
         settled = [job_id for job_id, job in oldest if job.outcome is not None]
         for job_id in settled[:excess]:
             del self._jobs[job_id]
-        self.evicted += min(excess, len(settled))
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
