@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         LimitExceeded,
         NotFoundError,
         ServiceError,
+        SubmissionUnknown,
         ThrottledError,
         TransportError,
     )
@@ -60,6 +61,7 @@ _EXPORTS = {
     "LimitExceeded": "errors",
     "NotFoundError": "errors",
     "ServiceError": "errors",
+    "SubmissionUnknown": "errors",
     "ThrottledError": "errors",
     "TransportError": "errors",
     "Freeze": "inputs",
@@ -96,6 +98,7 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "ServiceError",
+    "SubmissionUnknown",
     "TextJob",
     "ThrottledError",
     "Timeouts",

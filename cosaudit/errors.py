@@ -17,6 +17,7 @@
     │   ├── InvalidArgumentError            400: the service rejected an argument or body
     │   ├── ThrottledError                  429/503 SlowDown: retry later
     │   └── ServerError                     5xx
+    ├── SubmissionUnknown                   a submit failed after the service may have accepted it
     ├── JobFailed                           a job ended in State=Failed (carries the job)
     └── JobTimeout                          not final by the deadline (carries the last job)
 
@@ -44,6 +45,7 @@ __all__ = [
     "RequestTimeout",
     "ServerError",
     "ServiceError",
+    "SubmissionUnknown",
     "ThrottledError",
     "TransportError",
     "service_error",
@@ -225,6 +227,27 @@ def service_error(
     return cls(
         status, code, message, request_id=request_id, trace_id=trace_id, method=method, url=url
     )
+
+
+class SubmissionUnknown(CosAuditError):
+    """A submit failed in a way that leaves open whether the service accepted it.
+
+    Raised after a 500, a read timeout or a connection dropped once the body was sent, when the
+    ambiguous-submission policy says to report rather than resubmit (resubmitting could bill and
+    moderate the item twice). Reconcile by ``data_id`` (e.g. from callbacks or a later listing).
+
+    Attributes:
+        kind: the job kind path segment, e.g. ``"text"``. data_id: the request's ``DataId``
+        (or None). cause: the transport or service error that made the outcome unknown.
+    """
+
+    def __init__(self, kind: str, data_id: str | None, cause: CosAuditError) -> None:
+        self.kind = kind
+        self.data_id = data_id
+        self.cause = cause
+        super().__init__(
+            f"{kind} submission may or may not have been accepted (DataId={data_id!r}): {cause}"
+        )
 
 
 class JobFailed(CosAuditError):
