@@ -15,22 +15,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cosaudit.models import (
+    AudioJob,
+    DocumentJob,
     HitFlag,
     ImageJob,
     Job,
     JobState,
+    LiveJob,
     ModelError,
     OcrResult,
     Result,
     SceneInfo,
     TextJob,
     UserInfo,
+    VideoJob,
+    VirusJob,
     WebpageJob,
     jobs_table,
     structure,
     structure_all,
 )
-from cosaudit.models._convert import converter
+from cosaudit.models._convert import converter, xml_name
 from cosaudit.xmlcodec import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -285,13 +290,31 @@ SAMPLES = [
     ("text_failed.xml", TextJob, "Response/JobsDetail"),
     ("webpage_submit_003.xml", WebpageJob, "Response/JobsDetail"),
     ("webpage_query.xml", WebpageJob, "Response/JobsDetail"),
+    ("video_submit_48249.xml", VideoJob, "Response/JobsDetail"),
+    ("video_query.xml", VideoJob, "Response/JobsDetail"),
+    ("audio_query_48263.xml", AudioJob, "Response/JobsDetail"),
+    ("audio_query_skeleton_48263.xml", AudioJob, "Response/JobsDetail"),
+    ("audio_query_full.xml", AudioJob, "Response/JobsDetail"),
+    ("document_submit_48258.xml", DocumentJob, "Response/JobsDetail"),
+    ("document_submit_skeleton_48258.xml", DocumentJob, "Response/JobsDetail"),
+    ("document_query_52122.xml", DocumentJob, "Response/JobsDetail"),
+    ("document_query_full.xml", DocumentJob, "Response/JobsDetail"),
+    ("live_query_48279.xml", LiveJob, "Response/JobsDetail"),
+    ("live_query_skeleton_48279.xml", LiveJob, "Response/JobsDetail"),
+    ("live_cancel_48278.xml", LiveJob, "Response/JobsDetail"),
+    ("virus_submit_50132.xml", VirusJob, "Response/JobsDetail"),
+    ("virus_query_skeleton_50133.xml", VirusJob, "Response/JobsDetail"),
+    ("virus_query_full.xml", VirusJob, "Response/JobsDetail"),
+    ("virus_query_clean.xml", VirusJob, "Response/JobsDetail"),
 ]
-IRREGULAR = {"IP": "ip", "Section": "sections"}
 NOT_MODELLED = {"FutureNode"}  # image_full.xml: stands for a node a later API version adds
 
 
-def snake(name: str) -> str:
-    return IRREGULAR.get(name) or re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+def attribute_for(model: Any, key: str) -> str | None:
+    """The field of ``model`` that holds element ``key`` (``IP`` → ``ip``, ``Section`` →
+    ``sections``), found the way the converter finds it: by each field's XML name."""
+    names = {xml_name(a): a.name for a in attrs.fields(type(model)) if a.name != "raw"}
+    return names.get(key)
 
 
 def assert_leaf(text: str, typed: Any, path: str) -> None:
@@ -331,10 +354,8 @@ def assert_element(node: Mapping[str, Any], model: Any, path: str) -> None:
     for key, value in node.items():
         if key in NOT_MODELLED:
             continue
-        attr = snake(key)
-        assert hasattr(model, attr), (
-            f"{path}/{key}: no attribute {attr!r} on {type(model).__name__}"
-        )
+        attr = attribute_for(model, key)
+        assert attr is not None, f"{path}/{key}: no field of {type(model).__name__} holds it"
         assert_node(value, getattr(model, attr), f"{path}/{key}")
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from ._convert import ModelError, structure, structure_all
 from ._render import JobsTable, jobs_table
+from .audio import AudioJob, AudioSection
 from .common import (
     HitInfo,
     Job,
     JobBase,
+    LanguageResult,
     LibResult,
     ListInfo,
     ListResult,
@@ -29,13 +31,22 @@ from .common import (
     SceneInfo,
     UserInfo,
 )
-from .enums import FINAL_STATES, HitFlag, JobState, Result
+from .document import DocumentJob, DocumentLabels, PageResult, PageSegment
+from .enums import FINAL_STATES, HitFlag, JobState, Result, VirusSuggestion
 from .image import ImageJob
+from .live import LiveAudioSection, LiveJob, LiveSnapshot
 from .text import TextJob, TextSection
+from .video import MaskInfo, MaskLiveInfo, MaskOutput, MaskRecordInfo, Snapshot, VideoJob
+from .virus import DetectDetail, VirusJob, VirusResult
 from .webpage import ImageResult, ImageResults, TextResult, TextResults, WebpageJob, WebpageLabels
 
 __all__ = [
     "FINAL_STATES",
+    "AudioJob",
+    "AudioSection",
+    "DetectDetail",
+    "DocumentJob",
+    "DocumentLabels",
     "HitFlag",
     "HitInfo",
     "ImageJob",
@@ -45,21 +56,36 @@ __all__ = [
     "JobBase",
     "JobState",
     "JobsTable",
+    "LanguageResult",
     "LibResult",
     "ListInfo",
     "ListResult",
+    "LiveAudioSection",
+    "LiveJob",
+    "LiveSnapshot",
     "Location",
+    "MaskInfo",
+    "MaskLiveInfo",
+    "MaskOutput",
+    "MaskRecordInfo",
     "ModelError",
     "ObjectResult",
     "OcrResult",
+    "PageResult",
+    "PageSegment",
     "Position",
     "Result",
     "SceneInfo",
+    "Snapshot",
     "TextJob",
     "TextResult",
     "TextResults",
     "TextSection",
     "UserInfo",
+    "VideoJob",
+    "VirusJob",
+    "VirusResult",
+    "VirusSuggestion",
     "WebpageJob",
     "WebpageLabels",
     "jobs_table",

@@ -18,7 +18,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from .enums import HitFlag, JobState, Result
+from .enums import HitFlag, JobState, Result, VirusSuggestion
 
 __all__ = ["ModelError", "converter", "is_model", "structure", "structure_all", "xml", "xml_name"]
 
@@ -163,6 +163,16 @@ def _to_hit_flag(value: Any) -> HitFlag | int:
         return number
 
 
+def _to_virus_suggestion(value: Any) -> VirusSuggestion | str:
+    text = _to_text(value).strip()
+    if text.lower() == "nomal":  # the mainland page's spelling of "normal"
+        return VirusSuggestion.NORMAL
+    try:
+        return VirusSuggestion(text.lower())
+    except ValueError:
+        return text  # a value this version does not know
+
+
 def _optional(parse: Callable[[Any], _V]) -> Callable[[Any, Any], _V | None]:
     def hook(value: Any, _: Any) -> _V | None:
         return None if _is_blank(value) else parse(value)
@@ -263,6 +273,7 @@ converter.register_structure_hook(datetime | None, _optional(_to_datetime))
 converter.register_structure_hook(JobState | str | None, _optional(_to_state))
 converter.register_structure_hook(Result | int | None, _optional(_to_result))
 converter.register_structure_hook(HitFlag | int | None, _optional(_to_hit_flag))
+converter.register_structure_hook(VirusSuggestion | str | None, _optional(_to_virus_suggestion))
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook)
 converter.register_structure_hook_factory(is_model, _model_hook)
 

@@ -22,6 +22,7 @@ __all__ = [
     "ImageScenes",
     "Job",
     "JobBase",
+    "LanguageResult",
     "LibResult",
     "ListInfo",
     "ListResult",
@@ -115,11 +116,26 @@ class HitInfo(Node):
 
 
 @define(frozen=True, slots=True, repr=False)
+class LanguageResult(Node):
+    """A speaker, sound or language recognised in audio (Go SDK ``LanguageResult``).
+
+    ``start_time``/``end_time`` are milliseconds into the audio (the Go SDK types them int64).
+    """
+
+    label: str | None = None
+    score: int | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+
+
+@define(frozen=True, slots=True, repr=False)
 class SceneInfo(Node):
     """The result of one moderation scene (``PornInfo``, ``AdsInfo``, ...), every node optional.
 
     Image-type scenes carry ``code``/``msg``/``score``/``ocr_results``; text-type scenes carry
-    ``score``/``keywords``; job-level aggregates carry ``hit_flag`` and ``count``.
+    ``score``/``keywords``; audio-type scenes carry ``score``/``keywords`` (repeated elements)
+    and, per the Go SDK, ``speaker_results``/``recognition_results``; job-level aggregates carry
+    ``hit_flag`` and ``count`` (text, video, live) or ``score`` (audio, document, webpage).
     """
 
     code: int | None = None
@@ -135,6 +151,8 @@ class SceneInfo(Node):
     object_results: tuple[ObjectResult, ...] = ()
     lib_results: tuple[LibResult, ...] = ()
     hit_infos: tuple[HitInfo, ...] = ()
+    speaker_results: tuple[LanguageResult, ...] = ()
+    recognition_results: tuple[LanguageResult, ...] = ()
 
     @property
     def is_hit(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum
 
-__all__ = ["FINAL_STATES", "HitFlag", "JobState", "Result"]
+__all__ = ["FINAL_STATES", "HitFlag", "JobState", "Result", "VirusSuggestion"]
 
 
 class JobState(str, Enum):
@@ -42,3 +42,10 @@ class HitFlag(IntEnum):
     NORMAL = 0
     HIT = 1
     SUSPECTED = 2
+
+
+class VirusSuggestion(str, Enum):
+    """``Suggestion`` of a virus detection job: a string, unlike every other kind's verdict."""
+
+    NORMAL = "normal"  # the mainland page spells it "nomal"; that spelling reads as NORMAL too
+    BLOCK = "block"  # a virus was found
