@@ -5,11 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from .config import PollPolicy, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints
-from .kinds import ImageModeration, TextModeration, WebpageModeration
+from .kinds import (
+    AudioModeration,
+    DocumentModeration,
+    ImageModeration,
+    LiveModeration,
+    TextModeration,
+    VideoModeration,
+    VirusDetection,
+    WebpageModeration,
+    report_badcase,
+)
 from .session import RetryEvent, Session
 from .signing import Signer
 
@@ -71,6 +82,11 @@ class AuditClient:
         self.text = TextModeration(self.session, poll, monotonic, sleep)
         self.image = ImageModeration(self.session, poll, monotonic, sleep)
         self.webpage = WebpageModeration(self.session, poll, monotonic, sleep)
+        self.video = VideoModeration(self.session, poll, monotonic, sleep)
+        self.audio = AudioModeration(self.session, poll, monotonic, sleep)
+        self.document = DocumentModeration(self.session, poll, monotonic, sleep)
+        self.live = LiveModeration(self.session, poll, monotonic, sleep)
+        self.virus = VirusDetection(self.session, poll, monotonic, sleep)
 
     def __repr__(self) -> str:
         endpoints = self.session.endpoints
@@ -94,3 +110,29 @@ class AuditClient:
     async def close(self) -> None:
         """Close the connections; closing twice is harmless."""
         await self.session.close()
+
+    async def report_badcase(
+        self,
+        *,
+        label: str,
+        suggested_label: str,
+        text: str | None = None,
+        url: str | None = None,
+        job_id: str | None = None,
+        moderation_time: datetime | str | None = None,
+    ) -> str | None:
+        """Report a wrong verdict on a ``text`` or an image ``url``; returns the request id.
+
+        ``label`` is what the service said (``Porn``), ``suggested_label`` what it should
+        have said (``Normal``); ``job_id`` and ``moderation_time`` help it find the record.
+        The stored result does not change.
+        """
+        return await report_badcase(
+            self.session,
+            label=label,
+            suggested_label=suggested_label,
+            text=text,
+            url=url,
+            job_id=job_id,
+            moderation_time=moderation_time,
+        )

@@ -8,8 +8,10 @@ limit. The functions return the xmltodict-shaped fragments the kinds assemble in
 from __future__ import annotations
 
 import base64
+import math
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,8 +23,11 @@ from .models import UserInfo
 __all__ = [
     "MAX_BATCH",
     "MAX_DATA_ID_BYTES",
+    "MAX_SNAPSHOT_COUNT",
+    "MAX_SNAPSHOT_INTERVAL",
     "MAX_TEXT_CHARS",
     "MAX_USER_INFO_BYTES",
+    "SNAPSHOT_MODES",
     "Freeze",
     "ImageInput",
     "UserInfoLike",
@@ -31,9 +36,16 @@ __all__ = [
     "conf",
     "data_id",
     "detect_type",
+    "document_type",
     "job_id",
+    "label",
+    "live_url",
+    "media_input",
+    "moderation_time",
     "object_key",
     "one_source",
+    "snapshot",
+    "storage_path",
     "text_content",
     "url",
     "user_info",
@@ -44,6 +56,9 @@ MAX_USER_INFO_BYTES = 128
 MAX_TEXT_CHARS = 10_000
 MAX_BATCH = 100
 MAX_JOB_ID_CHARS = 128
+MAX_SNAPSHOT_COUNT = 10_000  # Conf.Snapshot.Count is in (0, 10000]
+MAX_SNAPSHOT_INTERVAL = 60  # Conf.Snapshot.TimeInterval is in (0, 60] seconds
+SNAPSHOT_MODES = ("Interval", "Average", "Fps")
 
 # DetectType names on the CI host (capitalised) -> the lower-case name the COS GET takes.
 _SCENES = {
@@ -199,13 +214,13 @@ def one_source(**sources: object) -> str:
     return given[0]
 
 
-def job_id(value: str) -> str:
+def job_id(value: str, field_name: str = "job_id") -> str:
     """A job id safe to place in a path."""
-    _require_str("job_id", value)
+    _require_str(field_name, value)
     if not value or len(value) > MAX_JOB_ID_CHARS:
-        raise InvalidInput("job_id", f"must be 1 to {MAX_JOB_ID_CHARS} characters")
+        raise InvalidInput(field_name, f"must be 1 to {MAX_JOB_ID_CHARS} characters")
     if not value.isascii() or not value.isalnum():
-        raise InvalidInput("job_id", f"{value!r} is not a job id (letters and digits only)")
+        raise InvalidInput(field_name, f"{value!r} is not a job id (letters and digits only)")
     return value
 
 
@@ -348,3 +363,147 @@ class ImageInput:
             "LargeImageDetect": large,
             "UserInfo": user_info(self.user_info, f"{field_name}.UserInfo"),
         }
+
+
+# --- media kinds (video, audio, document, live, virus) and badcase reports ---------------------
+
+# media_input's parameters are named after the nodes and shadow these checks.
+_check_url = url
+_check_data_id = data_id
+_check_user_info = user_info
+
+
+def media_input(
+    *,
+    object: str | None,
+    url: str | None,
+    data_id: str | None = None,
+    user_info: UserInfoLike | None = None,
+    freeze: Freeze | None = None,
+) -> dict[str, Any]:
+    """The ``<Input>`` of a media job: exactly one of a COS ``object`` key or an http(s) ``url``.
+
+    ``freeze`` is checked here because it only applies to a COS object.
+    """
+    source = one_source(object=object, url=url)
+    if freeze is not None and source != "object":
+        raise InvalidInput("Conf.Freeze", "applies to a COS object input only")
+    return {
+        "Object": object_key(object) if object is not None else None,
+        "Url": _check_url(url, "Input.Url") if url is not None else None,
+        "DataId": _check_data_id(data_id),
+        "UserInfo": _check_user_info(user_info),
+    }
+
+
+def snapshot(
+    count: int, mode: str | None = None, time_interval: float | None = None
+) -> dict[str, object]:
+    """``Conf.Snapshot`` of a video job: ``Count`` in (0, 10000], ``Mode`` one of
+    Interval/Average/Fps, ``TimeInterval`` in (0, 60] seconds.
+
+    ``TimeInterval`` is rounded to the millisecond (the documented precision) before its
+    range is checked, so ``0.0001`` is refused rather than sent as ``0``.
+    """
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidInput("Conf.Snapshot.Count", f"must be an integer, not {type(count).__name__}")
+    if count <= 0:
+        raise InvalidInput(
+            "Conf.Snapshot.Count", f"must be in (0, {MAX_SNAPSHOT_COUNT}], got {count}"
+        )
+    if count > MAX_SNAPSHOT_COUNT:
+        raise LimitExceeded("Conf.Snapshot.Count", MAX_SNAPSHOT_COUNT, count, "frames")
+    chosen = None
+    if mode is not None:
+        by_lower = {m.lower(): m for m in SNAPSHOT_MODES}
+        chosen = by_lower.get(_require_str("Conf.Snapshot.Mode", mode).strip().lower())
+        if chosen is None:
+            raise InvalidInput(
+                "Conf.Snapshot.Mode", f"{mode!r} is not one of {', '.join(SNAPSHOT_MODES)}"
+            )
+    interval = None
+    if time_interval is not None:
+        if isinstance(time_interval, bool) or not isinstance(time_interval, int | float):
+            raise InvalidInput(
+                "Conf.Snapshot.TimeInterval",
+                f"must be a number of seconds, not {type(time_interval).__name__}",
+            )
+        millis = round(time_interval * 1000) if math.isfinite(time_interval) else -1
+        if not 0 < millis <= MAX_SNAPSHOT_INTERVAL * 1000:
+            raise InvalidInput(
+                "Conf.Snapshot.TimeInterval",
+                f"must be in (0, {MAX_SNAPSHOT_INTERVAL}] seconds to the millisecond, "
+                f"got {time_interval!r}",
+            )
+        interval = f"{millis / 1000:.3f}".rstrip("0").rstrip(".")
+    return {"Mode": chosen, "Count": count, "TimeInterval": interval}
+
+
+_FILE_TYPE = re.compile(r"[A-Za-z0-9]{1,16}")
+
+
+def document_type(value: str | None, *, object: str | None, url: str | None) -> str | None:
+    """``Input.Type`` of a document (e.g. ``docx``): required when the file name has no
+    extension, since the service cannot tell the format and fails the job."""
+    if value is not None:
+        if not _FILE_TYPE.fullmatch(_require_str("Input.Type", value)):
+            raise InvalidInput("Input.Type", f"{value!r} is not a file type such as 'docx'")
+        return value.lower()
+    name = object if object is not None else urlsplit(url or "").path
+    last = name.rstrip("/").rsplit("/", 1)[-1]
+    stem, dot, extension = last.rpartition(".")
+    if not dot or not stem or not extension:
+        raise InvalidInput(
+            "Input.Type",
+            f"{last!r} has no file extension: give the file type (e.g. file_type='docx')",
+        )
+    return None
+
+
+_LIVE_SCHEMES = ("rtmp", "http", "https")
+
+
+def live_url(value: str, field_name: str = "Input.Url") -> str:
+    """A live stream address: ``rtmp://``, or ``http(s)://`` (HLS, HTTP-FLV)."""
+    parts = urlsplit(_require_str(field_name, value))
+    if parts.scheme not in _LIVE_SCHEMES or not parts.netloc:
+        raise InvalidInput(field_name, f"{value!r} is not an absolute rtmp, http or https URL")
+    return value
+
+
+def storage_path(value: str | None) -> dict[str, str] | None:
+    """``StorageConf`` of a live job: the folder (key prefix) the stream is dumped to."""
+    if value is None:
+        return None
+    return {"Path": object_key(value, "StorageConf.Path")}
+
+
+_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+def label(value: str, field_name: str) -> str:
+    """A moderation label such as ``Porn`` or ``Normal`` (1-64 letters, digits, ``_``, ``-``)."""
+    if not _LABEL.fullmatch(_require_str(field_name, value)):
+        raise InvalidInput(field_name, f"{value!r} is not a label such as 'Porn' or 'Normal'")
+    return value
+
+
+_ISO_WITH_OFFSET = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})"
+)
+
+
+def moderation_time(value: datetime | str | None) -> str | None:
+    """``ModerationTime`` as ``2021-08-07T12:12:12+08:00``: an aware datetime, or a string of
+    that form (an offset is required: without one the instant is unknown)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInput("ModerationTime", "needs a timezone (an aware datetime)")
+        return value.isoformat(timespec="seconds")
+    if not _ISO_WITH_OFFSET.fullmatch(_require_str("ModerationTime", value)):
+        raise InvalidInput(
+            "ModerationTime", f"{value!r} is not a time such as '2021-08-07T12:12:12+08:00'"
+        )
+    return value

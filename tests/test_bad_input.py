@@ -7,6 +7,7 @@ a ConnectError instead. The table below doubles as documentation of what is chec
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -303,6 +304,288 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
         lambda c: c.text.wait("st1", timeout=float("nan")),
         InvalidInput,
         "timeout",
+    ),
+    # --- video ---------------------------------------------------------------------------------
+    (
+        "video with no source",
+        lambda c: c.video.submit(snapshot_count=10),
+        InvalidInput,
+        "exactly one of object/url",
+    ),
+    (
+        "video with two sources",
+        lambda c: c.video.submit(object="a.mp4", url="http://x/a.mp4", snapshot_count=10),
+        InvalidInput,
+        "got object, url",
+    ),
+    (
+        "snapshot Count 0",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=0),
+        InvalidInput,
+        "Conf.Snapshot.Count: must be in (0, 10000], got 0",
+    ),
+    (
+        "snapshot Count over 10,000",
+        lambda c: c.video.moderate(object="a.mp4", snapshot_count=10_001),
+        LimitExceeded,
+        "Conf.Snapshot.Count: 10001 frames exceeds the limit of 10000",
+    ),
+    (
+        "snapshot Count not an integer",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count="10"),  # type: ignore[arg-type]
+        InvalidInput,
+        "Conf.Snapshot.Count: must be an integer, not str",
+    ),
+    (
+        "snapshot TimeInterval 0",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, snapshot_interval=0),
+        InvalidInput,
+        "Conf.Snapshot.TimeInterval: must be in (0, 60] seconds",
+    ),
+    (
+        "snapshot TimeInterval over 60 s",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, snapshot_interval=60.5),
+        InvalidInput,
+        "Conf.Snapshot.TimeInterval: must be in (0, 60] seconds to the millisecond, got 60.5",
+    ),
+    (
+        "snapshot TimeInterval under a millisecond",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, snapshot_interval=0.0004),
+        InvalidInput,
+        "Conf.Snapshot.TimeInterval",
+    ),
+    (
+        "snapshot TimeInterval infinite",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, snapshot_interval=float("inf")),
+        InvalidInput,
+        "Conf.Snapshot.TimeInterval",
+    ),
+    (
+        "snapshot Mode unknown",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, snapshot_mode="Random"),
+        InvalidInput,
+        "Conf.Snapshot.Mode: 'Random' is not one of Interval, Average, Fps",
+    ),
+    (
+        "video DataId over 512 bytes",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, data_id=LONG),
+        LimitExceeded,
+        "Input.DataId: 513 bytes exceeds the limit of 512",
+    ),
+    (
+        "video freeze on a URL",
+        lambda c: c.video.submit(
+            url="http://x/a.mp4", snapshot_count=5, freeze=Freeze(porn_score=90)
+        ),
+        InvalidInput,
+        "Conf.Freeze: applies to a COS object input only",
+    ),
+    (
+        "video callback not http(s)",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, callback="ftp://x/"),
+        InvalidInput,
+        "Conf.Callback",
+    ),
+    (
+        "video CallbackType 3",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, callback_type=3),
+        InvalidInput,
+        "Conf.CallbackType",
+    ),
+    (
+        "video URL not http(s)",
+        lambda c: c.video.submit(url="rtmp://x/live", snapshot_count=5),
+        InvalidInput,
+        "Input.Url",
+    ),
+    # --- audio ---------------------------------------------------------------------------------
+    ("audio with no source", lambda c: c.audio.moderate(), InvalidInput, "exactly one of"),
+    (
+        "audio UserInfo field over 128 bytes",
+        lambda c: c.audio.submit(object="a.mp3", user_info={"room": "r" * 129}),
+        LimitExceeded,
+        "Input.UserInfo.Room: 129 bytes exceeds the limit of 128",
+    ),
+    (
+        "audio CallbackVersion unknown",
+        lambda c: c.audio.submit(object="a.mp3", callback_version="Verbose"),
+        InvalidInput,
+        "Conf.CallbackVersion",
+    ),
+    (
+        "audio key with ..",
+        lambda c: c.audio.submit(object="../a.mp3"),
+        InvalidInput,
+        "Input.Object",
+    ),
+    # --- document ------------------------------------------------------------------------------
+    (
+        "document key without extension or Type",
+        lambda c: c.document.submit(object="uploads/contract"),
+        InvalidInput,
+        "Input.Type: 'contract' has no file extension",
+    ),
+    (
+        "document URL without extension or Type",
+        lambda c: c.document.moderate(url="https://x/download?id=7"),
+        InvalidInput,
+        "Input.Type",
+    ),
+    (
+        "document Type not a file type",
+        lambda c: c.document.submit(object="uploads/contract", file_type="../docx"),
+        InvalidInput,
+        "Input.Type: '../docx' is not a file type",
+    ),
+    (
+        "document DetectType unknown",
+        lambda c: c.document.submit(object="a.pdf", detect_type="Virus"),
+        InvalidInput,
+        "Conf.DetectType: unknown scene 'Virus'",
+    ),
+    # --- live ----------------------------------------------------------------------------------
+    (
+        "live without BizType",
+        lambda c: c.live.submit("rtmp://x/live/1", biz_type=None),  # type: ignore[arg-type]
+        InvalidInput,
+        "Conf.BizType: is required for a live stream",
+    ),
+    (
+        "live with an empty BizType",
+        lambda c: c.live.submit("rtmp://x/live/1", biz_type=""),
+        InvalidInput,
+        "Conf.BizType",
+    ),
+    (
+        "live URL scheme ftp",
+        lambda c: c.live.submit("ftp://x/live/1", biz_type="b1"),
+        InvalidInput,
+        "Input.Url: 'ftp://x/live/1' is not an absolute rtmp, http or https URL",
+    ),
+    (
+        "live URL without a host",
+        lambda c: c.live.submit("rtmp:///live/1", biz_type="b1"),
+        InvalidInput,
+        "Input.Url",
+    ),
+    (
+        "live DataId over 512 bytes",
+        lambda c: c.live.submit("rtmp://x/live/1", biz_type="b1", data_id=LONG),
+        LimitExceeded,
+        "Input.DataId",
+    ),
+    (
+        "live StorageConf.Path with ..",
+        lambda c: c.live.submit("rtmp://x/live/1", biz_type="b1", storage_path="a/../b"),
+        InvalidInput,
+        "StorageConf.Path",
+    ),
+    (
+        "live CallbackType 0",
+        lambda c: c.live.submit("rtmp://x/live/1", biz_type="b1", callback_type=0),
+        InvalidInput,
+        "Conf.CallbackType",
+    ),
+    ("live cancel of a path", lambda c: c.live.cancel("../x"), InvalidInput, "job_id"),
+    ("live get of a query", lambda c: c.live.get("vab1?x"), InvalidInput, "job_id"),
+    (
+        "live wait with a negative timeout",
+        lambda c: c.live.wait("vab1", timeout=-1),
+        InvalidInput,
+        "timeout",
+    ),
+    # --- virus ---------------------------------------------------------------------------------
+    ("virus with no source", lambda c: c.virus.submit(), InvalidInput, "exactly one of"),
+    (
+        "virus with two sources",
+        lambda c: c.virus.moderate(object="a.zip", url="http://x/a.zip"),
+        InvalidInput,
+        "got object, url",
+    ),
+    (
+        "virus URL not http(s)",
+        lambda c: c.virus.submit(url="file:///etc/passwd"),
+        InvalidInput,
+        "Input.Url",
+    ),
+    (
+        "virus callback relative",
+        lambda c: c.virus.submit(object="a.zip", callback="/hook"),
+        InvalidInput,
+        "Conf.Callback",
+    ),
+    ("virus job id empty", lambda c: c.virus.get(""), InvalidInput, "job_id"),
+    # --- badcase -------------------------------------------------------------------------------
+    (
+        "badcase with neither text nor url",
+        lambda c: c.report_badcase(label="Porn", suggested_label="Normal"),
+        InvalidInput,
+        "exactly one of text/url",
+    ),
+    (
+        "badcase with text and url",
+        lambda c: c.report_badcase(
+            label="Porn", suggested_label="Normal", text="a", url="http://x/a.png"
+        ),
+        InvalidInput,
+        "got text, url",
+    ),
+    (
+        "badcase text over 10,000 characters",
+        lambda c: c.report_badcase(label="Porn", suggested_label="Normal", text="a" * 10_001),
+        LimitExceeded,
+        "Text: 10001 characters exceeds the limit of 10000",
+    ),
+    (
+        "badcase image URL not http(s)",
+        lambda c: c.report_badcase(label="Porn", suggested_label="Normal", url="data:x"),
+        InvalidInput,
+        "Url",
+    ),
+    (
+        "badcase Label empty",
+        lambda c: c.report_badcase(label="", suggested_label="Normal", text="a"),
+        InvalidInput,
+        "Label",
+    ),
+    (
+        "badcase SuggestedLabel with markup",
+        lambda c: c.report_badcase(label="Porn", suggested_label="<Normal>", text="a"),
+        InvalidInput,
+        "SuggestedLabel: '<Normal>' is not a label",
+    ),
+    (
+        "badcase suggesting the same label",
+        lambda c: c.report_badcase(label="Porn", suggested_label="Porn", text="a"),
+        InvalidInput,
+        "SuggestedLabel: is the label the service gave",
+    ),
+    (
+        "badcase JobId with a slash",
+        lambda c: c.report_badcase(
+            label="Porn", suggested_label="Normal", text="a", job_id="st1/x"
+        ),
+        InvalidInput,
+        "JobId",
+    ),
+    (
+        "badcase ModerationTime without a timezone",
+        lambda c: c.report_badcase(
+            label="Porn",
+            suggested_label="Normal",
+            text="a",
+            moderation_time=datetime(2021, 8, 7, 12, 12, 12),
+        ),
+        InvalidInput,
+        "ModerationTime: needs a timezone",
+    ),
+    (
+        "badcase ModerationTime not a time",
+        lambda c: c.report_badcase(
+            label="Porn", suggested_label="Normal", text="a", moderation_time="yesterday"
+        ),
+        InvalidInput,
+        "ModerationTime: 'yesterday' is not a time",
     ),
 ]
 

@@ -6,13 +6,19 @@ users' type checking breaks the build.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from cosaudit import (
+    AudioJob,
     AuditClient,
     Credentials,
+    DocumentJob,
     Freeze,
     ImageInput,
     ImageJob,
     JobState,
+    JobTimeout,
+    LiveJob,
     PollPolicy,
     Result,
     RetryEvent,
@@ -20,6 +26,8 @@ from cosaudit import (
     TextJob,
     Timeouts,
     UserInfo,
+    VideoJob,
+    VirusJob,
     WebpageJob,
     jobs_table,
 )
@@ -56,3 +64,31 @@ async def usage() -> None:
         verdict: Result | int | None = text.verdict
         sensitive: bool = image.is_sensitive or page.is_suspicious
         print(jobs_table([text, done, image, *batch]), state, verdict, sensitive)
+
+        video: VideoJob = await client.video.moderate(
+            object="a.mp4", snapshot_count=10, snapshot_mode="Interval", snapshot_interval=2.5
+        )
+        frame_ms: int | None = video.snapshots[0].snapshot_time if video.snapshots else None
+        audio: AudioJob = await client.audio.moderate(url="https://example.com/a.mp3")
+        words: tuple[str, ...] = audio.hit_keywords("Porn")
+        offsets: list[int | None] = [section.offset_time for section in audio.sections]
+        document: DocumentJob = await client.document.moderate(object="a", file_type="docx")
+        pages: list[int | None] = [p.page_number for p in document.pages]
+        live: LiveJob = await client.live.submit("rtmp://example.com/live/1", biz_type="b1")
+        now: LiveJob = await client.live.get(live.job_id or "")
+        taken: datetime | None = now.snapshots[0].snapshot_at if now.snapshots else None
+        stopped: LiveJob = await client.live.cancel(live.job_id or "")
+        try:
+            await client.live.wait(live.job_id or "", timeout=60)
+        except JobTimeout as timed_out:
+            print(timed_out.job)
+        virus: VirusJob = await client.virus.moderate(object="a.zip")
+        infected: list[str | None] = [v.virus_name for v in virus.viruses]
+        request_id: str | None = await client.report_badcase(
+            text="hello",
+            label="Porn",
+            suggested_label="Normal",
+            moderation_time=datetime.now(timezone.utc),
+        )
+        print(frame_ms, words, offsets, pages, taken, stopped, infected, request_id)
+        print(jobs_table([video, audio, document, now, virus]))

@@ -1,0 +1,75 @@
+"""Audio moderation: speech and sound of an audio (or video) file, asynchronous."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import inputs
+from ..inputs import Freeze, UserInfoLike
+from ..models import AudioJob
+from ._base import JobKind
+
+
+class AudioModeration(JobKind[AudioJob]):
+    """``client.audio``: ``POST /audio/auditing`` and ``GET /audio/auditing/<jobId>``.
+
+    A video file may be given too: its sound track is moderated.
+    """
+
+    model = AudioJob
+    path = "/audio/auditing"
+
+    async def submit(
+        self,
+        *,
+        object: str | None = None,
+        url: str | None = None,
+        data_id: str | None = None,
+        user_info: UserInfoLike | None = None,
+        biz_type: str | None = None,
+        detect_type: str | Iterable[str] | None = None,
+        callback: str | None = None,
+        callback_version: str | None = None,
+        callback_type: int | None = None,
+        freeze: Freeze | None = None,
+    ) -> AudioJob:
+        """Start a job for one audio file, a COS ``object`` or a ``url`` (``State=Submitted``)."""
+        request = {
+            "Input": inputs.media_input(
+                object=object, url=url, data_id=data_id, user_info=user_info, freeze=freeze
+            ),
+            "Conf": inputs.conf(
+                biz_type=biz_type,
+                detect_type_value=detect_type,
+                callback=callback,
+                callback_version=callback_version,
+                callback_type=callback_type,
+                freeze=freeze,
+            ),
+        }
+        return await self._submit(request)
+
+    async def moderate(
+        self,
+        *,
+        object: str | None = None,
+        url: str | None = None,
+        data_id: str | None = None,
+        user_info: UserInfoLike | None = None,
+        biz_type: str | None = None,
+        detect_type: str | Iterable[str] | None = None,
+        freeze: Freeze | None = None,
+        timeout: float | None = None,
+        raise_on_failure: bool = True,
+    ) -> AudioJob:
+        """Submit an audio file and wait for its final result (``timeout`` seconds at most)."""
+        job = await self.submit(
+            object=object,
+            url=url,
+            data_id=data_id,
+            user_info=user_info,
+            biz_type=biz_type,
+            detect_type=detect_type,
+            freeze=freeze,
+        )
+        return await self._follow(job, timeout, raise_on_failure)

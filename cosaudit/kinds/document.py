@@ -1,0 +1,81 @@
+"""Document moderation: the pages of office files, PDFs and text-like files, asynchronous."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import inputs
+from ..inputs import Freeze, UserInfoLike
+from ..models import DocumentJob
+from ._base import JobKind
+
+
+class DocumentModeration(JobKind[DocumentJob]):
+    """``client.document``: ``POST /document/auditing`` and ``GET /document/auditing/<jobId>``."""
+
+    model = DocumentJob
+    path = "/document/auditing"
+
+    async def submit(
+        self,
+        *,
+        object: str | None = None,
+        url: str | None = None,
+        file_type: str | None = None,
+        data_id: str | None = None,
+        user_info: UserInfoLike | None = None,
+        biz_type: str | None = None,
+        detect_type: str | Iterable[str] | None = None,
+        callback: str | None = None,
+        callback_type: int | None = None,
+        freeze: Freeze | None = None,
+    ) -> DocumentJob:
+        """Start a job for one document, a COS ``object`` or a ``url`` (``State=Submitted``).
+
+        Args:
+            file_type: the format (``Input.Type``, e.g. ``docx``); required when the file
+                name has no extension, since the service would fail the job.
+            callback_type: 1 calls back every page, 2 only the pages that hit.
+        """
+        document = inputs.media_input(
+            object=object, url=url, data_id=data_id, user_info=user_info, freeze=freeze
+        )
+        document["Type"] = inputs.document_type(file_type, object=object, url=url)
+        request = {
+            "Input": document,
+            "Conf": inputs.conf(
+                biz_type=biz_type,
+                detect_type_value=detect_type,
+                callback=callback,
+                callback_type=callback_type,
+                freeze=freeze,
+            ),
+        }
+        return await self._submit(request)
+
+    async def moderate(
+        self,
+        *,
+        object: str | None = None,
+        url: str | None = None,
+        file_type: str | None = None,
+        data_id: str | None = None,
+        user_info: UserInfoLike | None = None,
+        biz_type: str | None = None,
+        detect_type: str | Iterable[str] | None = None,
+        freeze: Freeze | None = None,
+        timeout: float | None = None,
+        raise_on_failure: bool = True,
+    ) -> DocumentJob:
+        """Submit a document and wait for its final result (``timeout`` seconds at most)."""
+        job = await self.submit(
+            object=object,
+            url=url,
+            file_type=file_type,
+            data_id=data_id,
+            user_info=user_info,
+            biz_type=biz_type,
+            detect_type=detect_type,
+            freeze=freeze,
+        )
+        return await self._follow(job, timeout, raise_on_failure)
