@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .client import AuditClient
-    from .config import PollPolicy, RetryPolicy, Timeouts
+    from .config import (
+        AmbiguousSubmit,
+        PollPolicy,
+        RetryBudget,
+        RetryPolicy,
+        SlowDownPause,
+        Timeouts,
+    )
     from .credentials import Credentials, CredentialsProvider
     from .errors import (
         AuthError,
@@ -53,8 +60,11 @@ if TYPE_CHECKING:
 # (``cosaudit.models``) or the emulator never drags in the HTTP client.
 _EXPORTS = {
     "AuditClient": "client",
+    "AmbiguousSubmit": "config",
     "PollPolicy": "config",
+    "RetryBudget": "config",
     "RetryPolicy": "config",
+    "SlowDownPause": "config",
     "Timeouts": "config",
     "Credentials": "credentials",
     "CredentialsProvider": "credentials",
@@ -88,6 +98,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AmbiguousSubmit",
     "AudioJob",
     "AuditClient",
     "AuthError",
@@ -108,9 +119,11 @@ __all__ = [
     "NotFoundError",
     "PollPolicy",
     "Result",
+    "RetryBudget",
     "RetryEvent",
     "RetryPolicy",
     "ServiceError",
+    "SlowDownPause",
     "SubmissionUnknown",
     "TextJob",
     "ThrottledError",

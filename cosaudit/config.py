@@ -1,11 +1,32 @@
-"""Timeouts and the two separate policies: retrying one request, and polling one job."""
+"""Timeouts and the two separate policies: retrying one request, and polling one job.
+
+Retrying has three parts besides backoff, each a frozen value here and documented in the
+README's "Under faults" section: the session-wide :class:`RetryBudget`, the
+:class:`SlowDownPause` on sustained throttling, and :class:`AmbiguousSubmit`, what to do when
+a submission may or may not have been accepted.
+"""
 
 from __future__ import annotations
 
-from attrs import define, field
-from attrs.validators import ge, gt
+import math
+from enum import Enum
 
-__all__ = ["PollPolicy", "RetryPolicy", "Timeouts"]
+from attrs import define, field
+from attrs.validators import ge, gt, instance_of, optional
+
+__all__ = [
+    "AmbiguousSubmit",
+    "PollPolicy",
+    "RetryBudget",
+    "RetryPolicy",
+    "SlowDownPause",
+    "Timeouts",
+]
+
+
+def _finite(instance: object, attribute: object, value: float) -> None:
+    if not math.isfinite(value):
+        raise ValueError(f"{getattr(attribute, 'name', 'value')} must be finite, got {value!r}")
 
 
 @define(frozen=True, slots=True)
@@ -18,13 +39,63 @@ class Timeouts:
         total: the whole attempt, or None for no limit.
     """
 
-    connect: float = field(default=5.0, validator=gt(0))
-    read: float = field(default=30.0, validator=gt(0))
+    connect: float = field(default=5.0, validator=[gt(0), _finite])
+    read: float = field(default=30.0, validator=[gt(0), _finite])
     total: float | None = 60.0
 
     def __attrs_post_init__(self) -> None:
-        if self.total is not None and self.total <= 0:
-            raise ValueError(f"total must be positive or None, got {self.total}")
+        if self.total is not None and not 0 < self.total < math.inf:
+            raise ValueError(f"total must be a positive finite number or None, got {self.total}")
+
+
+class AmbiguousSubmit(Enum):
+    """What a submission does when it fails after the service may have accepted it.
+
+    That is after a 500 (or 502/504), a read timeout, or a connection dropped once the request
+    was sent. Resubmitting could create, bill and moderate the item twice.
+
+    * ``REPORT`` (default): raise :class:`~cosaudit.errors.SubmissionUnknown` carrying the
+      kind, the ``DataId`` and the cause, so the caller can reconcile (by ``DataId``).
+    * ``RETRY``: resubmit like a query, within the attempts and the budget; each such retry
+      is a :class:`~cosaudit.session.RetryEvent` with ``reason="ambiguous_submit"``, a possible
+      duplicate. If the last attempt is ambiguous too, ``SubmissionUnknown`` is raised.
+    """
+
+    REPORT = "report"
+    RETRY = "retry"
+
+
+@define(frozen=True, slots=True)
+class RetryBudget:
+    """A token bucket shared by every request of a session, so a dead service fails fast.
+
+    Each retry takes ``retry_cost`` tokens (``timeout_cost`` after a timeout); each request
+    that succeeds at once puts ``refund`` back, and one that succeeds after retrying puts back
+    what its retries took. With the bucket short of a retry's cost, the error is raised at
+    once: one attempt per request instead of ``attempts``. The defaults are botocore's
+    "standard" retry quota: 100 retries in a row with no success empty it.
+    """
+
+    capacity: float = field(default=500.0, validator=[gt(0), _finite])
+    retry_cost: float = field(default=5.0, validator=[ge(0), _finite])
+    timeout_cost: float = field(default=10.0, validator=[ge(0), _finite])
+    refund: float = field(default=1.0, validator=[ge(0), _finite])
+
+
+@define(frozen=True, slots=True)
+class SlowDownPause:
+    """A circuit-breaker-like pause when the service keeps answering ``SlowDown``.
+
+    After ``threshold`` throttling answers (429, or 503 ``SlowDown``) within ``window``
+    seconds, every request of the session waits until the pause ends before it is sent. The
+    first pause lasts ``initial`` seconds; each further trip without a success in between
+    doubles it, up to ``maximum``. Any successful answer closes the breaker and resets it.
+    """
+
+    threshold: int = field(default=5, validator=ge(1))
+    window: float = field(default=10.0, validator=[gt(0), _finite])
+    initial: float = field(default=2.0, validator=[gt(0), _finite])
+    maximum: float = field(default=30.0, validator=[gt(0), _finite])
 
 
 @define(frozen=True, slots=True)
@@ -34,18 +105,31 @@ class RetryPolicy:
     Exponential backoff with full jitter: attempt *n* waits a random time up to
     ``min(maximum, initial * 2**(n-1))``. A query (GET) is retried on connection errors,
     timeouts, malformed answers, 5xx and 429; a submission (POST) only where the service
-    cannot have accepted it (connection refused, 429 ``SlowDown``, 503), so a job is never
-    submitted twice.
+    cannot have accepted it (connection refused, 429 ``SlowDown``, 503), unless
+    ``ambiguous_submit`` says otherwise.
 
     Args:
         attempts: attempts in all, the first included (1 disables retrying).
-        deadline: seconds after which no new attempt starts.
+        deadline: overall seconds for one call, every attempt and wait included: no attempt
+            starts after it, and the attempt in flight is cut at it (``RequestTimeout``).
+        budget: the session-wide retry budget, or None for no budget.
+        slowdown: the pause on sustained throttling, or None never to pause.
+        ambiguous_submit: what a submission does when it may have been accepted.
     """
 
     attempts: int = field(default=4, validator=ge(1))
-    initial: float = field(default=0.2, validator=ge(0))
-    maximum: float = field(default=5.0, validator=ge(0))
-    deadline: float = field(default=30.0, validator=gt(0))
+    initial: float = field(default=0.2, validator=[ge(0), _finite])
+    maximum: float = field(default=5.0, validator=[ge(0), _finite])
+    deadline: float = field(default=60.0, validator=[gt(0), _finite])
+    budget: RetryBudget | None = field(
+        factory=RetryBudget, validator=optional(instance_of(RetryBudget))
+    )
+    slowdown: SlowDownPause | None = field(
+        factory=SlowDownPause, validator=optional(instance_of(SlowDownPause))
+    )
+    ambiguous_submit: AmbiguousSubmit = field(
+        default=AmbiguousSubmit.REPORT, validator=instance_of(AmbiguousSubmit)
+    )
 
 
 @define(frozen=True, slots=True)

@@ -239,15 +239,26 @@ class SubmissionUnknown(CosAuditError):
     Attributes:
         kind: the job kind path segment, e.g. ``"text"``. data_id: the request's ``DataId``
         (or None). cause: the transport or service error that made the outcome unknown.
+        data_ids: every ``DataId`` of the request, in order (a batch has several; a single
+        submission has ``(data_id,)``). status, request_id: the cause's, when it has them.
     """
 
-    def __init__(self, kind: str, data_id: str | None, cause: CosAuditError) -> None:
+    def __init__(
+        self,
+        kind: str,
+        data_id: str | None,
+        cause: CosAuditError,
+        *,
+        data_ids: tuple[str | None, ...] | None = None,
+    ) -> None:
         self.kind = kind
         self.data_id = data_id
         self.cause = cause
-        super().__init__(
-            f"{kind} submission may or may not have been accepted (DataId={data_id!r}): {cause}"
-        )
+        self.data_ids: tuple[str | None, ...] = (data_id,) if data_ids is None else data_ids
+        self.status: int | None = getattr(cause, "status", None)
+        self.request_id: str | None = getattr(cause, "request_id", None)
+        shown = f"DataId={data_id!r}" if len(self.data_ids) <= 1 else f"{len(self.data_ids)} items"
+        super().__init__(f"{kind} submission may or may not have been accepted ({shown}): {cause}")
 
 
 class JobFailed(CosAuditError):

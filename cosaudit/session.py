@@ -8,24 +8,20 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from attrs import define, field
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 from yarl import URL
 
-from . import xmlcodec
-from .config import RetryPolicy, Timeouts
+from . import clockskew, xmlcodec
+from .budget import RetryQuota
+from .config import AmbiguousSubmit, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints, Service
 from .errors import (
@@ -33,6 +29,7 @@ from .errors import (
     ClientStateError,
     ConnectError,
     ConnectionLost,
+    CosAuditError,
     MalformedResponse,
     RequestTimeout,
     ServerError,
@@ -41,8 +38,9 @@ from .errors import (
     service_error,
 )
 from .signing import Signer, encode
+from .slowdown import SlowDownBreaker
 
-__all__ = ["Response", "RetryEvent", "Session"]
+__all__ = ["Response", "RetryEvent", "RetryReason", "Session", "is_ambiguous", "is_retryable"]
 
 logger = logging.getLogger("cosaudit")
 
@@ -52,6 +50,12 @@ _REFRESH_CODES = frozenset(
 )
 # Ask the provider again this many seconds before temporary credentials expire.
 _REFRESH_MARGIN = 300.0
+# After a provider failed to refresh ahead of expiry, keep using the still-valid credentials
+# and ask it again no sooner than this many seconds later (not on every request).
+_PROVIDER_RETRY = 10.0
+
+RetryReason = Literal["transient", "ambiguous_submit", "clock_skew", "credentials"]
+"""Why a request is sent again: see :class:`RetryEvent`."""
 
 
 class _State(Enum):
@@ -71,13 +75,25 @@ class Response:
 
 @define(frozen=True, slots=True)
 class RetryEvent:
-    """One retry about to happen, handed to the ``on_retry`` hook."""
+    """One resend about to happen, handed to the ``on_retry`` hook.
+
+    Attributes:
+        attempt: the number of the attempt that failed (1 for the first).
+        wait: seconds until the resend.
+        error: what the failed attempt raised (it carries no credentials).
+        reason: ``"transient"`` (backoff after a failure safe to retry),
+            ``"ambiguous_submit"`` (a submission resent under ``AmbiguousSubmit.RETRY``: the
+            first one may have been accepted, so this is a possible duplicate),
+            ``"clock_skew"`` (re-signed with the offset read from the service's ``Date``), or
+            ``"credentials"`` (re-signed with fresh credentials from the provider).
+    """
 
     method: str
     url: str
     attempt: int
     wait: float
     error: BaseException
+    reason: RetryReason = "transient"
 
 
 def is_retryable(error: BaseException, *, idempotent: bool) -> bool:
@@ -85,7 +101,7 @@ def is_retryable(error: BaseException, *, idempotent: bool) -> bool:
 
     Any request: connection refused (nothing was sent), 429/``SlowDown`` and 503 (the service
     turned it away). Only queries (``idempotent``): timeouts, broken connections, malformed
-    answers and other 5xx, after which a submission may have been accepted.
+    answers and other 5xx but 501, after which a submission may have been accepted.
     """
     if isinstance(error, ConnectError | ThrottledError):
         return True
@@ -93,7 +109,31 @@ def is_retryable(error: BaseException, *, idempotent: bool) -> bool:
         return True
     if not idempotent:
         return False
-    return isinstance(error, RequestTimeout | ConnectionLost | MalformedResponse | ServerError)
+    if isinstance(error, ServerError):
+        return error.status != 501  # NotImplemented will not change by asking again
+    return isinstance(error, RequestTimeout | ConnectionLost | MalformedResponse)
+
+
+def is_ambiguous(error: BaseException) -> bool:
+    """Whether a failed submission may nonetheless have been accepted by the service.
+
+    True after a read timeout, a connection broken once the request was under way, and a 5xx
+    other than 503 (turned away) and 501 (not implemented). A refused connection, a 4xx, a
+    throttle or a 503 are certain refusals. A 200 with a malformed body is certain acceptance
+    (with the answer unreadable): ``MalformedResponse``, not ambiguous.
+    """
+    if isinstance(error, RequestTimeout | ConnectionLost):
+        return True
+    return isinstance(error, ServerError) and error.status not in (501, 503)
+
+
+class _Skewed(Exception):
+    """A rejection that clock skew explains; carries the offset to sign with from now on."""
+
+    def __init__(self, error: AuthError, offset: float) -> None:
+        super().__init__(error)
+        self.error = error
+        self.offset = offset
 
 
 def _describe(error: BaseException) -> str:
@@ -123,15 +163,17 @@ class Session:
     """An open connection pool to one bucket's CI and COS hosts.
 
     Use as ``async with Session(...) as session``. Requests are signed with fresh credentials
-    (or ones from a provider), retried per :class:`RetryPolicy`, and answered as
-    :class:`Response` or a :class:`~cosaudit.errors.CosAuditError`.
+    (or ones from a provider), retried per :class:`RetryPolicy` within its deadline and the
+    session's retry budget, paused while the service keeps throttling, re-signed once on clock
+    skew, and answered as :class:`Response` or a :class:`~cosaudit.errors.CosAuditError`.
 
     Args:
         clock: wall-clock seconds for signatures (injectable for tests).
         monotonic, sleep: measure and wait retry backoff (injectable so tests never wait).
         limit: connections kept open at most.
         verify_ssl: verify TLS certificates; switch off only explicitly, for a test endpoint.
-        on_retry: called with a :class:`RetryEvent` before each retry.
+        on_retry: called with a :class:`RetryEvent` before each resend.
+        rng: the source of backoff jitter (injectable for reproducible runs).
     """
 
     def __init__(
@@ -149,6 +191,7 @@ class Session:
         verify_ssl: bool = True,
         on_retry: Callable[[RetryEvent], None] | None = None,
         max_response_bytes: int = xmlcodec.DEFAULT_MAX_BYTES,
+        rng: random.Random | None = None,
     ) -> None:
         self.endpoints = endpoints
         self.timeouts = timeouts or Timeouts()
@@ -159,13 +202,23 @@ class Session:
             credentials if isinstance(credentials, Credentials) else None
         )
         self._refresh_lock = asyncio.Lock()
+        self._provider_hold_until = -math.inf
         self._clock = clock
+        self._clock_offset = 0.0
         self._monotonic = monotonic
         self._sleep = sleep
+        self._rng = rng or random.Random()
         self._limit = limit
         self._verify_ssl = verify_ssl
         self._on_retry = on_retry
         self._max_response_bytes = max_response_bytes
+        # Per session, never global: two clients to two services keep separate state.
+        self.quota = RetryQuota(self.retry.budget) if self.retry.budget is not None else None
+        self.breaker = (
+            SlowDownBreaker(self.retry.slowdown, monotonic)
+            if self.retry.slowdown is not None
+            else None
+        )
         self._http: aiohttp.ClientSession | None = None
         self._state = _State.UNOPENED
 
@@ -179,19 +232,23 @@ class Session:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    @property
+    def clock_offset(self) -> float:
+        """Seconds added to our clock when signing, learnt from the service's ``Date``."""
+        return self._clock_offset
+
+    def now(self) -> float:
+        """Our wall clock corrected by :attr:`clock_offset`: the service's time as best known."""
+        return self._clock() + self._clock_offset
+
     async def open(self) -> None:
         """Create the connection pool; a session opens once."""
         if self._state is not _State.UNOPENED:
             raise ClientStateError(f"session is {self._state.value}; it can be opened once")
-        timeout = aiohttp.ClientTimeout(
-            total=self.timeouts.total,
-            sock_connect=self.timeouts.connect,
-            sock_read=self.timeouts.read,
-        )
         connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._verify_ssl)
         self._http = aiohttp.ClientSession(
             connector=connector,
-            timeout=timeout,
+            timeout=self._timeout(None),
             raise_for_status=False,
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),  # the API sets none; never replay strangers'
@@ -204,6 +261,15 @@ class Session:
             await self._http.close()
             self._http = None
         self._state = _State.CLOSED
+
+    def _timeout(self, remaining: float | None) -> aiohttp.ClientTimeout:
+        """One attempt's limits: the configured ones, the total cut to the call's deadline."""
+        total = self.timeouts.total
+        if remaining is not None:
+            total = remaining if total is None else min(total, remaining)
+        return aiohttp.ClientTimeout(
+            total=total, sock_connect=self.timeouts.connect, sock_read=self.timeouts.read
+        )
 
     async def request(
         self,
@@ -223,6 +289,8 @@ class Session:
             path: the path as sent (percent-encoded); ``signed_path`` is its decoded form
                 when they differ.
             idempotent: whether sending twice is harmless; defaults to ``method == "GET"``.
+                A call that is not is a submission: it is resent after an ambiguous failure
+                (:func:`is_ambiguous`) only under ``AmbiguousSubmit.RETRY``.
         """
         if self._state is not _State.OPEN or self._http is None:
             raise ClientStateError(f"session is {self._state.value}; use 'async with' first")
@@ -243,77 +311,211 @@ class Session:
             body=body,
             root=root,
         )
-        try:
-            return await self._with_retries(call, idempotent)
-        except AuthError as error:
-            if error.code not in _REFRESH_CODES or isinstance(
-                self._credentials_source, Credentials
-            ):
-                raise
-            # The service rejected the request, so sending it again cannot duplicate it.
-            logger.info("credentials rejected (%s); asking the provider again", error.code)
-            self._cached = None
-            return await self._with_retries(call, idempotent)
+        return await self._send(call, idempotent)
 
-    async def _with_retries(self, call: _Call, idempotent: bool) -> Response:
-        started = self._monotonic()
+    async def _send(self, call: _Call, idempotent: bool) -> Response:
+        """The attempts of one call: backoff, budget, pause, re-signing, within the deadline."""
         policy = self.retry
+        deadline = self._monotonic() + policy.deadline
+        sent = 0  # attempts made, for the events
+        failures = 0  # failed attempts counted against policy.attempts
+        held = 0.0  # tokens this call's retries took from the budget
+        rejected: Credentials | None = None
+        refreshed = resigned = False
+        while True:
+            await self._wait_out_pause(call, deadline)
+            credentials = await self._credentials(rejected)
+            sent += 1
+            try:
+                response = await self._attempt(call, credentials, deadline)
+            except _Skewed as skewed:
+                if resigned or self._monotonic() >= deadline:
+                    raise skewed.error from None
+                resigned = True
+                logger.info(
+                    "clock skew: the service's Date is %+.0f s from our clock; signing with "
+                    "that offset from now on (%s %s)",
+                    skewed.offset,
+                    call.method,
+                    call.shown_url,
+                )
+                self._clock_offset = skewed.offset
+                self._report(call, sent, 0.0, skewed.error, "clock_skew")
+                continue
+            except AuthError as error:
+                if (
+                    error.code not in _REFRESH_CODES
+                    or refreshed
+                    or isinstance(self._credentials_source, Credentials)
+                    or self._monotonic() >= deadline
+                ):
+                    raise
+                # The service rejected the request, so sending it again cannot duplicate it.
+                refreshed = True
+                rejected = credentials
+                logger.info("credentials rejected (%s); asking the provider again", error.code)
+                self._report(call, sent, 0.0, error, "credentials")
+                continue
+            except CosAuditError as error:
+                if isinstance(error, ThrottledError):
+                    self._throttled(error)
+                reason = self._retry_reason(error, idempotent)
+                if reason is None:
+                    raise
+                failures += 1
+                if failures >= policy.attempts:
+                    raise
+                wait = self._backoff(failures)
+                # No attempt may start late: give up now rather than sleep past the deadline.
+                if self._monotonic() + wait >= deadline:
+                    raise
+                if self.quota is not None:
+                    cost = self.quota.cost(timeout=isinstance(error, RequestTimeout))
+                    if not self.quota.acquire(cost):
+                        logger.info(
+                            "retry budget exhausted (%.0f tokens left); not retrying %s %s",
+                            self.quota.available,
+                            call.method,
+                            call.shown_url,
+                        )
+                        raise
+                    held += cost
+                self._report(call, sent, wait, error, reason)
+                await self._sleep(wait)
+                continue
+            if self.quota is not None:
+                self.quota.succeeded(held)
+            if self.breaker is not None:
+                self.breaker.succeeded()
+            return response
 
-        out_of_attempts = stop_after_attempt(policy.attempts)
+    def _retry_reason(self, error: CosAuditError, idempotent: bool) -> RetryReason | None:
+        if is_retryable(error, idempotent=idempotent):
+            return "transient"
+        if (
+            not idempotent
+            and self.retry.ambiguous_submit is AmbiguousSubmit.RETRY
+            and is_ambiguous(error)
+        ):
+            return "ambiguous_submit"
+        return None
 
-        def past_deadline(state: RetryCallState) -> bool:
-            # tenacity computes the wait before asking to stop: no attempt may start late.
-            elapsed = self._monotonic() - started
-            return elapsed + state.upcoming_sleep >= policy.deadline
+    def _backoff(self, failures: int) -> float:
+        """Full jitter: a random wait up to ``min(maximum, initial * 2**(failures-1))``."""
+        policy = self.retry
+        return self._rng.uniform(0, min(policy.maximum, policy.initial * 2.0 ** (failures - 1)))
 
-        retrying = AsyncRetrying(
-            stop=lambda state: out_of_attempts(state) or past_deadline(state),
-            wait=wait_random_exponential(multiplier=policy.initial, max=policy.maximum),
-            retry=retry_if_exception(lambda exc: is_retryable(exc, idempotent=idempotent)),
-            sleep=self._sleep,
-            before_sleep=lambda state: self._report_retry(call, state),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(call)
-        raise AssertionError("unreachable: tenacity either returns or re-raises")
+    def _throttled(self, error: ThrottledError) -> None:
+        if self.breaker is None:
+            return
+        pause = self.breaker.throttled(error.status)
+        if pause is not None:
+            logger.warning(
+                "%d SlowDown answers within %gs: pausing every request of this session for %.1fs",
+                self.breaker.policy.threshold,
+                self.breaker.policy.window,
+                pause,
+            )
 
-    def _report_retry(self, call: _Call, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome is not None else None
-        wait = state.next_action.sleep if state.next_action is not None else 0.0
+    async def _wait_out_pause(self, call: _Call, deadline: float) -> None:
+        """Hold a request while the SlowDown breaker is open, or fail at once if it outlasts
+        the call's deadline (failing fast beats sleeping only to fail)."""
+        if self.breaker is None:
+            return
+        delay = self.breaker.delay()
+        if delay <= 0:
+            return
+        if self._monotonic() + delay >= deadline:
+            raise ThrottledError(
+                self.breaker.last_status,
+                "SlowDown",
+                f"the session pauses {delay:.1f}s more after repeated SlowDown answers, "
+                "past this call's deadline",
+                method=call.method,
+                url=call.shown_url,
+            )
+        # One sleep, not a loop: an injected sleep that does not move the clock must not spin.
+        await self._sleep(delay)
+
+    def _report(
+        self, call: _Call, attempt: int, wait: float, error: BaseException, reason: RetryReason
+    ) -> None:
         logger.debug(
-            "retrying %s %s in %.2fs after attempt %d: %r",
+            "retrying %s %s in %.2fs after attempt %d (%s): %r",
             call.method,
             call.shown_url,
             wait,
-            state.attempt_number,
+            attempt,
+            reason,
             error,
         )
-        if self._on_retry is not None and error is not None:
-            event = RetryEvent(call.method, call.shown_url, state.attempt_number, wait, error)
-            self._on_retry(event)
+        if self._on_retry is not None:
+            self._on_retry(RetryEvent(call.method, call.shown_url, attempt, wait, error, reason))
 
-    async def _credentials(self) -> Credentials:
-        cached = self._cached
-        if cached is not None and (
-            cached.expires_at is None or cached.expires_at - self._clock() > _REFRESH_MARGIN
-        ):
-            return cached
+    def _usable(self, credentials: Credentials | None, rejected: Credentials | None) -> bool:
+        if credentials is None or credentials is rejected:
+            return False
+        if credentials.expires_at is None:
+            return True
+        left = credentials.expires_at - self.now()
+        if left > _REFRESH_MARGIN:
+            return True
+        # The provider failed to refresh ahead of expiry a moment ago: the current credentials
+        # stay in use while they are valid, and the provider is asked again later.
+        return left > 0 and self._monotonic() < self._provider_hold_until
+
+    async def _credentials(self, rejected: Credentials | None = None) -> Credentials:
+        """Current credentials: cached, or fetched once however many requests ask at once.
+
+        ``rejected`` are credentials the service just refused: they are never handed out
+        again, but a refresh already made by a concurrent request is reused, not repeated.
+        """
         source = self._credentials_source
         if isinstance(source, Credentials):
             return source
-        async with self._refresh_lock:
-            if self._cached is None or self._cached is cached:
-                fresh = await source()
-                if not isinstance(fresh, Credentials):
-                    raise TypeError("the credentials provider must return Credentials")
-                self._cached = fresh
+        if self._usable(self._cached, rejected):
+            assert self._cached is not None
             return self._cached
+        async with self._refresh_lock:
+            current = self._cached
+            if self._usable(current, rejected):
+                assert current is not None
+                return current
+            try:
+                fresh = await source()
+            except Exception as exc:
+                still_valid = (
+                    current is not None
+                    and current is not rejected
+                    and current.expires_at is not None
+                    and current.expires_at > self.now()
+                )
+                if not still_valid:
+                    raise
+                assert current is not None
+                logger.warning(
+                    "refreshing credentials ahead of expiry failed (%s); using the current ones "
+                    "for %.0fs more before asking again",
+                    type(exc).__name__,
+                    _PROVIDER_RETRY,
+                )
+                self._provider_hold_until = self._monotonic() + _PROVIDER_RETRY
+                return current
+            if not isinstance(fresh, Credentials):
+                raise TypeError("the credentials provider must return Credentials")
+            self._cached = fresh
+            self._provider_hold_until = -math.inf
+            return fresh
 
-    async def _attempt(self, call: _Call) -> Response:
+    async def _attempt(self, call: _Call, credentials: Credentials, deadline: float) -> Response:
         assert self._http is not None
-        credentials = await self._credentials()
+        remaining = deadline - self._monotonic()
+        if remaining <= 0:
+            raise RequestTimeout(
+                "the call's deadline passed before this attempt",
+                method=call.method,
+                url=call.shown_url,
+            )
         headers = {"Host": call.host}
         if call.body is not None:
             headers["Content-Type"] = "application/xml"
@@ -325,6 +527,7 @@ class Session:
                 "x-ci-security-token" if call.service is Service.CI else "x-cos-security-token"
             )
             headers[token_header] = credentials.token
+        signed_at = self.now()
         headers["Authorization"] = self._signer.sign(
             credentials.secret_id,
             credentials.secret_key,
@@ -332,7 +535,7 @@ class Session:
             call.signed_path,
             call.params,
             headers,
-            self._clock(),
+            signed_at,
         )
         started = self._monotonic()
         try:
@@ -345,6 +548,7 @@ class Session:
                 # aiohttp writes a large bytes body in one go and warns; stream it instead.
                 data=io.BytesIO(call.body) if call.body is not None else None,
                 allow_redirects=False,
+                timeout=self._timeout(remaining),
             ) as response:
                 payload = await self._read(response, call)
                 status = response.status
@@ -373,7 +577,19 @@ class Session:
             (self._monotonic() - started) * 1000,
         )
         if status >= 300:
-            raise self._error(status, payload, response_headers, call)
+            error = self._error(status, payload, response_headers, call)
+            if isinstance(error, AuthError):
+                start, _, end = self._signer.key_time(signed_at).partition(";")
+                offset = clockskew.correction(
+                    error.code,
+                    error.message,
+                    response_headers.get("Date"),
+                    window=(int(start), int(end)),
+                    now=self._clock(),
+                )
+                if offset is not None:
+                    raise _Skewed(error, offset)
+            raise error
         try:
             tree = xmlcodec.parse(payload, max_bytes=self._max_response_bytes)
         except xmlcodec.XMLError as exc:

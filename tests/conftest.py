@@ -1,16 +1,22 @@
-"""Shared fixtures: a bucket folder with fixtures, a manual clock, a running emulator."""
+"""Shared fixtures: a bucket folder with fixtures, a manual clock, a running emulator, and a
+scripted aiohttp server (:class:`Script`) plus a hang-up TCP server for the session's tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from cosaudit.credentials import Credentials
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import gif_with_comment, jpeg_with_comment, png_with_text
+from cosaudit.endpoints import Endpoints
+from cosaudit.session import Session
 
 BUCKET_OBJECTS: dict[str, bytes] = {
     "images/clean.png": png_with_text("a sunny day at the beach"),
@@ -97,3 +103,108 @@ async def site() -> AsyncIterator[TestServer]:
 def url_of(server: TestServer, path: str) -> str:
     """The absolute URL of ``path`` on a :func:`site`-like test server."""
     return str(server.make_url(path))
+
+
+KEY = Credentials("AKIDtest", "test-secret-key")
+OK = b"<Response><JobsDetail><JobId>st1</JobId></JobsDetail><RequestId>r0</RequestId></Response>"
+
+
+def error_body(code: str, message: str = "no") -> bytes:
+    return (
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>r</RequestId><TraceId>t</TraceId></Error>"
+    ).encode()
+
+
+class Script:
+    """Answers requests from a list of (status, body, headers); the last one repeats."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, bytes, dict[str, str]]] = [(200, OK, {})]
+        self.seen: list[web.Request] = []
+        self.bodies: list[bytes] = []
+        self.stall: asyncio.Event | None = None
+        self.chunked = False
+        # answers instead of the list when set, for answers that depend on the request
+        self.respond: Callable[[web.Request], Awaitable[web.Response]] | None = None
+
+    def then(self, status: int, body: bytes = b"", **headers: str) -> Script:
+        self.answers.insert(len(self.answers) - 1, (status, body, headers))
+        return self
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.seen.append(request)
+        self.bodies.append(await request.read())
+        if self.stall is not None:
+            await self.stall.wait()
+        if self.respond is not None:
+            return await self.respond(request)
+        status, body, headers = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        headers = {"x-ci-request-id": f"rid-{len(self.seen)}", **headers}
+        response = web.Response(
+            status=status, body=body, headers=headers, content_type="application/xml"
+        )
+        if self.chunked:
+            response.enable_chunked_encoding()
+        return response
+
+
+@pytest.fixture
+async def script() -> AsyncIterator[tuple[Script, str]]:
+    script = Script()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", script.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield script, f"http://127.0.0.1:{server.port}"
+    await server.close()
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+async def hang_up() -> AsyncIterator[tuple[list[bytes], str]]:
+    """A TCP server that reads each request and closes without answering."""
+    received: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield received, f"http://127.0.0.1:{port}"
+    server.close()
+    await server.wait_closed()
+
+
+class FakeTime:
+    """A monotonic clock and a sleep that advances it: backoff and pauses pass at once."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await asyncio.sleep(0)  # like a real sleep, let other tasks run meanwhile
+        self.now += seconds
+
+
+def make_session(url: str, **kwargs: Any) -> Session:
+    """A session to the bucket ``examplebucket-1250000000`` through ``url``; sleeps are no-ops."""
+    kwargs.setdefault("sleep", Sleeps())
+    return Session(
+        Endpoints("examplebucket-1250000000", "ap-guangzhou", url),
+        kwargs.pop("credentials", KEY),
+        **kwargs,
+    )

@@ -20,6 +20,7 @@ from cosaudit import (
     PollPolicy,
     Result,
     RetryPolicy,
+    SubmissionUnknown,
     UserInfo,
 )
 from cosaudit.emulator import Emulator, EmulatorConfig
@@ -235,12 +236,17 @@ async def test_5xx_and_429_are_retried_and_succeed(emu: Emulator) -> None:
     assert len(sleeps.calls) == 5
 
 
-async def test_500_on_submit_is_not_retried(emu: Emulator) -> None:
+async def test_500_on_submit_is_not_retried_and_is_reported_unknown(emu: Emulator) -> None:
     async with client_for(emu, sleep=NoWait()) as client:
         emu.faults.fail_next(1, status=500, code="InternalError")
-        with pytest.raises(ServerError) as caught:
-            await client.text.submit(object="posts/clean.txt")
-    assert caught.value.status == 500 and caught.value.code == "InternalError"
+        with pytest.raises(SubmissionUnknown) as caught:
+            await client.text.submit(object="posts/clean.txt", data_id="d-500")
+    unknown = caught.value
+    assert (unknown.kind, unknown.data_id, unknown.data_ids) == ("text", "d-500", ("d-500",))
+    assert isinstance(unknown.cause, ServerError)
+    assert unknown.cause.status == unknown.status == 500 and unknown.cause.code == "InternalError"
+    assert unknown.request_id and unknown.request_id == unknown.cause.request_id
+    assert emu.stats.requests["POST /text/auditing"] == 1
 
 
 async def test_throttling_surfaces_typed_when_it_persists(emu: Emulator) -> None:

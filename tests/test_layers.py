@@ -18,6 +18,9 @@ PURE = [
     "cosaudit.credentials",
     "cosaudit.config",
     "cosaudit.endpoints",
+    "cosaudit.budget",
+    "cosaudit.slowdown",
+    "cosaudit.clockskew",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",

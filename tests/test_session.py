@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from conftest import KEY, Script, Sleeps, error_body, make_session
 
 from cosaudit.client import AuditClient
 from cosaudit.config import RetryPolicy, Timeouts
 from cosaudit.credentials import Credentials
-from cosaudit.endpoints import Endpoints, Service
+from cosaudit.endpoints import Service
 from cosaudit.errors import (
     ClientStateError,
     ConnectError,
@@ -27,75 +26,8 @@ from cosaudit.errors import (
     ServiceError,
     ThrottledError,
 )
-from cosaudit.session import RetryEvent, Session
+from cosaudit.session import RetryEvent
 from cosaudit.signing import compute_signature, parse_authorization
-
-KEY = Credentials("AKIDtest", "test-secret-key")
-OK = b"<Response><JobsDetail><JobId>st1</JobId></JobsDetail><RequestId>r0</RequestId></Response>"
-
-
-def error_body(code: str, message: str = "no") -> bytes:
-    return (
-        f"<Error><Code>{code}</Code><Message>{message}</Message>"
-        "<RequestId>r</RequestId><TraceId>t</TraceId></Error>"
-    ).encode()
-
-
-class Script:
-    """Answers requests from a list of (status, body, headers); the last one repeats."""
-
-    def __init__(self) -> None:
-        self.answers: list[tuple[int, bytes, dict[str, str]]] = [(200, OK, {})]
-        self.seen: list[web.Request] = []
-        self.bodies: list[bytes] = []
-        self.stall: asyncio.Event | None = None
-        self.chunked = False
-
-    def then(self, status: int, body: bytes = b"", **headers: str) -> Script:
-        self.answers.insert(len(self.answers) - 1, (status, body, headers))
-        return self
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.seen.append(request)
-        self.bodies.append(await request.read())
-        if self.stall is not None:
-            await self.stall.wait()
-        status, body, headers = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        headers = {"x-ci-request-id": f"rid-{len(self.seen)}", **headers}
-        response = web.Response(
-            status=status, body=body, headers=headers, content_type="application/xml"
-        )
-        if self.chunked:
-            response.enable_chunked_encoding()
-        return response
-
-
-@pytest.fixture
-async def script() -> AsyncIterator[tuple[Script, str]]:
-    script = Script()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", script.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield script, f"http://127.0.0.1:{server.port}"
-    await server.close()
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-def make_session(url: str, **kwargs: Any) -> Session:
-    kwargs.setdefault("sleep", Sleeps())
-    return Session(
-        Endpoints("examplebucket-1250000000", "ap-guangzhou", url),
-        kwargs.pop("credentials", KEY),
-        **kwargs,
-    )
 
 
 async def test_request_is_signed_for_the_real_host(script: tuple[Script, str]) -> None:
@@ -295,22 +227,6 @@ async def test_nothing_listening_is_a_connect_error_and_is_retried() -> None:
         with pytest.raises(ConnectError):
             await session.request("POST", "/text/auditing", body=b"<Request/>")
     assert [event.attempt for event in events] == [1, 2]
-
-
-@pytest.fixture
-async def hang_up() -> AsyncIterator[tuple[list[bytes], str]]:
-    """A TCP server that reads each request and closes without answering."""
-    received: list[bytes] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        received.append(await reader.readuntil(b"\r\n\r\n"))
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield received, f"http://127.0.0.1:{port}"
-    server.close()
-    await server.wait_closed()
 
 
 async def test_submit_is_not_resent_when_the_connection_drops_after_sending(

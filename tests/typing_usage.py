@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from cosaudit import (
+    AmbiguousSubmit,
     AudioJob,
     AuditClient,
     Credentials,
@@ -21,8 +22,11 @@ from cosaudit import (
     LiveJob,
     PollPolicy,
     Result,
+    RetryBudget,
     RetryEvent,
     RetryPolicy,
+    SlowDownPause,
+    SubmissionUnknown,
     TextJob,
     Timeouts,
     UserInfo,
@@ -38,7 +42,7 @@ async def provider() -> Credentials:
 
 
 def on_retry(event: RetryEvent) -> None:
-    print(event.method, event.attempt, event.wait, type(event.error).__name__)
+    print(event.method, event.attempt, event.wait, type(event.error).__name__, event.reason)
 
 
 async def usage() -> None:
@@ -48,12 +52,25 @@ async def usage() -> None:
         credentials=provider,
         endpoint="http://127.0.0.1:8765",
         timeouts=Timeouts(connect=2, read=10, total=None),
-        retry=RetryPolicy(attempts=3),
+        retry=RetryPolicy(
+            attempts=3,
+            deadline=20.0,
+            budget=RetryBudget(capacity=50),
+            slowdown=SlowDownPause(threshold=3, initial=1.0),
+            ambiguous_submit=AmbiguousSubmit.RETRY,
+        ),
         poll=PollPolicy(initial=0.5, timeout=120),
         on_retry=on_retry,
     ) as client:
         text: TextJob = await client.text.moderate("hello", user_info=UserInfo(token_id="u1"))
-        submitted: TextJob = await client.text.submit(object="a.txt", freeze=Freeze(porn_score=90))
+        try:
+            submitted: TextJob = await client.text.submit(
+                object="a.txt", data_id="a", freeze=Freeze(porn_score=90)
+            )
+        except SubmissionUnknown as unknown:
+            ids: tuple[str | None, ...] = unknown.data_ids
+            print(unknown.kind, unknown.data_id, ids, unknown.status, unknown.cause)
+            raise
         done: TextJob = await client.text.wait(submitted.job_id or "", timeout=30.0)
         image: ImageJob = await client.image.moderate(content=b"...")
         batch: tuple[ImageJob, ...] = await client.image.moderate_batch(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from .. import inputs, xmlcodec
 from ..config import PollPolicy
-from ..errors import JobFailed, MalformedResponse
+from ..errors import CosAuditError, JobFailed, MalformedResponse, SubmissionUnknown
 from ..models import Job, ModelError, structure
-from ..session import Response, Session
+from ..session import Response, Session, is_ambiguous
 from ..waiting import wait_for_job
 
 J = TypeVar("J", bound=Job)
@@ -89,7 +90,24 @@ class JobKind(Generic[J]):
 
     async def _post(self, request: Mapping[str, Any]) -> Response:
         body = xmlcodec.build("Request", request)
-        return await self._session.request("POST", self.path, body=body)
+        with self._submitting(data_ids(request)):
+            return await self._session.request("POST", self.path, body=body)
+
+    @contextmanager
+    def _submitting(self, ids: tuple[str | None, ...]) -> Iterator[None]:
+        """Turn a failure that leaves the submission's fate open into ``SubmissionUnknown``.
+
+        The session already resent it if the policy is ``AmbiguousSubmit.RETRY``; what is
+        left is ambiguous either way, and the caller reconciles by ``DataId``.
+        """
+        try:
+            yield
+        except CosAuditError as error:
+            if not is_ambiguous(error):
+                raise
+            kind = self.path.strip("/").split("/")[0]
+            single = ids[0] if len(ids) == 1 else None
+            raise SubmissionUnknown(kind, single, error, data_ids=ids) from error
 
     def _job(self, response: Response) -> J:
         return self._jobs(response)[0]
@@ -105,13 +123,29 @@ class JobKind(Generic[J]):
 
     def _structure(self, item: Mapping[str, Any], response: Response) -> J:
         try:
-            return structure(self.model, item)
+            job = structure(self.model, item)
         except ModelError as exc:
             raise MalformedResponse(
                 f"unexpected {self.model.__name__} shape: {exc}",
                 status=response.status,
                 request_id=response.request_id,
             ) from None
+        # Every documented job answer names its job; only an item that failed (an invalid
+        # batch entry) may come without one. Without it there is nothing to poll or report.
+        if not job.job_id and not job.is_failed:
+            raise MalformedResponse(
+                f"{self.model.__name__} answer has no JobId",
+                status=response.status,
+                request_id=response.request_id,
+            )
+        return job
+
+
+def data_ids(request: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The ``DataId`` of each input of a request body, in order (None where not given)."""
+    items = request.get("Input")
+    entries = items if isinstance(items, list | tuple) else [items]
+    return tuple(entry.get("DataId") if isinstance(entry, Mapping) else None for entry in entries)
 
 
 def finished(job: J, raise_on_failure: bool) -> J:

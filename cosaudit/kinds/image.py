@@ -201,12 +201,16 @@ class ImageModeration(JobKind[ImageJob]):
             "callback": inputs.callback_url(callback, "callback"),
         }
         params.update({name: str(value) for name, value in optional.items() if value is not None})
-        response = await self._session.request(
-            "GET",
-            path,
-            service=Service.COS,
-            params=params,
-            signed_path=signed_path,
-            root="RecognitionResult",
-        )
+        # A GET, but a submission: each call creates (and bills) a moderation job, so it is
+        # resent after an ambiguous failure only under AmbiguousSubmit.RETRY.
+        with self._submitting((image.data_id,)):
+            response = await self._session.request(
+                "GET",
+                path,
+                service=Service.COS,
+                params=params,
+                signed_path=signed_path,
+                root="RecognitionResult",
+                idempotent=False,
+            )
         return self._structure(response.body, response)
