@@ -1,17 +1,20 @@
-"""XML in and out: a small serializer for request bodies and a guarded xmltodict parser.
+"""XML in and out: a small serializer for request bodies and a guarded parser.
 
 Trees are the xmltodict shape: a mapping of element name to a string, a nested mapping, or a
 list of either for repeated siblings; ``None`` values are left out when building.
+
+:func:`parse` gives exactly what ``xmltodict.parse(body, disable_entities=True)`` gives with its
+default options (a test compares the two on generated documents), from its own lean expat
+handlers: every response goes through it, and xmltodict's general-purpose handlers cost four
+times as much per element.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from xml.parsers.expat import ExpatError
+from xml.parsers import expat
 from xml.sax.saxutils import escape
-
-import xmltodict
 
 __all__ = ["DEFAULT_MAX_BYTES", "XMLError", "build", "parse"]
 
@@ -60,9 +63,65 @@ def parse(body: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str,
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise XMLError("body declares a DTD or entities")
     try:
-        parsed = xmltodict.parse(data, disable_entities=True)
-    except (ExpatError, ValueError) as exc:
+        parsed = _tree(data)
+    except (expat.ExpatError, ValueError) as exc:
         raise XMLError(f"malformed XML: {exc}") from exc
     if not isinstance(parsed, dict):
         raise XMLError("XML body has no root element")
     return parsed
+
+
+def _forbid_entities(*_: object) -> None:
+    raise ValueError("entities are disabled")
+
+
+def _tree(data: bytes) -> Any:
+    """The xmltodict shape of ``data``: attributes as ``@name``, text beside children as
+    ``#text``, text stripped and ``None`` when blank, repeated siblings as a list."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True  # one text callback per run of text, as xmltodict asks too
+    parser.ordered_attributes = True
+    # The enclosing elements' (item, text) pairs, flattened: item, text, item, text, ...
+    stack: list[Any] = []
+    item: dict[str, Any] | None = None
+    text: list[str] = []
+
+    def start(_name: str, attributes: list[str]) -> None:
+        nonlocal item, text
+        stack.append(item)
+        stack.append(text)
+        item = (
+            {"@" + attributes[i]: attributes[i + 1] for i in range(0, len(attributes), 2)}
+            if attributes
+            else None
+        )
+        text = []
+
+    def end(name: str) -> None:
+        nonlocal item, text
+        value: Any = "".join(text) if text else None
+        if value:
+            value = value.strip() or None
+        if item is not None:
+            if value:
+                item["#text"] = value
+            value = item
+        text = stack.pop()
+        item = stack.pop()
+        if item is None:
+            item = {name: value}
+        elif name in item:
+            existing = item[name]
+            if isinstance(existing, list):
+                existing.append(value)
+            else:
+                item[name] = [existing, value]
+        else:
+            item[name] = value
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = lambda chunk: text.append(chunk)
+    parser.EntityDeclHandler = _forbid_entities
+    parser.Parse(data, True)
+    return item
