@@ -1,0 +1,253 @@
+"""Client CPU time per request: cosaudit vs the official SDK vs raw aiohttp (the floor).
+
+The workload is N synchronous text moderations (``POST /text/auditing`` with ``Content``), M in
+flight at a time, against an emulator in its own process, so only the client's work is counted
+(``time.process_time`` of this process, all threads). Contenders:
+
+* cosaudit: ``client.text.moderate(text)``, M tasks sharing one client;
+* sdk: ``cos-python-sdk-v5`` ``ci_auditing_text_submit(Content=...)`` from a
+  ``ThreadPoolExecutor(M)``, connection pool of M;
+* raw: aiohttp sending the same requests, signed and built beforehand (outside the timing),
+  and parsing each answer with ``xmltodict`` — the least any client on this stack can do.
+
+Each round runs every contender in turn (after a short warm-up of its own); the table shows
+medians over the rounds and the last line the ratios.
+
+    python -m benchmarks.client_cost [--requests 5000] [--in-flight 64] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import aiohttp
+import xmltodict
+from attrs import define
+from yarl import URL
+
+from benchmarks._common import machine, median, print_table, ratio_line, texts
+from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
+from cosaudit import AuditClient, xmlcodec
+from cosaudit.endpoints import Endpoints, Service
+from cosaudit.signing import Signer
+
+T = TypeVar("T")
+
+CONTENDERS = ("cosaudit", "sdk", "raw aiohttp")
+
+
+@define(frozen=True)
+class Sample:
+    """One timed run: client CPU and wall seconds, emulator CPU seconds, requests made."""
+
+    cpu: float
+    wall: float
+    server_cpu: float
+    requests: int
+
+
+async def _each(items: Sequence[T], in_flight: int, call: Callable[[T], Awaitable[None]]) -> None:
+    todo = iter(items)
+
+    async def worker() -> None:
+        for item in todo:  # the workers share one iterator: each item is sent once
+            await call(item)
+
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+
+
+def _timed(emu: EmulatorProcess, count: int, run: Callable[[], None]) -> Sample:
+    gc.collect()
+    server = emu.cpu_seconds() or 0.0
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return Sample(cpu, wall, (emu.cpu_seconds() or 0.0) - server, count)
+
+
+# --- contenders ----------------------------------------------------------------------------------
+
+
+def run_cosaudit(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: int) -> Sample:
+    async def main() -> Sample:
+        async with AuditClient(
+            bucket=BUCKET,
+            region=REGION,
+            endpoint=emu.url,
+            credentials=emu.credentials,
+            limit=in_flight,
+        ) as client:
+
+            async def moderate(text: str) -> None:
+                await client.text.moderate(text)
+
+            await _each(items[:warm], in_flight, moderate)
+            gc.collect()
+            server = emu.cpu_seconds() or 0.0
+            cpu, wall = time.process_time(), time.perf_counter()
+            await _each(items, in_flight, moderate)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            return Sample(cpu, wall, (emu.cpu_seconds() or 0.0) - server, len(items))
+
+    return asyncio.run(main())
+
+
+def _presigned(emu: EmulatorProcess, items: Sequence[str]) -> list[tuple[dict[str, str], bytes]]:
+    """The requests cosaudit would send, signed and built ahead of time."""
+    import base64
+
+    endpoints = Endpoints(BUCKET, REGION, emu.url)
+    signer, now = Signer(), time.time()
+    out = []
+    for text in items:
+        content = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        body = xmlcodec.build("Request", {"Input": {"Content": content}, "Conf": {}})
+        headers = {
+            "Host": endpoints.host(Service.CI),
+            "Content-Type": "application/xml",
+            "Content-Length": str(len(body)),
+        }
+        headers["Authorization"] = signer.sign(
+            emu.credentials.secret_id,
+            emu.credentials.secret_key,
+            "POST",
+            "/text/auditing",
+            {},
+            headers,
+            now,
+        )
+        out.append((headers, body))
+    return out
+
+
+def run_raw(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: int) -> Sample:
+    prepared = _presigned(emu, items)
+    url = URL(f"{emu.url}/text/auditing", encoded=True)
+
+    async def main() -> Sample:
+        connector = aiohttp.TCPConnector(limit=in_flight)
+        async with aiohttp.ClientSession(connector=connector) as http:
+
+            async def send(request: tuple[dict[str, str], bytes]) -> None:
+                headers, body = request
+                async with http.post(url, data=body, headers=headers) as response:
+                    payload = await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"raw request failed: {response.status} {payload[:200]!r}")
+                xmltodict.parse(payload)
+
+            await _each(prepared[:warm], in_flight, send)
+            gc.collect()
+            server = emu.cpu_seconds() or 0.0
+            cpu, wall = time.process_time(), time.perf_counter()
+            await _each(prepared, in_flight, send)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            return Sample(cpu, wall, (emu.cpu_seconds() or 0.0) - server, len(items))
+
+    return asyncio.run(main())
+
+
+def sdk_client(emu: EmulatorProcess, pool: int) -> object:
+    """An official-SDK client aimed at the emulator, with a connection pool of ``pool``."""
+    from qcloud_cos import CosConfig, CosS3Client
+
+    config = CosConfig(
+        Region=REGION,
+        SecretId=emu.credentials.secret_id,
+        SecretKey=emu.credentials.secret_key,
+        IP="127.0.0.1",
+        Port=emu.port,
+        Scheme="http",
+        Timeout=60,
+        PoolConnections=pool,
+        PoolMaxSize=pool,
+    )
+    return CosS3Client(config, retry=0)
+
+
+def run_sdk(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: int) -> Sample:
+    client = sdk_client(emu, in_flight)
+    payloads = [text.encode("utf-8") for text in items]
+
+    def moderate(content: bytes) -> None:
+        client.ci_auditing_text_submit(Bucket=BUCKET, Content=content)  # type: ignore[attr-defined]
+
+    with ThreadPoolExecutor(in_flight) as pool:
+        list(pool.map(moderate, payloads[:warm]))
+
+        def run() -> None:
+            list(pool.map(moderate, payloads))
+
+        return _timed(emu, len(items), run)
+
+
+RUNNERS = {"cosaudit": run_cosaudit, "sdk": run_sdk, "raw aiohttp": run_raw}
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--warm", type=int, default=300, help="untimed requests first")
+    parser.add_argument(
+        "--only", nargs="*", choices=CONTENDERS, default=list(CONTENDERS), help="contenders"
+    )
+    args = parser.parse_args(argv)
+    items = texts(args.requests)
+    print(f"client_cost: {args.requests} sync text moderations, {args.in_flight} in flight")
+    print(f"machine: {machine()}\n")
+    samples: dict[str, list[Sample]] = {name: [] for name in args.only}
+    with EmulatorProcess() as emu:
+        for round_ in range(args.repeat):
+            for name in args.only:
+                sample = RUNNERS[name](emu, items, args.in_flight, min(args.warm, len(items)))
+                samples[name].append(sample)
+                print(
+                    f"  round {round_ + 1} {name:<12} {sample.cpu / sample.requests * 1e6:8.0f} "
+                    f"µs CPU/request  {sample.requests / sample.wall:8.0f} req/s",
+                    flush=True,
+                )
+    print()
+    per_request = {
+        name: median(s.cpu / s.requests * 1e6 for s in runs) for name, runs in samples.items()
+    }
+    rows = []
+    for name, runs in samples.items():
+        rows.append(
+            [
+                name,
+                per_request[name],
+                min(s.cpu / s.requests * 1e6 for s in runs),
+                median(s.requests / s.wall for s in runs),
+                median(s.server_cpu / s.requests * 1e6 for s in runs),
+            ]
+        )
+    print_table(
+        [
+            "contender",
+            "client CPU µs/req (median)",
+            "(best)",
+            "req/s (median)",
+            "emulator CPU µs/req",
+        ],
+        rows,
+    )
+    ratios: dict[str, float] = {}
+    if "cosaudit" in per_request and "raw aiohttp" in per_request:
+        ratios["cosaudit/raw"] = per_request["cosaudit"] / per_request["raw aiohttp"]
+    if "cosaudit" in per_request and "sdk" in per_request:
+        ratios["cosaudit/sdk"] = per_request["cosaudit"] / per_request["sdk"]
+        ratios["sdk/cosaudit"] = per_request["sdk"] / per_request["cosaudit"]
+    print("\n" + ratio_line(ratios) + "  (targets: cosaudit/raw <= 1.30x, cosaudit/sdk <= 0.25x)")
+    return per_request
+
+
+if __name__ == "__main__":
+    main()
