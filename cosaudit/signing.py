@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote
 
 from attrs import define, field
 
@@ -59,9 +59,19 @@ def is_signed_header(name: str) -> bool:
     return lowered in SIGNED_HEADERS or lowered.startswith(("x-cos-", "x-ci-"))
 
 
+# Runs of characters UrlEncode must escape: all but the ASCII ``A-Z a-z 0-9 - _ . ~``.
+_RESERVED = re.compile(r"[^A-Za-z0-9_.~-]+")
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
+
+
 def encode(value: str) -> str:
     """UrlEncode of the spec: percent-encode UTF-8, keep only ``A-Z a-z 0-9 - _ . ~``."""
-    return quote(value.encode("utf-8"), safe="-_.~")
+    # The same as quote(value.encode(), safe="-_.~"), at a fraction of the cost: most names and
+    # values have nothing to escape, and the rest only a character or two.
+    return _RESERVED.sub(_percent, value)
 
 
 def _canonical(pairs: Iterable[tuple[str, str]]) -> tuple[str, str]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cosaudit.signing import (
     Signer,
@@ -64,6 +67,19 @@ def test_vector_reproduces(vector: dict[str, Any]) -> None:
 )
 def test_encode(raw: str, encoded: str) -> None:
     assert encode(raw) == encoded
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_encode_is_quote_of_utf8(raw: str) -> None:
+    # encode has its own fast path; urllib's quote of the UTF-8 bytes is the definition.
+    try:
+        expected = quote(raw.encode("utf-8"), safe="-_.~")
+    except UnicodeEncodeError:  # a lone surrogate: neither can encode it
+        with pytest.raises(UnicodeEncodeError):
+            encode(raw)
+    else:
+        assert encode(raw) == expected
 
 
 def test_signer_picks_the_headers_the_sdk_signs() -> None:
