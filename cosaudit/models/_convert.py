@@ -12,7 +12,8 @@ import re
 import reprlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar, get_args, get_origin
+from types import NoneType, UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -56,7 +57,8 @@ def xml_name(attribute: attrs.Attribute[Any]) -> str:
 
 def is_model(tp: Any) -> bool:
     """Whether ``tp`` is one of our models (an attrs class with a ``raw`` field)."""
-    return isinstance(tp, type) and attrs.has(tp) and "raw" in attrs.fields_dict(tp)
+    # attrs.fields reads the class's cached field tuple; fields_dict would build a dict per call.
+    return isinstance(tp, type) and attrs.has(tp) and hasattr(attrs.fields(tp), "raw")
 
 
 def _describe(value: Any) -> str:
@@ -81,6 +83,11 @@ def _to_text(value: Any) -> str:
 
 
 def _to_int(value: Any) -> int:
+    if value.__class__ is str:  # the XML case, first: int() takes what _to_int would
+        try:
+            return int(value)
+        except ValueError:
+            pass
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -139,28 +146,26 @@ def _to_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+# Enum members by value: a dict lookup costs a tenth of calling the enum class.
+_STATES: dict[str, JobState] = {member.value: member for member in JobState}
+_RESULTS: dict[int, Result] = {member.value: member for member in Result}
+_HIT_FLAGS: dict[int, HitFlag] = {member.value: member for member in HitFlag}
+
+
 def _to_state(value: Any) -> JobState | str:
     text = _to_text(value).strip()
-    try:
-        return JobState(text)
-    except ValueError:
-        return text  # a state this version does not know; it counts as pending
+    # A state this version does not know stays text; it counts as pending.
+    return _STATES.get(text, text)
 
 
 def _to_result(value: Any) -> Result | int:
     number = _to_int(value)
-    try:
-        return Result(number)
-    except ValueError:
-        return number
+    return _RESULTS.get(number, number)
 
 
 def _to_hit_flag(value: Any) -> HitFlag | int:
     number = _to_int(value)
-    try:
-        return HitFlag(number)
-    except ValueError:
-        return number
+    return _HIT_FLAGS.get(number, number)
 
 
 def _to_virus_suggestion(value: Any) -> VirusSuggestion | str:
@@ -175,6 +180,11 @@ def _to_virus_suggestion(value: Any) -> VirusSuggestion | str:
 
 def _optional(parse: Callable[[Any], _V]) -> Callable[[Any, Any], _V | None]:
     def hook(value: Any, _: Any) -> _V | None:
+        # _is_blank, inlined for the XML case: this runs for every leaf of every answer.
+        if value is None:
+            return None
+        if value.__class__ is str:
+            return parse(value) if value.strip() else None
         return None if _is_blank(value) else parse(value)
 
     return hook
@@ -239,6 +249,27 @@ def _locate(cls: type[Any], value: Mapping[str, Any], error: Exception) -> str:
     return f"{cls.__name__}: {error}"
 
 
+def _optional_model_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    # cattrs' own Optional handling looks the inner hook up on every call; look it up once.
+    inner = next(arg for arg in get_args(tp) if arg is not NoneType)
+    inner_hook = converter.get_structure_hook(inner)
+
+    def hook(value: Any, _: Any) -> Any:
+        return None if value is None else inner_hook(value, inner)
+
+    return hook
+
+
+def _is_optional_model(tp: Any) -> bool:
+    args = get_args(tp)
+    return (
+        get_origin(tp) in (Union, UnionType)
+        and len(args) == 2
+        and NoneType in args
+        and any(is_model(arg) for arg in args)
+    )
+
+
 def _model_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
     renames: dict[str, Any] = {
         attribute.name: override(rename=xml_name(attribute))
@@ -248,7 +279,7 @@ def _model_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
     build = make_dict_structure_fn(cls, converter, raw=override(omit=True), **renames)
 
     def hook(value: Any, _: Any) -> Any:
-        if not isinstance(value, Mapping):
+        if value.__class__ is not dict and not isinstance(value, Mapping):
             raise ModelError(
                 f"{cls.__name__}: expected an element with children, got {_describe(value)}"
             )
@@ -276,6 +307,7 @@ converter.register_structure_hook(HitFlag | int | None, _optional(_to_hit_flag))
 converter.register_structure_hook(VirusSuggestion | str | None, _optional(_to_virus_suggestion))
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook)
 converter.register_structure_hook_factory(is_model, _model_hook)
+converter.register_structure_hook_factory(_is_optional_model, _optional_model_hook)
 
 
 def structure(cls: type[T], mapping: Mapping[str, Any]) -> T:
