@@ -227,7 +227,8 @@ async def test_unparsable_authorization(api: Api) -> None:
     assert (reply.status, reply.error["Code"]) == (401, "InvalidAuthorization")
 
 
-@pytest.mark.parametrize("window", [(-7200, -3600), (3600, 7200)], ids=["expired", "future"])
+# Within 15 minutes of the window; further off is RequestTimeTooSkewed (test_emulator_faults).
+@pytest.mark.parametrize("window", [(-1200, -600), (600, 1200)], ids=["expired", "future"])
 async def test_key_time_outside_the_window(api: Api, window: tuple[int, int]) -> None:
     now = int(time.time())
     key_time = f"{now + window[0]};{now + window[1]}"

@@ -5,6 +5,7 @@
 ...     emu.url                     # "http://127.0.0.1:<port>"
 ...     emu.controls.hold = True    # jobs stay Auditing
 ...     emu.faults.fail_next(1, status=429, code="SlowDown")
+...     emu.faults.add("reset", phase="after", probability=0.1)   # see faults.py
 
 It serves text, image (single GET and batch) and webpage moderation, verifies request signatures
 exactly as the service does, runs jobs through ``Submitted → Auditing → Success|Failed`` on an
@@ -19,7 +20,8 @@ the official-SDK tests check from outside.
 
 from cosaudit.emulator.app import create_app
 from cosaudit.emulator.config import Controls, EmulatorConfig
-from cosaudit.emulator.faults import Faults
+from cosaudit.emulator.faults import Fault, FaultKind, FaultPlan, Faults, Phase, Rule
+from cosaudit.emulator.faultspec import parse_faults, read_faults
 from cosaudit.emulator.jobs import JobRecord
 from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
 from cosaudit.emulator.server import Emulator
@@ -30,9 +32,16 @@ __all__ = [
     "Controls",
     "Emulator",
     "EmulatorConfig",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
     "Faults",
     "JobRecord",
+    "Phase",
+    "Rule",
     "RuleSet",
     "Stats",
     "create_app",
+    "parse_faults",
+    "read_faults",
 ]

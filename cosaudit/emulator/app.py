@@ -1,9 +1,11 @@
 """The aiohttp application: one catch-all handler that routes by path, never by host.
 
-Each request goes: count it → query names that clash (400) → signature check → APPID of the
-host → injected fault? → route → body (size-capped, ``Content-MD5``) → kind handler. Faults come
-after the signature check, so an unsigned or badly signed request never uses one up and a fault
-still looks like the service answering an authenticated caller.
+Each request goes: count it → query names that clash (400) → signature check (against the
+emulator's clock, :meth:`Service.server_time`) → APPID of the host → injected fault, before
+phase? → route → body (size-capped, ``Content-MD5``) → kind handler → injected fault, after
+phase? → ``Date`` header from the emulator's clock. Faults come after the signature check, so an
+unsigned or badly signed request never uses one up and a fault still looks like the service
+answering an authenticated caller (see :mod:`cosaudit.emulator.faults`).
 
 The dialect of every answer, errors included, follows the path: the single-image GET
 (``?ci-process=sensitive-content-recognition``) answers as COS, everything else as CI. Unknown
@@ -26,13 +28,15 @@ import hashlib
 import hmac
 import logging
 import re
-import time
 from collections.abc import Mapping, Sequence
+from email.utils import formatdate
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
+from cosaudit.emulator import injection
 from cosaudit.emulator.auth import parse_query, refuse_clashes, verify
 from cosaudit.emulator.config import EmulatorConfig
+from cosaudit.emulator.faults import Fault, current_request
 from cosaudit.emulator.kinds import Route, routes
 from cosaudit.emulator.kinds.base import Call
 from cosaudit.emulator.responses import ApiError, Dialect, error_response
@@ -104,10 +108,18 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     table: tuple[Route, ...] = request.app[_ROUTES]
     request_id = service.ids.request_id()
     path = request.path
+    current_request.set((request.method, path))
     query, clashes = parse_query(request.query_string)
     route, params, path_known = _resolve(table, request.method, path, query)
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
     service.stats.requests[f"{request.method} {route.template if route else UNROUTED}"] += 1
+    fault: Fault | None = None
+
+    def answer_error(error: ApiError) -> web.Response:
+        return error_response(
+            dialect, error, request_id, service.ids.trace_id(), resource=request.host + path
+        )
+
     try:
         refuse_clashes(clashes)
         try:
@@ -118,17 +130,20 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
                 path,
                 query,
                 request.headers,
-                time.time(),
+                service.server_time(),
             )
         except ApiError:
             service.stats.auth_failures += 1
             raise
         _check_appid(request.host, service.config.appid)
-        # After authentication: an unsigned request must not use up a fault a test queued.
-        fault = service.faults.take(path)
+        # After authentication: an unsigned request must not use up a fault a test queued, and
+        # a fault still looks like the service answering an authenticated caller.
+        fault = service.faults.pick(request.method, path)
         if fault is not None:
-            service.stats.faults_injected += 1
-            raise ApiError(fault.status, fault.code, fault.message)
+            service.stats.faults[fault.label] += 1
+            instead = await injection.before(fault, request, service, dialect)
+            if instead is not None:
+                return instead
         if route is None:
             if path_known:
                 raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed here.")
@@ -138,17 +153,17 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         if md5 is not None:
             _check_md5(body, md5)
         call = Call(request, service, body, params, query, request_id)
-        return await route.handler(call)
+        answer: web.StreamResponse = await route.handler(call)
     except ApiError as error:
-        return error_response(
-            dialect, error, request_id, service.ids.trace_id(), resource=request.host + path
-        )
+        answer = answer_error(error)
     except Exception:  # any bug answers like the service does, and is logged loudly
         logger.exception("emulator failed on %s %s", request.method, path)
-        internal = ApiError(500, "InternalError", "The emulator hit an internal error.")
-        return error_response(
-            dialect, internal, request_id, service.ids.trace_id(), resource=request.host + path
-        )
+        answer = answer_error(ApiError(500, "InternalError", "The emulator hit an internal error."))
+    if fault is not None:
+        answer = await injection.after(fault, answer, request, service, dialect, answer_error)
+    # The emulator's clock, skewed or not: a client corrects its own from this header.
+    answer.headers[hdrs.DATE] = formatdate(service.server_time(), usegmt=True)
+    return answer
 
 
 async def _shutdown(app: web.Application) -> None:

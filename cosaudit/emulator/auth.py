@@ -18,9 +18,13 @@ unparsable, not sha1, bad key time     401 ``InvalidAuthorization``
 ``q-sign-time`` not ``start;end`` or   401 ``InvalidAuthorization`` (every SDK sends the same
 not equal to ``q-key-time``            value twice; the spec gives no meaning to a difference)
 unknown SecretId                       COS 403 ``InvalidAccessKeyId``; CI 401 ``SecretidNotExist``
-now outside ``q-key-time``             403 ``AccessDenied``, Message ``Request has expired``
-                                       (COS lists this message as a code; CI's 401
+now outside ``q-key-time`` by at most  403 ``AccessDenied``, Message ``Request has expired``
+15 minutes                             (COS lists this message as a code; CI's 401
                                        ``SignatureExpired`` would fit too — we keep one answer)
+now outside ``q-key-time`` by more     403 ``RequestTimeTooSkewed``: a COS code (client clock
+than 15 minutes (either side)          > 15 minutes off); the CI table has none, and the COS
+                                       one on both hosts tells a client to correct its clock
+                                       from the ``Date`` header rather than to refresh its key
 signature differs                      403 ``SignatureDoesNotMatch``: the CI table has no such
                                        code; we use the COS one on both hosts, as real
                                        clients must handle it anyway
@@ -28,6 +32,12 @@ key has a token; token absent/wrong    403 ``AccessDenied``, Message names the s
                                        (``ExpiredToken`` would send clients refreshing a token
                                        that is simply wrong)
 =====================================  ==========================================================
+
+"Now" is the emulator's clock (the real time plus ``Faults.clock_offset``). The distance from
+it to the signed window decides between expired and skewed: a window that ended, or starts, more
+than 15 minutes away from the server's time was signed by a clock that is off (the service
+cannot tell an old signature replayed from a slow clock either). A client 20 minutes behind
+that signs ``now-60 … now+900`` is thus 5 minutes past its window: ``Request has expired``.
 
 A token sent with a key that has none is ignored. On a mismatch the server's HttpString and
 StringToSign are logged at WARNING on ``cosaudit.emulator`` — never the key or a signature.
@@ -45,9 +55,20 @@ from attrs import define, field
 from cosaudit.emulator.responses import ApiError, Dialect
 from cosaudit.signing import AuthorizationParts, compute_signature, encode, parse_authorization
 
-__all__ = ["TOKEN_HEADERS", "Key", "Keyring", "parse_query", "refuse_clashes", "verify"]
+__all__ = [
+    "MAX_SKEW_SECONDS",
+    "TOKEN_HEADERS",
+    "Key",
+    "Keyring",
+    "parse_query",
+    "refuse_clashes",
+    "verify",
+]
 
 logger = logging.getLogger("cosaudit.emulator")
+
+# Beyond this distance between the server's time and the signed window: RequestTimeTooSkewed.
+MAX_SKEW_SECONDS = 15 * 60
 
 # Either name is accepted on either host: the Python SDK sends x-ci- to CI paths, the Go SDK
 # always sends x-cos-.
@@ -223,7 +244,15 @@ def verify(
                 403, "InvalidAccessKeyId", "The access key Id format you provided is invalid."
             )
         raise ApiError(401, "SecretidNotExist", "The SecretId does not exist.")
-    if not start <= now <= end:
+    # How far the server's clock is outside the signed window; see the module doc.
+    off = start - now if now < start else now - end
+    if off > MAX_SKEW_SECONDS:
+        raise ApiError(
+            403,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the server's time is too large.",
+        )
+    if off > 0:
         raise ApiError(403, "AccessDenied", "Request has expired")
     _check_signature(parts, key, method, path, query, headers)
     if key.token is not None:

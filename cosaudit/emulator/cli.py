@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from cosaudit.emulator.config import (
     EmulatorConfig,
     parse_duration,
 )
+from cosaudit.emulator.faults import FaultPlan
+from cosaudit.emulator.faultspec import SYNTAX, read_faults
 from cosaudit.emulator.rules import RuleSet
 from cosaudit.emulator.server import Emulator
 
@@ -31,9 +34,20 @@ def _duration(value: str) -> Duration:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _faults(value: str) -> FaultPlan:
+    """A ``--faults`` spec or file (argparse shows the error's message)."""
+    try:
+        return read_faults(value)
+    except (ValueError, OSError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Run a local emulator of the COS/CI content-moderation API."
+        prog=prog,
+        description="Run a local emulator of the COS/CI content-moderation API.",
+        epilog=SYNTAX,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
@@ -68,10 +82,18 @@ def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:
         action="store_true",
         help="fetch Url inputs from any host, not only loopback",
     )
+    parser.add_argument(
+        "--faults",
+        type=_faults,
+        default=FaultPlan(),
+        metavar="SPEC|FILE",
+        help="inject faults: rules like 'slowdown:p=0.1;reset-after:every=5' or a .json/.toml "
+        "file (syntax below)",
+    )
     return parser
 
 
-async def _serve(config: EmulatorConfig) -> None:
+async def _serve(config: EmulatorConfig, faults: FaultPlan) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -80,12 +102,21 @@ async def _serve(config: EmulatorConfig) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with Emulator(config) as emu:
+        emu.faults.load(faults)
         print(f"cosaudit emulator listening on {emu.url}", flush=True)
         print(f"SecretId: {config.secret_id}  APPID: {config.appid}", flush=True)
         if config.bucket_dir is not None:
             print(f"bucket folder: {config.bucket_dir}", flush=True)
+        if faults.rules or faults.clock_offset:
+            print(
+                f"faults: {len(faults.rules)} rules, clock offset {faults.clock_offset:+g} s",
+                flush=True,
+            )
         print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
+    if faults.rules:
+        # One JSON line, for a soak or benchmark driving the emulator as a child process.
+        print(f"faults injected: {json.dumps(dict(emu.stats.faults), sort_keys=True)}")
     print("stopped", flush=True)
 
 
@@ -112,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     with contextlib.suppress(KeyboardInterrupt):
         try:
-            asyncio.run(_serve(config))
+            asyncio.run(_serve(config, args.faults))
         except OSError as exc:
             print(f"cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 1

@@ -16,6 +16,10 @@ dropped first (a job still computing is never dropped), and their ids answer 404
 ``AuditingJobNotFound`` as expired jobs do on the service — a retention window counted in jobs
 rather than months, so that a benchmark of millions of jobs runs in bounded memory.
 
+Injected job faults (:mod:`cosaudit.emulator.faults`) reach a job through the ``on_new`` hook
+as it is stored: :meth:`JobStore.stick` holds one job as ``hold`` holds them all, and
+:meth:`JobStore.decide` gives it its outcome (a failure) in place of the one it would compute.
+
 The verdict is computed at submit time, except for inputs that must be downloaded: those run in a
 tracked background task; a query that finds such a job due but not yet computed waits for it
 (answering ``Auditing`` if the task is cancelled by :meth:`JobStore.close`).
@@ -169,13 +173,21 @@ class JobRecord:
 class JobStore:
     """Every job of one emulator, and the background tasks computing their outcomes."""
 
-    def __init__(self, clock: Callable[[], float], max_jobs: int = 100_000) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        max_jobs: int = 100_000,
+        on_new: Callable[[Job], None] | None = None,
+    ) -> None:
+        """``on_new`` is called with each job stored that is not born final."""
         self._clock = clock
         self._max_jobs = max_jobs
+        self._on_new = on_new
         # Oldest first. An OrderedDict, not a dict: a dict emptied from the front leaves holes
         # that every later walk from the front has to step over.
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stuck: set[str] = set()
 
     def now(self) -> float:
         return self._clock()
@@ -185,6 +197,17 @@ class JobStore:
         self._jobs[job.job_id] = job
         if len(self._jobs) > self._max_jobs:
             self._evict(len(self._jobs) - self._max_jobs)
+        if self._on_new is not None and not job.finished:
+            self._on_new(job)
+
+    def stick(self, job_id: str) -> None:
+        """Keep the job answering ``Auditing``, never final (an injected fault)."""
+        self._stuck.add(job_id)
+
+    def decide(self, job_id: str, outcome: Outcome) -> None:
+        """Give the job ``outcome`` now, in place of any it computes (an injected failure); it
+        is still answered on its schedule."""
+        self._jobs[job_id] = evolve(self._jobs[job_id], outcome=outcome)
 
     def _evict(self, excess: int) -> None:
         # Only jobs without an outcome are skipped: each has a running task, bar the one being
@@ -193,13 +216,19 @@ class JobStore:
         settled = [job_id for job_id, job in oldest if job.outcome is not None]
         for job_id in settled[:excess]:
             del self._jobs[job_id]
+            self._stuck.discard(job_id)
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
 
     def start(self, job: Job, work: Coroutine[Any, Any, Outcome]) -> None:
-        """Store ``job`` and compute its outcome with ``work`` in a tracked background task."""
-        self._jobs[job.job_id] = job
+        """Store ``job`` (unless stored already) and compute its outcome with ``work`` in a
+        tracked background task — not if an injected failure has decided it already."""
+        if job.job_id not in self._jobs:
+            self.add(job)
+        if self._jobs[job.job_id].outcome is not None and job.outcome is None:
+            work.close()
+            return
         task = asyncio.get_running_loop().create_task(self._run(job.job_id, work))
         self._tasks[job.job_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.job_id, None))
@@ -216,6 +245,7 @@ class JobStore:
 
     async def poll(self, job_id: str, hold: bool) -> tuple[Job, str]:
         """Count a query of the job and return it with the state to answer."""
+        hold = hold or job_id in self._stuck
         job = evolve(self._jobs[job_id], polls=self._jobs[job_id].polls + 1)
         self._jobs[job_id] = job
         now = self._clock()
@@ -238,6 +268,7 @@ class JobStore:
 
     def record(self, job: Job, hold: bool) -> JobRecord:
         outcome = job.outcome or Outcome()
+        hold = hold or job.job_id in self._stuck
         return JobRecord(
             job.job_id,
             job.kind,

@@ -42,12 +42,14 @@ class Emulator:
 
     @property
     def faults(self) -> Faults:
-        """Injected failures: ``faults.fail_next(2, status=503, code="ServiceUnavailable")``."""
+        """Injected faults and the clock offset (:mod:`cosaudit.emulator.faults`):
+        ``faults.add("reset", phase="after", count=1)``, ``faults.fail_next(2)``,
+        ``faults.clock_offset = 3600``."""
         return self._service.faults
 
     @property
     def stats(self) -> Stats:
-        """Counters of requests, submissions, queries, faults."""
+        """Counters of requests, submissions, queries, faults (``stats.faults`` by label)."""
         return self._service.stats
 
     @property

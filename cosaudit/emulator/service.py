@@ -3,11 +3,14 @@ inputs)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from cosaudit.emulator.auth import Key, Keyring
 from cosaudit.emulator.config import Controls, EmulatorConfig
-from cosaudit.emulator.faults import Faults
+from cosaudit.emulator.faults import FaultKind, Faults
 from cosaudit.emulator.ids import Ids
-from cosaudit.emulator.jobs import JobStore, Schedule, pick_duration
+from cosaudit.emulator.jobs import Job, JobStore, Outcome, Schedule, pick_duration
 from cosaudit.emulator.sources import Sources
 from cosaudit.emulator.stats import Stats
 
@@ -21,12 +24,30 @@ class Service:
         self.config = config
         self.rules = config.rules
         self.controls = Controls(config.job_duration, config.final_after_polls)
-        self.faults = Faults()
+        self.faults = Faults(config.seed)
         self.stats = Stats()
         self.ids = Ids(config.seed)
         self.keyring = Keyring([Key(config.secret_id, config.secret_key, config.token)])
-        self.jobs = JobStore(config.clock, config.max_jobs)
+        self.jobs = JobStore(config.clock, config.max_jobs, on_new=self._job_created)
         self.sources = Sources(config.bucket_dir, config.allow_remote_fetch)
+        # Set on shutdown: a slow answer still waiting gives up (the connection is dropped).
+        self.stopping = asyncio.Event()
+
+    def server_time(self) -> float:
+        """The emulator's Unix time: the real time plus the injected clock offset. Signatures
+        are checked against it and the ``Date`` header shows it."""
+        return time.time() + self.faults.clock_offset
+
+    def _job_created(self, job: Job) -> None:
+        fault = self.faults.pick_job()
+        if fault is None:
+            return
+        self.stats.faults[fault.label] += 1
+        if fault.kind is FaultKind.STUCK:
+            self.jobs.stick(job.job_id)
+        else:
+            code = fault.code or "InternalError"
+            self.jobs.decide(job.job_id, Outcome.failure(code, fault.message or code))
 
     def schedule(self, job_id: str) -> Schedule:
         """When a job submitted now turns final, per the current controls."""
@@ -43,7 +64,8 @@ class Service:
     async def shutdown(self) -> None:
         """Stop background jobs and downloads, so requests waiting on them answer at once: a
         query waiting on a job answers ``Auditing`` (the job never finishes), a synchronous
-        request waiting on a download gets ``ResourceDownloadFailed``."""
+        request waiting on a download gets ``ResourceDownloadFailed``, a slow answer is dropped."""
+        self.stopping.set()
         await self.jobs.close()
         self.sources.abort()
 

@@ -17,7 +17,9 @@ class Stats:
         submits: accepted submissions by kind (``"text"``, ``"image"``, ...); a batch of N
             images counts N.
         queries: job queries by kind.
-        faults_injected: requests answered by an injected fault.
+        faults: injected faults by label (``"slowdown"``, ``"reset-after"``, ``"stuck"``, see
+            :attr:`Fault.label`): one per request, or per job for job faults.
+        faults_injected: their total.
         auth_failures: requests refused by the signature check.
     """
 
@@ -25,23 +27,27 @@ class Stats:
         self.requests: Counter[str] = Counter()
         self.submits: Counter[str] = Counter()
         self.queries: Counter[str] = Counter()
-        self.faults_injected = 0
+        self.faults: Counter[str] = Counter()
         self.auth_failures = 0
 
     @property
     def total_requests(self) -> int:
         return sum(self.requests.values())
 
+    @property
+    def faults_injected(self) -> int:
+        return sum(self.faults.values())
+
     def reset(self) -> None:
         self.requests.clear()
         self.submits.clear()
         self.queries.clear()
-        self.faults_injected = 0
+        self.faults.clear()
         self.auth_failures = 0
 
     def __repr__(self) -> str:
         return (
             f"Stats(requests={self.total_requests}, submits={dict(self.submits)}, "
-            f"queries={dict(self.queries)}, faults_injected={self.faults_injected}, "
+            f"queries={dict(self.queries)}, faults={dict(self.faults)}, "
             f"auth_failures={self.auth_failures})"
         )
