@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from email.utils import parsedate_to_datetime
@@ -64,12 +68,12 @@ class Reply:
         return detail
 
 
-class Raw:
-    """Signed requests with plain aiohttp, one connection each (no keep-alive: a reset must not
-    be confused with a stale pooled connection)."""
+class Signed:
+    """Signed requests with plain aiohttp to ``url``, one connection each (no keep-alive: a
+    reset must not be confused with a stale pooled connection)."""
 
-    def __init__(self, emu: Emulator) -> None:
-        self.emu = emu
+    def __init__(self, url: str) -> None:
+        self.url = url
 
     async def call(
         self,
@@ -82,7 +86,7 @@ class Raw:
         timeout: float = 10.0,
     ) -> Reply:
         params = dict(params or {})
-        headers = {"Host": f"127.0.0.1:{self.emu.port}"}
+        headers = {"Host": self.url.removeprefix("http://")}
         if body is not None:
             headers["Content-Type"] = "application/xml"
         signed = {k.lower(): v for k, v in headers.items()}
@@ -97,7 +101,7 @@ class Raw:
                 connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as session,
             session.request(
-                method, f"{self.emu.url}{path}", params=params, data=body, headers=headers
+                method, f"{self.url}{path}", params=params, data=body, headers=headers
             ) as response,
         ):
             return Reply(response.status, dict(response.headers), await response.read())
@@ -118,6 +122,14 @@ class Raw:
 
     async def single(self, key: str = "images/clean.png", **kwargs: Any) -> Reply:
         return await self.call("GET", f"/{key}", params=SINGLE, **kwargs)
+
+
+class Raw(Signed):
+    """:class:`Signed` requests to a running :class:`Emulator`."""
+
+    def __init__(self, emu: Emulator) -> None:
+        super().__init__(emu.url)
+        self.emu = emu
 
 
 def config(bucket_dir: Path, clock: ManualClock, **overrides: Any) -> EmulatorConfig:
@@ -446,6 +458,13 @@ async def test_skew_is_measured_from_the_signed_window(
         assert reply.code == code
 
 
+async def test_creation_time_follows_the_skewed_clock(raw: Raw) -> None:
+    raw.emu.faults.clock_offset = -7200
+    reply = await raw.text(now=time.time() - 7200)
+    # wall_clock is 1_790_000_000 (2026-09-21T22:13:20+08:00), two hours earlier here.
+    assert reply.detail["CreationTime"] == "2026-09-21T20:13:20+08:00"
+
+
 async def test_every_answer_carries_the_emulators_date(raw: Raw) -> None:
     missing = await raw.call("GET", "/nowhere")
     assert missing.status == 404
@@ -669,3 +688,28 @@ async def test_a_loaded_plan_drives_the_emulator(raw: Raw) -> None:
     assert (await raw.text()).code == "RequestTimeTooSkewed"  # refused before any fault
     assert (await raw.text(now=time.time() + 7200)).status == 503
     assert (await raw.text(now=time.time() + 7200)).status == 200
+
+
+async def test_the_cli_serves_with_faults_and_prints_the_counters_on_stop() -> None:
+    command = [sys.executable, "-m", "cosaudit.emulator", "--port", "0", "--seed", "1"]
+    command += ["--faults", "unavailable:next=1;skew=60"]
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert process.stdout is not None
+        first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        match = re.search(r"listening on (http://127.0.0.1:\d+)", first)
+        assert match, first
+        raw = Signed(match[1])
+        statuses = [(await raw.text(now=time.time() + 60)).status for _ in range(2)]
+        assert statuses == [503, 200]
+        process.send_signal(signal.SIGTERM)
+        rest = (await asyncio.wait_for(process.stdout.read(), 30)).decode()
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert "faults: 1 rules, clock offset +60 s" in rest
+    assert 'faults injected: {"unavailable": 1}' in rest.splitlines()

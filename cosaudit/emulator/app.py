@@ -29,7 +29,6 @@ import hmac
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from email.utils import formatdate
 
 from aiohttp import hdrs, web
 
@@ -162,7 +161,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     if fault is not None:
         answer = await injection.after(fault, answer, request, service, dialect, answer_error)
     # The emulator's clock, skewed or not: a client corrects its own from this header.
-    answer.headers[hdrs.DATE] = formatdate(service.server_time(), usegmt=True)
+    answer.headers[hdrs.DATE] = service.http_date()
     return answer
 
 

@@ -93,7 +93,8 @@ class EmulatorConfig:
             (``<bucket>-<APPID>.ci.<region>.myqcloud.com``) gets 403 ``AccessDenied``.
         clock: the job clock (seconds, monotonic).
         wall_clock: Unix time for ``CreationTime``. Signatures are checked against
-            ``time.time`` regardless, since clients sign with their own wall-clock time.
+            ``time.time`` regardless, since clients sign with their own wall-clock time. Both
+            are shifted by ``emulator.faults.clock_offset`` (clock skew).
         seed: when set, job, request and trace ids come from a ``random.Random`` seeded with
             it, so the same requests in the same order get the same ids (and, through the
             ids, the same picks from a ``job_duration`` range).

@@ -26,9 +26,12 @@ kind                      what the client sees                                  
 ``job-failed``            the job ends ``Failed`` with ``code``, HTTP 200       (job)
 ========================  ====================================================  ===============
 
-The first phase listed is the default. ``truncated``, ``malformed`` and ``wrong-type`` keep the
-``Server`` and request-id headers of the real answer. A ``slow`` answer cut short by the
-emulator shutting down becomes a reset. Clock skew is not a rule but :attr:`Faults.clock_offset`.
+The first phase listed is the default; ``reset`` has none (the two are different faults: a
+submit that was or was not accepted). Every fault acts after the signature check, so an
+unsigned or badly signed request never uses one up; clock skew is part of that check.
+``truncated``, ``malformed`` and ``wrong-type`` keep the ``Server`` and request-id headers of
+the real answer. A ``slow`` answer cut short by the emulator shutting down becomes a reset.
+Clock skew is not a rule but :attr:`Faults.clock_offset`.
 
 Rules are tried in the order they were added; the first that fires wins, and the rules after it
 do not see that request. A rule fires on a request (or job) it matches when its ``every``-th
@@ -94,8 +97,7 @@ class Phase(enum.Enum):
 _ERRORS = frozenset(
     {FaultKind.INTERNAL_ERROR, FaultKind.UNAVAILABLE, FaultKind.SLOW_DOWN, FaultKind.ERROR}
 )
-# The phases each request kind allows, the default first. ``reset`` has no default: the two
-# phases are different faults (a submit that was or was not accepted), so the caller says which.
+# The phases each request kind allows, the default first (``reset``: none, the caller says).
 _PHASES: dict[FaultKind, tuple[Phase, ...]] = {
     **{kind: (Phase.BEFORE, Phase.AFTER) for kind in _ERRORS},
     FaultKind.RESET: (),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from email.utils import formatdate
 
 from cosaudit.emulator.auth import Key, Keyring
 from cosaudit.emulator.config import Controls, EmulatorConfig
@@ -32,11 +33,23 @@ class Service:
         self.sources = Sources(config.bucket_dir, config.allow_remote_fetch)
         # Set on shutdown: a slow answer still waiting gives up (the connection is dropped).
         self.stopping = asyncio.Event()
+        self._date = (-1, "")
 
     def server_time(self) -> float:
         """The emulator's Unix time: the real time plus the injected clock offset. Signatures
         are checked against it and the ``Date`` header shows it."""
         return time.time() + self.faults.clock_offset
+
+    def wall_time(self) -> float:
+        """``EmulatorConfig.wall_clock`` plus the injected clock offset: for ``CreationTime``."""
+        return self.config.wall_clock() + self.faults.clock_offset
+
+    def http_date(self) -> str:
+        """The ``Date`` header for an answer sent now (formatted once per second)."""
+        second = int(self.server_time())
+        if second != self._date[0]:
+            self._date = (second, formatdate(second, usegmt=True))
+        return self._date[1]
 
     def _job_created(self, job: Job) -> None:
         fault = self.faults.pick_job()

@@ -259,7 +259,7 @@ def record_job(
         job_id=job_id,
         kind=kind.name,
         request=request,
-        created_at=creation_time(service.config.wall_clock()),
+        created_at=creation_time(service.wall_time()),
         schedule=service.born_final() if sync else service.schedule(job_id),
         echo=dict(echo),
         data_id=data_id,
