@@ -309,10 +309,12 @@ class FaultPlan:
 class _Armed:
     """A rule with its counters."""
 
-    __slots__ = ("fired", "rule", "seen")
+    __slots__ = ("fired", "jobs", "rule", "seen")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
+        # Looked up once: every request walks the rules.
+        self.jobs = rule.fault.kind.acts_on_jobs
         self.seen = 0
         self.fired = 0
 
@@ -430,7 +432,7 @@ class Faults:
     def _pick(self, method: str, path: str, *, jobs: bool) -> Fault | None:
         for index, armed in enumerate(self._armed):
             rule = armed.rule
-            if rule.fault.kind.acts_on_jobs is not jobs or not rule.matches(method, path):
+            if armed.jobs is not jobs or not rule.matches(method, path):
                 continue
             armed.seen += 1
             if rule.every is not None and armed.seen % rule.every:
