@@ -7,10 +7,12 @@
 ...     emu.faults.fail_next(1, status=429, code="SlowDown")
 ...     emu.faults.add("reset", phase="after", probability=0.1)   # see faults.py
 
-It serves text, image (single GET and batch) and webpage moderation, verifies request signatures
-exactly as the service does, runs jobs through ``Submitted → Auditing → Success|Failed`` on an
-injectable clock (or by poll count), and judges content with deterministic keyword rules
-(:mod:`cosaudit.emulator.rules`). ``create_app`` gives the bare aiohttp application.
+It serves text, image (single GET and batch), webpage, video, audio, document, live-stream,
+virus-detection and badcase APIs (what media contain comes from sidecar manifests,
+:mod:`cosaudit.emulator.media`), verifies request signatures exactly as the service does, runs
+jobs through ``Submitted → Auditing → Success|Failed`` on an injectable clock (or by poll count),
+and judges content with deterministic keyword rules (:mod:`cosaudit.emulator.rules`).
+``create_app`` gives the bare aiohttp application.
 
 The emulator never imports the client side of cosaudit (session, client, kinds, models,
 waiting): it would stop being an independent check of it. It does share the two pure modules

@@ -1,13 +1,17 @@
 """Moderation jobs: the record of each, its lifecycle, and the store that holds them.
 
 Lifecycle ``Submitted → Auditing → Success | Failed``, computed lazily when a job is looked at,
-so nothing ever sleeps:
+so nothing ever sleeps. A job's pending ``stages`` may hold more than those two: video jobs pass
+``Submitted → Snapshoting → Auditing``.
 
-* by time (default): with duration *d* the job is ``Submitted`` for the first 10 % of *d*,
-  ``Auditing`` until *d*, then final;
-* by polls (``final_after_polls = N``): the first query answers ``Submitted``, later ones
-  ``Auditing``, the N-th and every later one the final state;
+* by time (default): with duration *d* the job is in its first stage (``Submitted``) for the
+  first 10 % of *d*, the other stages share the rest of *d* equally, then it is final;
+* by polls (``final_after_polls = N``): the k-th query answers the k-th stage (the last one
+  repeats), the N-th and every later one the final state;
 * ``hold``: every job not yet reported final answers ``Auditing``.
+
+A live-stream job can be cancelled: it ends with the ``Cancelled`` state, which the service does
+not document (see :mod:`cosaudit.emulator.kinds.live`).
 
 A job reported final stays final. Sync answers are recorded as jobs born final.
 
@@ -41,7 +45,10 @@ from cosaudit.emulator.config import Duration
 
 __all__ = [
     "AUDITING",
+    "CANCELLED",
+    "DEFAULT_STAGES",
     "FAILED",
+    "SNAPSHOTING",
     "SUBMITTED",
     "SUCCESS",
     "Job",
@@ -57,9 +64,15 @@ __all__ = [
 logger = logging.getLogger("cosaudit.emulator")
 
 SUBMITTED = "Submitted"
+SNAPSHOTING = "Snapshoting"  # sic: the service's spelling
 AUDITING = "Auditing"
 SUCCESS = "Success"
 FAILED = "Failed"
+# Undocumented: the service names no state for a cancelled live job. The client already counts
+# Cancelled as final (cosaudit/models/enums.py), so that is what the emulator answers.
+CANCELLED = "Cancelled"
+# The pending states most jobs pass through before their final one.
+DEFAULT_STAGES = (SUBMITTED, AUDITING)
 
 # The service answers in Beijing time; samples show +08:00.
 _SERVICE_TZ = timezone(timedelta(hours=8), "CST")
@@ -84,15 +97,24 @@ def pick_duration(duration: Duration, job_id: str) -> float:
 
 @define(frozen=True, slots=True)
 class Outcome:
-    """How a job ended: a kind-specific result, or a failure ``code`` and ``message``."""
+    """How a job ended: a kind-specific result, or a failure ``code`` and ``message``;
+    ``cancelled`` for a live job stopped by its owner (its result is what was seen until then)."""
 
     result: Any = None
     code: str | None = None
     message: str | None = None
+    cancelled: bool = False
 
     @property
     def failed(self) -> bool:
         return self.code is not None
+
+    @property
+    def state(self) -> str:
+        """The final state this outcome is answered with."""
+        if self.failed:
+            return FAILED
+        return CANCELLED if self.cancelled else SUCCESS
 
     @classmethod
     def failure(cls, code: str, message: str) -> Outcome:
@@ -115,7 +137,8 @@ class Job:
     Args:
         request: the submitted ``Request`` tree (or the query parameters of a GET).
         echo: input fields answered back, in order (``{"Object": "a.txt"}``).
-        finished: reported final once (or born final); never reverts.
+        finished: reported final once (or born final, or cancelled); never reverts.
+        stages: the pending states answered before the final one, in order.
     """
 
     job_id: str
@@ -129,6 +152,7 @@ class Job:
     outcome: Outcome | None = None
     polls: int = 0
     finished: bool = False
+    stages: tuple[str, ...] = DEFAULT_STAGES
 
     def is_due(self, now: float, hold: bool) -> bool:
         """Whether the job should answer its final state now."""
@@ -144,15 +168,21 @@ class Job:
         """The non-final state to answer while the job is not due."""
         if hold:
             return AUDITING
+        stages = self.stages
         if self.schedule.final_after_polls is not None:
-            return SUBMITTED if self.polls <= 1 else AUDITING
+            return stages[min(max(self.polls - 1, 0), len(stages) - 1)]
+        duration = self.schedule.duration
         elapsed = now - self.schedule.started
-        return SUBMITTED if elapsed < 0.1 * self.schedule.duration else AUDITING
+        if len(stages) == 1 or elapsed < 0.1 * duration:
+            return stages[0]
+        # The stages after the first share the remaining 90 % of the duration equally.
+        share = (elapsed - 0.1 * duration) / (0.9 * duration)
+        return stages[min(1 + int(share * (len(stages) - 1)), len(stages) - 1)]
 
     def state(self, now: float, hold: bool) -> str:
         """The state answered now (without counting a poll)."""
         if self.is_due(now, hold) and self.outcome is not None:
-            return FAILED if self.outcome.failed else SUCCESS
+            return self.outcome.state
         return self.pending_state(now, hold)
 
 
@@ -264,7 +294,13 @@ class JobStore:
         job = evolve(job, finished=True)
         if job_id in self._jobs:
             self._jobs[job_id] = job
-        return job, FAILED if outcome.failed else SUCCESS
+        return job, outcome.state
+
+    def finish(self, job_id: str, outcome: Outcome) -> Job:
+        """End a stored job now with ``outcome`` (a cancelled live job); it stays final."""
+        job = evolve(self._jobs[job_id], outcome=outcome, finished=True)
+        self._jobs[job_id] = job
+        return job
 
     def record(self, job: Job, hold: bool) -> JobRecord:
         outcome = job.outcome or Outcome()

@@ -18,6 +18,7 @@ from cosaudit.emulator.rules import PRIORITY, SceneVerdict, Verdict, worst_flag
 
 __all__ = [
     "aggregate_counts",
+    "audio_scenes",
     "container",
     "image_scenes",
     "label_scores",
@@ -80,18 +81,40 @@ def _ocr_results(scene: SceneVerdict, text: str) -> dict[str, Any] | None:
     }
 
 
-def image_scenes(verdict: Verdict, text: str, *, single_image_get: bool = False) -> dict[str, Any]:
-    """Image-type containers: ``Code``/``Msg``, ``HitFlag``, ``Score``, labels, ``OcrResults``."""
+def image_scenes(
+    verdict: Verdict, text: str, *, single_image_get: bool = False, with_status: bool = True
+) -> dict[str, Any]:
+    """Image-type containers: ``Code``/``Msg``, ``HitFlag``, ``Score``, labels, ``OcrResults``.
+
+    ``with_status=False`` leaves out ``Code``/``Msg``, which only image answers carry (not video
+    snapshots or document pages).
+    """
+    status = {"Code": 0, "Msg": "OK"} if with_status else {}
     return {
         container(s.scene, single_image_get=single_image_get): {
-            "Code": 0,
-            "Msg": "OK",
+            **status,
             "HitFlag": s.hit_flag,
             "Score": s.score,
             "Label": s.scene if s.hit_flag else "",
             "Category": "",
             "SubLabel": "",
             "OcrResults": _ocr_results(s, text),
+        }
+        for s in verdict.scenes
+    }
+
+
+def audio_scenes(verdict: Verdict) -> dict[str, Any]:
+    """Audio-type containers (audio ``Section``, video ``AudioSection``): ``HitFlag``, ``Score``,
+    ``Category``/``SubLabel`` (always empty), ``Keywords`` as repeated elements (one empty
+    element when nothing hit, as the documented sample shows)."""
+    return {
+        container(s.scene): {
+            "HitFlag": s.hit_flag,
+            "Score": s.score,
+            "Category": "",
+            "SubLabel": "",
+            "Keywords": list(s.keywords) or "",
         }
         for s in verdict.scenes
     }

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from cosaudit.emulator.app import SERVICE, create_app
 from cosaudit.emulator.auth import Key
+from cosaudit.emulator.badcases import BadCase
 from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import Faults
 from cosaudit.emulator.jobs import JobsView
@@ -51,6 +52,11 @@ class Emulator:
     def stats(self) -> Stats:
         """Counters of requests, submissions, queries, faults (``stats.faults`` by label)."""
         return self._service.stats
+
+    @property
+    def badcases(self) -> tuple[BadCase, ...]:
+        """Badcase reports received (``POST /report/badcase``), oldest first."""
+        return tuple(self._service.badcases)
 
     @property
     def port(self) -> int:

@@ -8,6 +8,7 @@ import time
 from email.utils import formatdate
 
 from cosaudit.emulator.auth import Key, Keyring
+from cosaudit.emulator.badcases import BadCases
 from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import FaultKind, Faults
 from cosaudit.emulator.ids import Ids
@@ -31,6 +32,10 @@ class Service:
         self.keyring = Keyring([Key(config.secret_id, config.secret_key, config.token)])
         self.jobs = JobStore(config.clock, config.max_jobs, on_new=self._job_created)
         self.sources = Sources(config.bucket_dir, config.allow_remote_fetch)
+        # Live-stream jobs that may still hold one of the account's channels
+        # (cosaudit.emulator.kinds.live); pruned whenever a new stream asks for one.
+        self.live_jobs: set[str] = set()
+        self.badcases = BadCases()
         # Set on shutdown: a slow answer still waiting gives up (the connection is dropped).
         self.stopping = asyncio.Event()
         self._date = (-1, "")

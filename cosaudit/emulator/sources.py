@@ -7,7 +7,8 @@ Failures carry the CI code a job ends with (documented choices):
   like ``http://[::1/``), any other
   status, a redirect (never followed, so a redirect cannot lead off loopback), network error or
   timeout → ``ResourceDownloadFailed``;
-* more bytes than the kind allows → ``ResourceNotSupported``;
+* more bytes than the kind allows → ``ResourceNotSupported`` (unless the caller asked for the
+  first ``max_bytes`` only, with ``truncate=True``: media are scanned by their start);
 * a download still running when the emulator shuts down is stopped → ``ResourceDownloadFailed``
   (so closing never waits for :data:`FETCH_TIMEOUT`).
 
@@ -85,15 +86,19 @@ class Sources:
             raise missing
         return path
 
-    def read_object(self, key: str, max_bytes: int) -> bytes:
-        """The bytes of object ``key``."""
+    def read_object(self, key: str, max_bytes: int, *, truncate: bool = False) -> bytes:
+        """The bytes of object ``key`` (with ``truncate``, its first ``max_bytes`` at most)."""
         path = self.object_path(key)
+        if truncate:
+            with path.open("rb") as file:
+                return file.read(max_bytes)
         if path.stat().st_size > max_bytes:
             raise SourceError("ResourceNotSupported", f"The object exceeds {max_bytes} bytes.")
         return path.read_bytes()
 
-    async def fetch(self, url: str, max_bytes: int) -> bytes:
-        """The body of a GET of ``url`` (loopback only unless remote fetching is allowed)."""
+    async def fetch(self, url: str, max_bytes: int, *, truncate: bool = False) -> bytes:
+        """The body of a GET of ``url`` (loopback only unless remote fetching is allowed); with
+        ``truncate``, its first ``max_bytes`` at most instead of an error when longer."""
         if not (self._allow_remote or is_loopback_url(url)):
             raise SourceError(
                 "ResourceDownloadFailed",
@@ -107,7 +112,7 @@ class Sources:
             raise SourceError("ResourceDownloadFailed", f"Unsupported URL {url!r}.")
         if self._stopping:
             raise _stopped(url)
-        download = asyncio.get_running_loop().create_task(self._download(url, max_bytes))
+        download = asyncio.get_running_loop().create_task(self._download(url, max_bytes, truncate))
         self._downloads.add(download)
         download.add_done_callback(self._forget)
         try:
@@ -123,7 +128,7 @@ class Sources:
         if not download.cancelled():
             download.exception()  # retrieved, even when nobody waits for it any more
 
-    async def _download(self, url: str, max_bytes: int) -> bytes:
+    async def _download(self, url: str, max_bytes: int, truncate: bool) -> bytes:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT)
@@ -139,6 +144,8 @@ class Sources:
                 body = bytearray()
                 async for chunk in response.content.iter_chunked(64 * 1024):
                     body += chunk
+                    if len(body) > max_bytes and truncate:
+                        return bytes(body[:max_bytes])
                     if len(body) > max_bytes:
                         raise SourceError(
                             "ResourceNotSupported", f"{url!r} exceeds {max_bytes} bytes."

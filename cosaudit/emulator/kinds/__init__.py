@@ -11,24 +11,27 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from cosaudit.emulator.kinds import image, text, webpage
-from cosaudit.emulator.kinds.base import Call, Handler, KindSpec, Route, job_detail
-from cosaudit.emulator.responses import ApiError
+from cosaudit.emulator.kinds import audio, badcase, document, image, text, video, virus, webpage
+from cosaudit.emulator.kinds.base import Call, Handler, KindSpec, Route, job_detail, poll_job
 
-__all__ = ["KINDS", "KindSpec", "Route", "routes"]
+__all__ = ["KINDS", "OTHER_ROUTES", "KindSpec", "Route", "routes"]
 
-KINDS: tuple[KindSpec, ...] = (text.KIND, image.KIND, webpage.KIND)
+KINDS: tuple[KindSpec, ...] = (
+    text.KIND,
+    image.KIND,
+    webpage.KIND,
+    video.KIND,
+    audio.KIND,
+    document.KIND,
+    virus.KIND,
+)
+# Endpoints that belong to no kind of job.
+OTHER_ROUTES: tuple[Route, ...] = badcase.ROUTES
 
 
 def _query(kind: KindSpec) -> Handler:
     async def query(call: Call) -> web.Response:
-        job_id = call.params["job_id"]
-        job = call.service.jobs.get(job_id)
-        # A job of another kind is as unknown here as a made-up id.
-        if job is None or job.kind != kind.name:
-            raise ApiError(404, "AuditingJobNotFound", f"The job {job_id} does not exist.")
-        call.service.stats.queries[kind.name] += 1
-        job, state = await call.service.jobs.poll(job_id, call.service.controls.hold)
+        job, state = await poll_job(call, kind)
         detail = job_detail(job, state, kind.render)
         return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
 
@@ -37,18 +40,18 @@ def _query(kind: KindSpec) -> Handler:
 
 def routes(kinds: Sequence[KindSpec] = KINDS) -> tuple[Route, ...]:
     """Every route of ``kinds``; routes with a ``ci_process`` condition come first."""
-    table: list[Route] = []
+    table: list[Route] = list(OTHER_ROUTES)
     for kind in kinds:
         table.extend(kind.extra_routes)
     for kind in kinds:
-        name = re.escape(kind.name)
-        submit = f"/{kind.name}/auditing"
-        table.append(Route("POST", re.compile(rf"/{name}/auditing"), kind.submit, submit))
+        submit = kind.submit_path
+        path = re.escape(submit)
+        table.append(Route("POST", re.compile(path), kind.submit, submit))
         table.append(
             Route(
                 "GET",
-                re.compile(rf"/{name}/auditing/(?P<job_id>[^/]+)"),
-                _query(kind),
+                re.compile(rf"{path}/(?P<job_id>[^/]+)"),
+                kind.query or _query(kind),
                 f"{submit}/{{jobId}}",
             )
         )

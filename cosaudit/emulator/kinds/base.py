@@ -23,7 +23,16 @@ from aiohttp import web
 from attrs import define
 
 from cosaudit import xmlcodec
-from cosaudit.emulator.jobs import FAILED, SUBMITTED, SUCCESS, Job, Outcome, creation_time
+from cosaudit.emulator.jobs import (
+    DEFAULT_STAGES,
+    FAILED,
+    SUBMITTED,
+    SUCCESS,
+    Job,
+    Outcome,
+    Schedule,
+    creation_time,
+)
 from cosaudit.emulator.responses import ApiError, Dialect, xml_response
 from cosaudit.emulator.scenes import parse_detect_type
 from cosaudit.emulator.service import Service
@@ -43,6 +52,7 @@ __all__ = [
     "parse_conf",
     "parse_request",
     "pick_input",
+    "poll_job",
     "record_job",
     "submitted_detail",
     "text_field",
@@ -103,7 +113,11 @@ class KindSpec:
         job_prefix: job ids are this plus 32 hex digits.
         submit: handles the POST.
         render: turns a finished job's result into the ``JobsDetail`` fields after the echo.
-        extra_routes: other endpoints of the kind (the single-image GET).
+        extra_routes: other endpoints of the kind (the single-image GET, the live cancel).
+        path: the submit path when it is not ``/<name>/auditing`` (``/virus/detect``); the
+            query is this plus ``/<jobId>``.
+        query: handles the query GET instead of the generic one (live jobs answer partial
+            results while running).
     """
 
     name: str
@@ -111,6 +125,12 @@ class KindSpec:
     submit: Handler
     render: Renderer
     extra_routes: tuple[Route, ...] = ()
+    path: str | None = None
+    query: Handler | None = None
+
+    @property
+    def submit_path(self) -> str:
+        return self.path or f"/{self.name}/auditing"
 
 
 def invalid(message: str) -> ApiError:
@@ -247,25 +267,32 @@ def record_job(
     request: Mapping[str, Any],
     outcome: Outcome | None = None,
     sync: bool = False,
+    stages: tuple[str, ...] = DEFAULT_STAGES,
+    schedule: Schedule | None = None,
 ) -> Job:
     """Create and store a job of ``kind``; a ``sync`` job is born final with ``outcome``.
 
     An async job with an ``outcome`` already computed (a local object) still follows the
-    lifecycle; one without gets its outcome from a task the caller starts.
+    lifecycle; one without gets its outcome from a task the caller starts. ``stages`` are its
+    pending states; ``schedule`` replaces the one the controls give (a live stream ends when
+    the stream does).
     """
     service = call.service
     job_id = service.ids.job_id(kind.job_prefix)
+    if schedule is None:
+        schedule = service.born_final() if sync else service.schedule(job_id)
     job = Job(
         job_id=job_id,
         kind=kind.name,
         request=request,
         created_at=creation_time(service.wall_time()),
-        schedule=service.born_final() if sync else service.schedule(job_id),
+        schedule=schedule,
         echo=dict(echo),
         data_id=data_id,
         user_info=user_info,
         outcome=outcome,
         finished=sync,
+        stages=stages,
     )
     service.jobs.add(job)
     service.stats.submits[kind.name] += 1
@@ -285,8 +312,25 @@ def submitted_detail(job: Job, *, with_echo: bool) -> dict[str, Any]:
     return tree
 
 
-def job_detail(job: Job, state: str, render: Renderer) -> dict[str, Any]:
-    """The ``JobsDetail`` of ``job`` answering ``state``: result fields only when final."""
+async def poll_job(call: Call, kind: KindSpec) -> tuple[Job, str]:
+    """Look up the job the path names (404 ``AuditingJobNotFound`` if it is unknown or of
+    another kind), count the query, and return the job with the state to answer."""
+    job_id = call.params["job_id"]
+    job = call.service.jobs.get(job_id)
+    # A job of another kind is as unknown here as a made-up id.
+    if job is None or job.kind != kind.name:
+        raise ApiError(404, "AuditingJobNotFound", f"The job {job_id} does not exist.")
+    call.service.stats.queries[kind.name] += 1
+    return await call.service.jobs.poll(job_id, call.service.controls.hold)
+
+
+def job_detail(
+    job: Job, state: str, render: Renderer, *, with_result: bool | None = None
+) -> dict[str, Any]:
+    """The ``JobsDetail`` of ``job`` answering ``state``: result fields only when ``Success``,
+    unless ``with_result`` says otherwise (a live job shows what it has seen so far)."""
+    if with_result is None:
+        with_result = state == SUCCESS
     outcome = job.outcome
     tree: dict[str, Any] = {}
     if state == FAILED and outcome is not None:
@@ -297,7 +341,7 @@ def job_detail(job: Job, state: str, render: Renderer) -> dict[str, Any]:
     tree["State"] = state
     tree["CreationTime"] = job.created_at
     tree.update(job.echo)
-    if state == SUCCESS and outcome is not None:
+    if with_result and outcome is not None and not outcome.failed:
         tree.update(render(outcome.result))
     tree["UserInfo"] = job.user_info
     return tree
