@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
+import json
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from qcloud_cos.cos_exception import CosServiceError
 
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import png_with_text
+from cosaudit.emulator.media import eicar
 
 BUCKET = "examplebucket-1250000000"
 SECRET_ID = "AKIDcosauditEMULATOR"
@@ -235,4 +239,143 @@ async def test_errors_reach_the_sdk_with_their_codes(emu: Emulator) -> None:
     assert (denied.value.get_error_code(), denied.value.get_resource_location()) == (
         "AccessDenied",
         "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com/images/a.png",
+    )
+
+
+# --- media kinds (issue 3) -----------------------------------------------------------------------
+# More SDK quirks: the live cancel is spelled ``ci_auditing_live_video_cancle`` and sends no body
+# nor Content-Type (Content-Length 0); the video submit always sends ``Snapshot/TimeInterval``
+# (1.0 by default, even in Average mode) and ``CallbackVersion`` Simple; the live submit puts
+# ``<Type>live_video</Type>`` after ``Conf``; the virus query turns ``DetectDetail`` into a list.
+
+CLIP = {
+    "duration_ms": 10_000,
+    "frames": [{"time_ms": 0, "text": "hello"}, {"time_ms": 4000, "text": "buy now"}],
+    "audio": [{"offset_ms": 1000, "duration_ms": 2000, "text": "so sexy"}],
+}
+
+
+def put(bucket: Path, key: str, data: bytes = b"\x00media", manifest: Any = None) -> str:
+    path = bucket / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if manifest is not None:
+        (bucket / f"{key}.cosaudit.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return key
+
+
+async def test_video_job(emu: Emulator, bucket_dir: Path) -> None:
+    client = sdk(emu)
+    key = put(bucket_dir, "videos/clip.mp4", manifest=CLIP)
+    submitted = await run(
+        client.ci_auditing_video_submit,
+        Bucket=BUCKET,
+        Key=key,
+        DetectType=CiDetectType.PORN | CiDetectType.ADS,
+        DetectContent=1,
+        Count=3,
+        TimeInterval=4.0,
+        DataId="v-1",
+        UserInfo={"TokenId": "user-1"},
+    )
+    job_id = submitted["JobsDetail"]["JobId"]
+    assert submitted["JobsDetail"]["State"] == "Submitted"
+    await run(client.ci_auditing_video_query, Bucket=BUCKET, JobID=job_id)
+    detail = (await run(client.ci_auditing_video_query, Bucket=BUCKET, JobID=job_id))["JobsDetail"]
+    assert (detail["State"], detail["Label"], detail["SnapshotCount"]) == ("Success", "Ads", "3")
+    assert [s["SnapshotTime"] for s in detail["Snapshot"]] == ["0", "4000", "8000"]
+    assert detail["Snapshot"][1]["AdsInfo"]["OcrResults"][0]["Keywords"] == ["buy now"]
+    assert detail["AudioSection"][0]["PornInfo"]["Keywords"] == ["sexy"]
+    assert (detail["DataId"], detail["UserInfo"]["TokenId"]) == ("v-1", "user-1")
+
+
+async def test_audio_job(emu: Emulator, bucket_dir: Path) -> None:
+    client = sdk(emu)
+    key = put(bucket_dir, "audio/call.mp3", manifest=CLIP)
+    job_id = (await run(client.ci_auditing_audio_submit, Bucket=BUCKET, Key=key))["JobsDetail"][
+        "JobId"
+    ]
+    await run(client.ci_auditing_audio_query, Bucket=BUCKET, JobID=job_id)
+    detail = (await run(client.ci_auditing_audio_query, Bucket=BUCKET, JobID=job_id))["JobsDetail"]
+    assert (detail["State"], detail["Label"], detail["AudioText"]) == ("Success", "Porn", "so sexy")
+    assert detail["Section"][0]["PornInfo"]["Keywords"] == ["sexy"]
+
+
+async def test_document_job(emu: Emulator, bucket_dir: Path) -> None:
+    client = sdk(emu)
+    key = put(bucket_dir, "docs/contract", manifest={"pages": [{"text": "hi"}, {"text": "nude"}]})
+    job_id = (await run(client.ci_auditing_document_submit, Bucket=BUCKET, Key=key, Type="docx"))[
+        "JobsDetail"
+    ]["JobId"]
+    await run(client.ci_auditing_document_query, Bucket=BUCKET, JobID=job_id)
+    detail = (await run(client.ci_auditing_document_query, Bucket=BUCKET, JobID=job_id))[
+        "JobsDetail"
+    ]
+    assert (detail["State"], detail["Suggestion"], detail["PageCount"]) == ("Success", "1", "2")
+    pages = detail["PageSegment"]["Results"]
+    assert [(p["PageNumber"], p["Label"]) for p in pages] == [("1", "Normal"), ("2", "Porn")]
+
+
+async def test_live_stream_started_queried_and_cancelled(emu: Emulator, bucket_dir: Path) -> None:
+    client = sdk(emu)
+    put(bucket_dir, "live/room1.cosaudit.json", json.dumps(CLIP).encode())
+    submitted = await run(
+        client.ci_auditing_live_video_submit,
+        Bucket=BUCKET,
+        BizType="b81d45f94b91a683255e9a9506f45a11",
+        Url="rtmp://127.0.0.1/live/room1",
+        DataId="room-1",
+        StorageConf={"Path": "dump/"},
+    )
+    job_id = submitted["JobsDetail"]["JobId"]
+    running = (await run(client.ci_auditing_video_query, Bucket=BUCKET, JobID=job_id))["JobsDetail"]
+    assert (running["State"], running["Type"], running["SnapshotCount"]) == (
+        "Auditing",
+        "live_video",
+        "1",
+    )
+    cancelled = await run(client.ci_auditing_live_video_cancle, Bucket=BUCKET, JobID=job_id)
+    assert (cancelled["JobsDetail"]["JobId"], cancelled["JobsDetail"]["DataId"]) == (
+        job_id,
+        "room-1",
+    )
+    after = (await run(client.ci_auditing_video_query, Bucket=BUCKET, JobID=job_id))["JobsDetail"]
+    assert after["State"] == "Cancelled"
+
+
+async def test_virus_job(emu: Emulator, bucket_dir: Path) -> None:
+    client = sdk(emu)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("docs/readme.txt", b"fine")
+        bundle.writestr("bin/eicar.com", eicar())
+    key = put(bucket_dir, "files/bundle.zip", archive.getvalue())
+    job_id = (await run(client.ci_auditing_virus_submit, Bucket=BUCKET, Key=key))["JobsDetail"][
+        "JobId"
+    ]
+    await run(client.ci_auditing_virus_query, Bucket=BUCKET, JobID=job_id)
+    detail = (await run(client.ci_auditing_virus_query, Bucket=BUCKET, JobID=job_id))["JobsDetail"]
+    assert (detail["State"], detail["Suggestion"]) == ("Success", "block")
+    assert detail["DetectDetail"][0]["Result"] == [
+        {"FileName": "bin/eicar.com", "VirusName": "EICAR-Test-File"}
+    ]
+
+
+async def test_report_badcase(emu: Emulator) -> None:
+    client = sdk(emu)
+    answer = await run(
+        client.ci_auditing_report_badcase,
+        Bucket=BUCKET,
+        ContentType=1,
+        Label="Ads",
+        SuggestedLabel="Normal",
+        Text=base64.b64encode(b"not an advert").decode(),
+        JobId="st" + "0" * 32,
+    )
+    assert list(answer) == ["RequestId"]
+    (report,) = emu.badcases
+    assert (report.text, report.label, report.request_id) == (
+        "not an advert",
+        "Ads",
+        answer["RequestId"],
     )
