@@ -19,8 +19,10 @@ Choices where the spec is silent or unsure:
   cancel; cosaudit's client already counts ``Cancelled`` as final. It keeps what was seen until
   the cancel.
 * Cancelling a job that is not a live stream, or one that has already ended (``Success``,
-  ``Failed``, ``Cancelled``), is 400 ``InvalidArgument``; an unknown id is 404
-  ``AuditingJobNotFound``. A body sent with the cancel is ignored (the API takes none).
+  ``Failed``), is 400 ``InvalidArgument``; an unknown id is 404 ``AuditingJobNotFound``.
+  Cancelling a cancelled job again answers as the first cancel did (nothing changes), so a
+  client may retry a cancel whose answer it lost. A body sent with the cancel is ignored (the
+  API takes none).
 * The stream URL must be rtmp, rtmps, http or https (the documented protocols), else 400
   ``InvalidArgument``. ``StorageConf`` is validated and has no effect (nothing is dumped).
 * Live jobs share the ``av`` job-id prefix of video jobs (one endpoint) and echo
@@ -242,12 +244,14 @@ async def cancel(call: Call) -> web.Response:
     now = service.jobs.now()
     hold = service.controls.hold
     outcome = job.outcome
-    if job.is_due(now, hold) or outcome is None or not isinstance(outcome.result, LiveStream):
-        state = job.state(now, hold)
-        raise invalid(f"The live stream job {job_id} has already ended ({state}).")
-    stream = outcome.result
-    stopped = evolve(stream, stopped_ms=int(_seen_ms(job, stream, now)))
-    service.jobs.finish(job_id, Outcome(stopped, cancelled=True))
-    service.live_jobs.discard(job_id)
+    already = outcome is not None and outcome.cancelled
+    if not already:
+        if job.is_due(now, hold) or outcome is None or not isinstance(outcome.result, LiveStream):
+            state = job.state(now, hold)
+            raise invalid(f"The live stream job {job_id} has already ended ({state}).")
+        stream = outcome.result
+        stopped = evolve(stream, stopped_ms=int(_seen_ms(job, stream, now)))
+        service.jobs.finish(job_id, Outcome(stopped, cancelled=True))
+        service.live_jobs.discard(job_id)
     tree = {"DataId": job.data_id, "JobId": job_id, "CreationTime": job.created_at}
     return call.answer({"JobsDetail": tree, "RequestId": call.request_id})
