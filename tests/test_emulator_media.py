@@ -444,6 +444,15 @@ async def test_a_failing_live_manifest_fails_the_job_at_once(api: Api, bucket_di
     assert (await cancel(api, job_id)).status == 400
 
 
+async def test_an_injected_job_failure_fails_a_live_stream_at_once(api: Api) -> None:
+    api.emu.faults.add("job-failed", code="ResourceDownloadFailed", count=1)
+    job_id = await submitted(api, "video", live_request("rtmp://127.0.0.1/live/room1"))
+    detail = (await api.query("video", job_id)).detail
+    assert (detail["State"], detail["Code"]) == ("Failed", "ResourceDownloadFailed")
+    for i in range(10):  # it holds no channel
+        await submitted(api, "video", live_request(f"rtmp://127.0.0.1/live/room{i}"))
+
+
 @pytest.mark.parametrize(
     ("request_tree", "fragment"),
     [

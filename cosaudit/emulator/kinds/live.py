@@ -211,7 +211,12 @@ async def submit(call: Call, request: Mapping[str, Any], kind: KindSpec) -> web.
         stages=(AUDITING,),
         schedule=schedule,
     )
-    if not outcome.failed:
+    stored = service.jobs.get(job.job_id)
+    if stored is not None and stored.outcome is not None and stored.outcome.failed:
+        # A failure injected as the job was stored (cosaudit.emulator.faults) would show only at
+        # the stream's end, which may never come: the stream fails at once instead.
+        service.jobs.finish(job.job_id, stored.outcome)
+    elif not outcome.failed:
         service.live_jobs.add(job.job_id)
     detail = submitted_detail(job, with_echo=False)
     return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
