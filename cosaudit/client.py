@@ -6,10 +6,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .config import PollPolicy, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints
+from .errors import InvalidInput
 from .kinds import (
     AudioModeration,
     DocumentModeration,
@@ -23,6 +25,22 @@ from .kinds import (
 )
 from .session import RetryEvent, Session
 from .signing import Signer
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .bulk import BulkItems as Items
+    from .bulk import BulkOptions, BulkRun
+    from .models import (
+        AudioJob,
+        DocumentJob,
+        ImageJob,
+        Job,
+        TextJob,
+        VideoJob,
+        VirusJob,
+        WebpageJob,
+    )
 
 __all__ = ["AuditClient"]
 
@@ -87,6 +105,8 @@ class AuditClient:
         self.document = DocumentModeration(self.session, poll, monotonic, sleep)
         self.live = LiveModeration(self.session, poll, monotonic, sleep)
         self.virus = VirusDetection(self.session, poll, monotonic, sleep)
+        self._monotonic = monotonic
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         endpoints = self.session.endpoints
@@ -135,4 +155,99 @@ class AuditClient:
             url=url,
             job_id=job_id,
             moderation_time=moderation_time,
+        )
+
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: Literal["text"], **options: Unpack[BulkOptions]
+    ) -> BulkRun[TextJob]: ...
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: Literal["image"], **options: Unpack[BulkOptions]
+    ) -> BulkRun[ImageJob]: ...
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: Literal["webpage"], **options: Unpack[BulkOptions]
+    ) -> BulkRun[WebpageJob]: ...
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: Literal["video"], **options: Unpack[BulkOptions]
+    ) -> BulkRun[VideoJob]: ...
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: Literal["audio"], **options: Unpack[BulkOptions]
+    ) -> BulkRun[AudioJob]: ...
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: Literal["document"], **options: Unpack[BulkOptions]
+    ) -> BulkRun[DocumentJob]: ...
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: Literal["virus"], **options: Unpack[BulkOptions]
+    ) -> BulkRun[VirusJob]: ...
+    @overload
+    def moderate_many(
+        self, items: Items, *, kind: str, **options: Unpack[BulkOptions]
+    ) -> BulkRun[Job]: ...
+    def moderate_many(
+        self, items: Items, *, kind: str, **options: Unpack[BulkOptions]
+    ) -> BulkRun[Any]:
+        """Moderate many items with bounded concurrency; results stream as jobs finish.
+
+        ::
+
+            async with client.moderate_many(keys, kind="text", journal="run.jsonl") as run:
+                async for result in run:        # completion order; result.id is the DataId
+                    print(result.id, result.status, result.job and result.job.label)
+            print(run.summary)
+
+        Args:
+            items: any iterable or async iterable, pulled as slots free up (never held):
+                object keys or http(s) URLs, or mappings of the kind's ``submit`` arguments.
+                An item's id, sent as its DataId, is its ``data_id``, else the string item,
+                else a digest of the mapping (see :func:`cosaudit.bulk.item_id`).
+            kind: ``"text"``, ``"image"``, ``"webpage"``, ``"video"``, ``"audio"``,
+                ``"document"`` or ``"virus"`` (whose submit takes no DataId: the id then
+                lives in the journal only). Not ``"live"``: a stream runs until cancelled.
+
+        Options (all keyword):
+            concurrency: items between the input and you at most (submitting, polling, or
+                waiting to be handed over); 64 by default.
+            journal: a file recording every submission and result. Running again with the
+                same file resumes: finished items are skipped, submitted ones waited for by
+                JobId, never resubmitted (format and guarantees: :mod:`cosaudit.journal`).
+            fsync: put the journal's records on disk before each submission is sent (the
+                default: safe against power cuts); False trusts the OS cache (safe against
+                crashes of the process, not of the machine).
+            on_ambiguous: when a submission may or may not have been accepted,
+                ``"report"`` it (the default: status ``ambiguous``) or ``"resubmit"`` it
+                (flagged ``possible_duplicate``).
+            timeout: seconds to poll each job (default ``poll.timeout``); a job still
+                pending then is reported ``pending`` and waited for again on resume.
+            retry: item-level retries after the session's own per-request ones (a refused
+                submission, a poll that failed); default 3 attempts within 300 s.
+
+        Raises:
+            InvalidInput: an argument is wrong (at once), or an item cannot be given an id,
+                or the journal is another kind's or in use (on entering ``async with``).
+        """
+        from .bulk import BulkRun
+
+        moderation = getattr(self, kind, None) if isinstance(kind, str) else None
+        if kind == "live":
+            raise InvalidInput("kind", "a live stream runs until cancelled; not a bulk kind")
+        if not (hasattr(moderation, "submit") and hasattr(moderation, "wait")):
+            known = ", ".join(
+                name
+                for name, value in vars(self).items()
+                if hasattr(value, "wait") and name != "live"
+            )
+            raise InvalidInput("kind", f"unknown kind {kind!r}; one of {known}")
+        return BulkRun(
+            moderation,  # type: ignore[arg-type]
+            items,
+            name=kind,
+            sleep=self._sleep,
+            monotonic=self._monotonic,
+            **options,
         )

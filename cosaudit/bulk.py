@@ -1,0 +1,675 @@
+"""Moderating many items: bounded concurrency, results as they finish, and a journal to resume
+from, so a run of millions loses nothing and submits nothing twice.
+
+::
+
+    async with client.moderate_many(keys, kind="text", journal="audit.jsonl") as run:
+        async for result in run:                      # in the order items finish
+            if result.ok and result.job.is_sensitive:
+                block(result.id)
+    print(run.summary)
+
+Design choices (each for a reason a bulk job hits sooner or later):
+
+* **The input is pulled, never held.** At most ``concurrency`` items are between the input and
+  the caller at any time (being submitted, polled, or waiting to be handed over): a slow
+  consumer slows the input down instead of filling memory. Memory does not grow with the run.
+* **Results in completion order**, not input order: ordering would make one slow job hold
+  back everything behind it (or buffer it). Each result carries the item's ``id``.
+* **An item's id is its DataId**: the caller's ``data_id``, else the string item itself (an
+  object key or URL of at most 512 bytes), else ``sha256:`` of the item's canonical JSON. The
+  same item gets the same id in every run, which is what lets a resume recognise it.
+* **Submissions are never retried blindly.** A submission the service certainly did not accept
+  (connection refused, 429/503, a 4xx) may be sent again; one that it may have accepted
+  (:class:`~cosaudit.errors.SubmissionUnknown`, a timeout, a dropped connection, a 500) is
+  *ambiguous*: reported (``on_ambiguous="report"``, the default) or sent again and counted as
+  a possible duplicate (``"resubmit"``).
+* **A result is journaled as finished when the caller moves past it** (asks for the next one,
+  or leaves ``async with`` without an exception), not when the job finishes: if the loop body
+  crashes while handling a result, a resume hands that result over again (by re-polling its
+  JobId, not by resubmitting). Delivery is at least once; submission at most once.
+* **Stopping is graceful.** Leaving ``async with`` early, an exception or a cancellation stops
+  the input, abandons polls (the journal has their JobIds) and lets submissions already on the
+  wire finish, so their JobIds are journaled rather than left ambiguous; cancelling again
+  abandons those too. A hard crash leaves them ambiguous, never silently resubmitted.
+* **No progress-bar dependency.** The loop gets every result as it finishes and
+  :attr:`BulkRun.summary` is a live snapshot, which is all a progress bar (tqdm or other) needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import inspect
+import json
+import math
+import os
+import random
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, cast
+
+import attrs
+from attrs import define, field
+
+from .config import PollPolicy, RetryPolicy
+from .errors import (
+    ClientStateError,
+    ConnectError,
+    CosAuditError,
+    InvalidInput,
+    JobTimeout,
+    NotFoundError,
+    ServerError,
+    ServiceError,
+    SubmissionUnknown,
+    ThrottledError,
+    TransportError,
+)
+from .inputs import MAX_DATA_ID_BYTES
+from .journal import Journal, Open, Phase
+from .models import Job, JobState
+
+__all__ = [
+    "AmbiguousPolicy",
+    "BulkItem",
+    "BulkItems",
+    "BulkOptions",
+    "BulkResult",
+    "BulkRun",
+    "BulkSummary",
+    "ItemStatus",
+    "item_id",
+]
+
+J = TypeVar("J", bound=Job)
+J_co = TypeVar("J_co", bound=Job, covariant=True)
+
+BulkItem = str | Mapping[str, Any]
+"""An item: an object key or http(s) URL, or a mapping of the kind's ``submit`` arguments
+(``{"object": "a.txt", "data_id": "post-1", "biz_type": "..."}``, ``{"content": "..."}``)."""
+
+BulkItems = Iterable[BulkItem] | AsyncIterable[BulkItem]
+
+AmbiguousPolicy = Literal["report", "resubmit"]
+
+
+class BulkOptions(TypedDict, total=False):
+    """The options of :meth:`AuditClient.moderate_many <cosaudit.AuditClient.moderate_many>`."""
+
+    concurrency: int
+    journal: str | os.PathLike[str] | None
+    fsync: bool
+    on_ambiguous: AmbiguousPolicy
+    timeout: float | None
+    retry: RetryPolicy | None
+
+# Item-level retries, on top of the session's per-request ones: longer waits, for outages that
+# outlast a request's retries (throttling storms, a restarting service).
+DEFAULT_ITEM_RETRY = RetryPolicy(attempts=3, initial=1.0, maximum=30.0, deadline=300.0)
+
+
+class Moderation(Protocol[J_co]):
+    """What the runner needs of a kind (``client.text``, ``client.image``...)."""
+
+    poll: PollPolicy
+
+    @property
+    def submit(self) -> Callable[..., Awaitable[J_co]]: ...
+
+    def wait(
+        self, job_id: str, *, timeout: float | None = ..., raise_on_failure: bool = ...
+    ) -> Awaitable[J_co]: ...
+
+
+class ItemStatus(str, enum.Enum):
+    """How an item ended in this run."""
+
+    SUCCEEDED = "succeeded"
+    """The job ended ``Success``; ``job`` holds the verdict (sensitive content included)."""
+    FAILED = "failed"
+    """The job ended ``Failed`` or is gone (``job``/``code`` say why), or the submission was
+    refused (``job`` is None; nothing was accepted, so a resume submits it again)."""
+    AMBIGUOUS = "ambiguous"
+    """The submission may or may not have been accepted; not sent again (reconcile by ``id``)."""
+    PENDING = "pending"
+    """A job exists but was not final by ``timeout`` or could not be queried; a resume waits
+    for it again by its JobId."""
+
+
+@define(frozen=True, slots=True)
+class BulkResult(Generic[J]):
+    """One item's outcome.
+
+    Args:
+        id: the item's id, sent as its DataId.
+        job: the final job (or, when ``PENDING``, the last state seen, if any).
+        code: why it failed, is ambiguous or pending: the job's or the error's code
+            (``SlowDown``, ``RequestTimeout``, ``InvalidInput``, ``JobTimeout``...).
+        error: the exception behind ``code``, if one was raised.
+        possible_duplicate: an earlier submission of this item may have been accepted too.
+        resumed: waited for by the JobId an earlier run journaled, not submitted by this run.
+    """
+
+    id: str
+    status: ItemStatus
+    job: J | None = None
+    job_id: str | None = None
+    code: str | None = None
+    error: CosAuditError | None = field(default=None, eq=False)
+    possible_duplicate: bool = False
+    resumed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether the job ended ``Success`` (its verdict may still be sensitive)."""
+        return self.status is ItemStatus.SUCCEEDED
+
+
+@define(frozen=True, slots=True)
+class BulkSummary:
+    """Counts of one run; ``items == skipped + succeeded + failed + ambiguous + pending``
+    once the run is over.
+
+    Args:
+        items: items taken from the input, plus journaled jobs the input did not bring.
+        skipped: finished in an earlier run (per the journal); not handed over again.
+        succeeded, failed, ambiguous, pending: results handed over, by
+            :class:`ItemStatus`.
+        possible_duplicates: results whose item may have been accepted more than once
+            (resubmitted after an ambiguous submission).
+        resumed: results of jobs an earlier run had submitted, waited for by JobId.
+        retries: item-level retries (a refused submission sent again after a pause, a poll
+            that failed started again, an ambiguous item resubmitted); each request's own
+            retries go to the client's ``on_retry`` hook.
+        elapsed: seconds since the run started (until it ended, once it has).
+    """
+
+    items: int = 0
+    skipped: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    ambiguous: int = 0
+    pending: int = 0
+    possible_duplicates: int = 0
+    resumed: int = 0
+    retries: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def handed_over(self) -> int:
+        """Results handed to the caller so far."""
+        return self.succeeded + self.failed + self.ambiguous + self.pending
+
+
+def item_id(item: BulkItem) -> str:
+    """The id an item is submitted (as DataId) and journaled under; the same in every run."""
+    if isinstance(item, str):
+        size = len(item.encode("utf-8", "surrogatepass"))
+        return item if 0 < size <= MAX_DATA_ID_BYTES else _digest(item)
+    if isinstance(item, Mapping):
+        given = item.get("data_id")
+        return given if isinstance(given, str) else _digest(item)
+    raise InvalidInput(
+        "items", f"an item is a str or a mapping of submit arguments, not {type(item).__name__}"
+    )
+
+
+def _digest(item: BulkItem) -> str:
+    try:
+        canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), default=_plain)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("items", f"give each item a data_id: {exc}") from None
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, bytes | bytearray):
+        return {"bytes.sha256": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if attrs.has(type(value)):
+        fields = attrs.asdict(cast("attrs.AttrsInstance", value), recurse=False)
+        return {k: v for k, v in fields.items() if k != "raw"}
+    if isinstance(value, tuple | frozenset | set):
+        return sorted(value, key=repr) if not isinstance(value, tuple) else list(value)
+    raise TypeError(f"cannot derive a stable id from a {type(value).__name__}")
+
+
+def _is_ambiguous(error: CosAuditError) -> bool:
+    """A submission that failed this way may have been accepted (see ``session.is_retryable``)."""
+    if isinstance(error, SubmissionUnknown):
+        return True
+    if isinstance(error, TransportError):
+        return not isinstance(error, ConnectError)
+    return isinstance(error, ServerError) and error.status != 503
+
+
+def _may_pass(error: CosAuditError) -> bool:
+    """A refusal worth another try later: the service turned the request away."""
+    if isinstance(error, ConnectError | ThrottledError):
+        return True
+    return isinstance(error, ServerError) and error.status == 503
+
+
+def _code(error: CosAuditError) -> str:
+    if isinstance(error, SubmissionUnknown):
+        return _code(error.cause)
+    if isinstance(error, ServiceError):
+        return error.code
+    return type(error).__name__
+
+
+def _text(value: enum.Enum | str | None) -> str | None:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+class _State(enum.Enum):
+    NEW = "not started"
+    RUNNING = "running"
+    DONE = "done"
+    CLOSED = "closed"
+
+
+_END = object()
+
+
+@define(frozen=True, slots=True)
+class _Delivery(Generic[J]):
+    """A result on its way to the caller; ``finish`` is journaled once the caller is past it."""
+
+    result: BulkResult[J]
+    finish: bool
+
+
+class BulkRun(Generic[J]):
+    """A bulk run: use as ``async with ... as run: async for result in run``.
+
+    Made by :meth:`AuditClient.moderate_many <cosaudit.AuditClient.moderate_many>`; the
+    arguments are documented there. Runs once.
+    """
+
+    def __init__(
+        self,
+        kind: Moderation[J],
+        items: BulkItems,
+        *,
+        name: str,
+        concurrency: int = 64,
+        journal: str | os.PathLike[str] | None = None,
+        fsync: bool = True,
+        on_ambiguous: AmbiguousPolicy = "report",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        if isinstance(items, str | bytes | Mapping) or not isinstance(
+            items, Iterable | AsyncIterable
+        ):
+            raise InvalidInput("items", f"give an iterable of items, not a {type(items).__name__}")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidInput("concurrency", f"must be an integer >= 1, got {concurrency!r}")
+        if on_ambiguous not in ("report", "resubmit"):
+            raise InvalidInput(
+                "on_ambiguous", f"must be 'report' or 'resubmit', got {on_ambiguous!r}"
+            )
+        if timeout is not None and (
+            not isinstance(timeout, int | float) or not 0 <= timeout < math.inf
+        ):
+            raise InvalidInput(
+                "timeout", f"must be a finite number of seconds >= 0, got {timeout!r}"
+            )
+        self.name = name
+        self._kind = kind
+        self._items = items
+        self._concurrency = concurrency
+        self._journal_path = journal
+        self._fsync = fsync
+        self._on_ambiguous = on_ambiguous
+        self._timeout = timeout
+        self._retry = retry or DEFAULT_ITEM_RETRY
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._rng = rng or random.Random()
+        self._signature = inspect.signature(kind.submit)
+        self._takes_object = "object" in self._signature.parameters
+        # Virus detection has no DataId: there the id lives in the journal only.
+        self._takes_data_id = "data_id" in self._signature.parameters
+        self._state = _State.NEW
+        self._journal: Journal | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._producer: asyncio.Task[None] | None = None
+        self._in_hand: _Delivery[J] | None = None
+        self._started = 0.0
+        self._ended: float | None = None
+        self._counts = dict.fromkeys(set(attrs.fields_dict(BulkSummary)) - {"elapsed"}, 0)
+
+    def __repr__(self) -> str:
+        return f"<BulkRun {self.name} {self._state.value} {self.summary.handed_over} results>"
+
+    @property
+    def summary(self) -> BulkSummary:
+        """The counts so far (final once the run is over)."""
+        end = self._ended if self._ended is not None else self._monotonic()
+        return BulkSummary(**self._counts, elapsed=end - self._started if self._started else 0.0)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> BulkRun[J]:
+        if self._state is not _State.NEW:
+            raise ClientStateError(f"this bulk run is {self._state.value}; a run runs once")
+        if self._journal_path is not None:
+            self._journal = Journal.open(self._journal_path, self.name, fsync=self._fsync)
+        self._started = self._monotonic()
+        self._state = _State.RUNNING
+        self._producer = asyncio.ensure_future(self._produce())
+        self._producer.add_done_callback(self._task_done)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._finish_in_hand()
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[BulkResult[J]]:
+        return self
+
+    async def __anext__(self) -> BulkResult[J]:
+        if self._state is _State.NEW:
+            raise ClientStateError("use 'async with client.moderate_many(...) as run' first")
+        self._finish_in_hand()
+        if self._state is not _State.RUNNING:
+            raise StopAsyncIteration
+        message = await self._queue.get()
+        if message is _END:
+            self._end(_State.DONE)
+            raise StopAsyncIteration
+        if isinstance(message, BaseException):
+            self._end(_State.DONE)
+            raise message
+        assert isinstance(message, _Delivery)
+        delivery: _Delivery[J] = message
+        self._slots.release()
+        self._in_hand = delivery
+        self._count(delivery.result)
+        return delivery.result
+
+    async def aclose(self) -> None:
+        """Stop the run (as leaving ``async with`` does); the journal keeps what is unfinished."""
+        if self._state is _State.CLOSED:
+            return
+        self._end(_State.CLOSED)
+        tasks = [task for task in (self._producer, *self._tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            if self._journal is not None:
+                self._journal.close()
+
+    def _end(self, state: _State) -> None:
+        if self._ended is None and self._started:
+            self._ended = self._monotonic()
+        self._state = state
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A bug or the input failing: the caller sees it at its next result.
+            self._queue.put_nowait(task.exception())
+
+    def _spawn(self, work: Awaitable[BulkResult[J] | _Delivery[J]]) -> None:
+        task = asyncio.ensure_future(self._deliver(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    async def _deliver(self, work: Awaitable[BulkResult[J] | _Delivery[J]]) -> None:
+        outcome = await work
+        delivery = outcome if isinstance(outcome, _Delivery) else _Delivery(outcome, False)
+        self._queue.put_nowait(delivery)
+
+    def _finish_in_hand(self) -> None:
+        delivery, self._in_hand = self._in_hand, None
+        if delivery is None or not delivery.finish or self._journal is None:
+            return
+        result = delivery.result
+        job = result.job
+        verdict = job.verdict if job is not None else None
+        self._journal.done(
+            result.id,
+            result.job_id,
+            state=_text(job.state) if job is not None else None,
+            label=job.label if job is not None else None,
+            verdict=int(verdict) if verdict is not None else None,
+            code=result.code,
+        )
+
+    def _count(self, result: BulkResult[J]) -> None:
+        self._counts[result.status.value] += 1
+        self._counts["possible_duplicates"] += result.possible_duplicate
+        self._counts["resumed"] += result.resumed
+
+    # -- the input -----------------------------------------------------------------------
+
+    async def _produce(self) -> None:
+        journal = self._journal
+        async for item in self._iterate():
+            ident = item_id(item)
+            self._counts["items"] += 1
+            if journal is not None and journal.is_finished(ident):
+                self._counts["skipped"] += 1
+                if self._counts["skipped"] % 256 == 0:
+                    await asyncio.sleep(0)  # a long run of skipped items must not starve the loop
+                continue
+            entry = journal.claim(ident) if journal is not None else None
+            await self._slots.acquire()
+            self._spawn(self._item(ident, item, entry))
+        if journal is not None:
+            # Jobs an earlier run submitted that this input did not bring: their results
+            # are owed all the same.
+            for ident, entry in journal.unclaimed():
+                self._counts["items"] += 1
+                await self._slots.acquire()
+                self._spawn(self._item(ident, None, entry))
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+        self._queue.put_nowait(_END)
+
+    async def _iterate(self) -> AsyncIterator[BulkItem]:
+        items = self._items
+        if isinstance(items, AsyncIterable):
+            async for item in items:
+                yield item
+        else:
+            for item in items:
+                yield item
+
+    def _arguments(self, ident: str, item: BulkItem) -> dict[str, Any]:
+        if isinstance(item, str):
+            is_url = item.startswith(("http://", "https://"))
+            kwargs: dict[str, Any] = {"url" if is_url or not self._takes_object else "object": item}
+        else:
+            kwargs = dict(item)
+        if self._takes_data_id:
+            kwargs["data_id"] = ident
+        try:
+            self._signature.bind(**kwargs)
+        except TypeError as exc:
+            raise InvalidInput("items", f"{self.name}.submit(): {exc}") from None
+        return kwargs
+
+    # -- one item ------------------------------------------------------------------------
+
+    async def _item(
+        self, ident: str, item: BulkItem | None, entry: Open | None
+    ) -> BulkResult[J] | _Delivery[J]:
+        duplicate = False
+        if entry is not None:
+            if entry.phase is Phase.SUBMITTED and entry.job_id is not None:
+                return await self._follow(
+                    ident, entry.job_id, duplicate=entry.earlier, resumed=True
+                )
+            code = entry.code or "Interrupted"  # a 'try' never answered: the process died
+            if self._on_ambiguous == "report" or item is None:
+                return BulkResult(ident, ItemStatus.AMBIGUOUS, code=code)
+            duplicate = True
+        assert item is not None
+        try:
+            kwargs = self._arguments(ident, item)
+        except InvalidInput as error:
+            if self._journal is not None:
+                self._journal.refused(ident, _code(error))
+            return self._refused(ident, error, duplicate)
+        started = self._monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._send(ident, kwargs, duplicate)
+            if not isinstance(outcome, CosAuditError):
+                break
+            ambiguous = _is_ambiguous(outcome)
+            retry = _may_pass(outcome) or (ambiguous and self._on_ambiguous == "resubmit")
+            if not retry or not await self._pause(attempt, started):
+                if ambiguous or duplicate:
+                    # Refused now, but this or an earlier attempt may have been accepted.
+                    return BulkResult(
+                        ident, ItemStatus.AMBIGUOUS, code=_code(outcome), error=outcome,
+                        possible_duplicate=duplicate,
+                    )  # fmt: skip
+                return self._refused(ident, outcome, duplicate)
+            duplicate = duplicate or ambiguous
+        job = outcome
+        if job.is_final:
+            return self._final(ident, job, job.job_id, duplicate, resumed=False)
+        if not job.job_id:
+            return BulkResult(ident, ItemStatus.AMBIGUOUS, job=job, code="NoJobId")
+        # The job was just created: the first poll waits an interval (as client.*.moderate).
+        policy = self._kind.poll
+        await self._sleep(policy.initial * self._rng.uniform(1 - policy.jitter, 1 + policy.jitter))
+        return await self._follow(ident, job.job_id, duplicate=duplicate, resumed=False)
+
+    async def _send(self, ident: str, kwargs: dict[str, Any], duplicate: bool) -> J | CosAuditError:
+        """One submission; the journal learns its outcome even if the run is stopped meanwhile."""
+        journal = self._journal
+        if journal is not None:
+            journal.trying(ident)
+            try:
+                await journal.commit()  # on disk before the request can be
+            except asyncio.CancelledError:
+                journal.refused(ident, "Cancelled")  # nothing was sent
+                raise
+        task = asyncio.ensure_future(self._call_submit(kwargs))
+        try:
+            outcome = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # Stopping: this request may be on the wire. Let it finish so its JobId (or
+            # refusal) is journaled; a second cancellation gives up on it, and the 'try'
+            # record makes it ambiguous on resume.
+            try:
+                await asyncio.wait({task})
+            finally:
+                if not task.done():
+                    task.cancel()
+            self._journal_submission(ident, task.result(), duplicate)
+            raise
+        self._journal_submission(ident, outcome, duplicate)
+        return outcome
+
+    async def _call_submit(self, kwargs: dict[str, Any]) -> J | CosAuditError:
+        try:
+            return await self._kind.submit(**kwargs)
+        except ClientStateError:
+            raise  # a closed client fails every item alike: stop the run instead
+        except CosAuditError as error:
+            return error
+
+    def _journal_submission(self, ident: str, outcome: J | CosAuditError, duplicate: bool) -> None:
+        journal = self._journal
+        if journal is None:
+            return
+        if isinstance(outcome, CosAuditError):
+            if _is_ambiguous(outcome):
+                journal.ambiguous(ident, _code(outcome))
+            else:
+                journal.refused(ident, _code(outcome))
+        elif outcome.job_id and not outcome.is_final:
+            journal.submitted(ident, outcome.job_id, duplicate=duplicate)
+        # A final answer (a synchronous API) is journaled once handed over, like any result.
+
+    async def _follow(
+        self, ident: str, job_id: str, *, duplicate: bool, resumed: bool
+    ) -> BulkResult[J] | _Delivery[J]:
+        """Wait for a job by id; always safe to retry."""
+        started = self._monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                job = await self._kind.wait(job_id, timeout=self._timeout, raise_on_failure=False)
+            except JobTimeout as error:
+                return BulkResult(
+                    ident, ItemStatus.PENDING, job=error.job, job_id=job_id, code="JobTimeout",
+                    error=error, possible_duplicate=duplicate, resumed=resumed,
+                )  # fmt: skip
+            except (NotFoundError, InvalidInput) as error:
+                # Expired, or never existed: waiting again cannot help, and resubmitting
+                # would bill a second job. Final.
+                result: BulkResult[J] = BulkResult(
+                    ident, ItemStatus.FAILED, job_id=job_id, code=_code(error), error=error,
+                    possible_duplicate=duplicate, resumed=resumed,
+                )  # fmt: skip
+                return _Delivery(result, True)
+            except ClientStateError:
+                raise
+            except CosAuditError as error:
+                if await self._pause(attempt, started):
+                    continue
+                return BulkResult(
+                    ident, ItemStatus.PENDING, job_id=job_id, code=_code(error), error=error,
+                    possible_duplicate=duplicate, resumed=resumed,
+                )  # fmt: skip
+            return self._final(ident, job, job_id, duplicate, resumed=resumed)
+
+    def _final(
+        self, ident: str, job: J, job_id: str | None, duplicate: bool, *, resumed: bool
+    ) -> _Delivery[J]:
+        succeeded = job.state == JobState.SUCCESS
+        result = BulkResult(
+            ident,
+            ItemStatus.SUCCEEDED if succeeded else ItemStatus.FAILED,
+            job=job,
+            job_id=job.job_id or job_id,
+            code=None if succeeded else (job.code or _text(job.state)),
+            possible_duplicate=duplicate,
+            resumed=resumed,
+        )
+        return _Delivery(result, True)
+
+    def _refused(self, ident: str, error: CosAuditError, duplicate: bool) -> BulkResult[J]:
+        return BulkResult(
+            ident, ItemStatus.FAILED, code=_code(error), error=error, possible_duplicate=duplicate
+        )
+
+    async def _pause(self, attempt: int, started: float) -> bool:
+        """Sleep before item attempt ``attempt + 1``; False when the policy says stop."""
+        policy = self._retry
+        if attempt >= policy.attempts:
+            return False
+        wait = self._rng.uniform(0, min(policy.maximum, policy.initial * 2 ** (attempt - 1)))
+        if self._monotonic() - started + wait >= policy.deadline:
+            return False
+        self._counts["retries"] += 1
+        await self._sleep(wait)
+        return True
