@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .bulk import BulkItem, BulkResult, BulkRun, BulkSummary, ItemStatus
     from .client import AuditClient
     from .config import (
         AmbiguousSubmit,
@@ -59,6 +60,11 @@ if TYPE_CHECKING:
 # Public names load on first use: ``import cosaudit`` stays cheap, and importing a pure part
 # (``cosaudit.models``) or the emulator never drags in the HTTP client.
 _EXPORTS = {
+    "BulkItem": "bulk",
+    "BulkResult": "bulk",
+    "BulkRun": "bulk",
+    "BulkSummary": "bulk",
+    "ItemStatus": "bulk",
     "AuditClient": "client",
     "AmbiguousSubmit": "config",
     "PollPolicy": "config",
@@ -102,6 +108,10 @@ __all__ = [
     "AudioJob",
     "AuditClient",
     "AuthError",
+    "BulkItem",
+    "BulkResult",
+    "BulkRun",
+    "BulkSummary",
     "CosAuditError",
     "Credentials",
     "CredentialsProvider",
@@ -111,6 +121,7 @@ __all__ = [
     "ImageInput",
     "ImageJob",
     "InvalidInput",
+    "ItemStatus",
     "JobFailed",
     "JobState",
     "JobTimeout",

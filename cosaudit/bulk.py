@@ -106,6 +106,7 @@ class BulkOptions(TypedDict, total=False):
     timeout: float | None
     retry: RetryPolicy | None
 
+
 # Item-level retries, on top of the session's per-request ones: longer waits, for outages that
 # outlast a request's retries (throttling storms, a restarting service).
 DEFAULT_ITEM_RETRY = RetryPolicy(attempts=3, initial=1.0, maximum=30.0, deadline=300.0)

@@ -6,17 +6,23 @@ users' type checking breaks the build.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 from cosaudit import (
     AmbiguousSubmit,
     AudioJob,
     AuditClient,
+    BulkItem,
+    BulkResult,
+    BulkRun,
+    BulkSummary,
     Credentials,
     DocumentJob,
     Freeze,
     ImageInput,
     ImageJob,
+    ItemStatus,
     JobState,
     JobTimeout,
     LiveJob,
@@ -109,3 +115,33 @@ async def usage() -> None:
         )
         print(frame_ms, words, offsets, pages, taken, stopped, infected, request_id)
         print(jobs_table([video, audio, document, now, virus]))
+
+
+async def listing() -> AsyncIterator[BulkItem]:
+    yield "posts/1.txt"
+    yield {"object": "posts/2.txt", "data_id": "post-2", "biz_type": "abc"}
+
+
+async def bulk_usage(client: AuditClient) -> BulkSummary:
+    texts: BulkRun[TextJob] = client.moderate_many(
+        listing(),
+        kind="text",
+        concurrency=32,
+        journal="audit.jsonl",
+        fsync=False,
+        on_ambiguous="resubmit",
+        timeout=120.0,
+        retry=RetryPolicy(attempts=5),
+    )
+    async with texts as run:
+        async for result in run:
+            first: BulkResult[TextJob] = result
+            if first.status is ItemStatus.SUCCEEDED and first.job is not None:
+                print(first.id, first.job.label, first.job.is_sensitive, first.possible_duplicate)
+            elif first.status is ItemStatus.AMBIGUOUS:
+                print("reconcile", first.id, first.code)
+    images: BulkRun[ImageJob] = client.moderate_many(["a.jpg", "b.png"], kind="image")
+    async with images:
+        done: list[ImageJob | None] = [result.job async for result in images]
+    print(done, images.summary.handed_over)
+    return run.summary

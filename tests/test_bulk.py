@@ -1,0 +1,548 @@
+"""``client.moderate_many`` against the emulator over loopback: every item exactly once, a
+journal that survives crashes, ambiguous submissions reported and counted, bounded memory.
+
+Submissions are counted on the emulator's side (its job records, by DataId), so "nothing was
+submitted twice" is checked by the service, not by the runner's own word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cosaudit import (
+    AuditClient,
+    BulkResult,
+    BulkRun,
+    BulkSummary,
+    Credentials,
+    InvalidInput,
+    ItemStatus,
+    PollPolicy,
+    RetryPolicy,
+    TextJob,
+)
+from cosaudit.bulk import item_id
+from cosaudit.emulator import Emulator, EmulatorConfig
+from cosaudit.errors import ClientStateError
+from cosaudit.models import Job, Result
+
+BUCKET = "examplebucket-1250000000"
+FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, maximum=0.05, jitter=0.1, timeout=10)
+KEYS = [f"posts/{i:03}.txt" for i in range(200)]
+# Item-level retries without waiting (the injected sleep returns at once anyway).
+ITEM_RETRY = RetryPolicy(attempts=3, initial=0.01, maximum=0.01, deadline=60)
+
+
+def text_of(key: str) -> str:
+    number = int(key[-7:-4])
+    return "buy now, cheap" if number % 5 == 0 else f"post number {number}, a lovely day"
+
+
+class NoWait:
+    """An injected sleep that returns at once (letting other tasks run); no time passes."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        await asyncio.sleep(0)
+
+
+def client_for(emu: Emulator, **kwargs: Any) -> AuditClient:
+    kwargs.setdefault("poll", FAST_POLL)
+    kwargs.setdefault("sleep", NoWait())
+    return AuditClient(
+        bucket=BUCKET,
+        region="ap-guangzhou",
+        endpoint=emu.url,
+        credentials=Credentials(emu.config.secret_id, emu.config.secret_key),
+        **kwargs,
+    )
+
+
+def submissions(emu: Emulator) -> Counter[str]:
+    """Jobs the emulator accepted, by DataId."""
+    found: Counter[str] = Counter()
+    for job_id in emu.jobs:
+        request = emu.jobs[job_id].request
+        found[request["Input"]["DataId"]] += 1
+    return found
+
+
+def records(journal: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in journal.read_text().splitlines()]
+
+
+async def collect(run_items: Any, client: AuditClient, **kwargs: Any) -> tuple[list, BulkSummary]:
+    kwargs.setdefault("kind", "text")
+    kwargs.setdefault("concurrency", 8)
+    kwargs.setdefault("retry", ITEM_RETRY)
+    results: list[BulkResult[Job]] = []
+    async with client.moderate_many(run_items, **kwargs) as run:
+        async for result in run:
+            results.append(result)
+    return results, run.summary
+
+
+async def drain(run: BulkRun[Any]) -> list[BulkResult[Any]]:
+    async with run:
+        return [result async for result in run]
+
+
+@pytest.fixture(scope="module")
+def bucket(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The posts, written once for the module (the emulator only reads them)."""
+    root = tmp_path_factory.mktemp("bucket")
+    (root / "posts").mkdir()
+    for key in KEYS:
+        (root / key).write_text(text_of(key), "utf-8")
+    return root
+
+
+@pytest.fixture
+async def emu(bucket: Path) -> AsyncIterator[Emulator]:
+    # Final on the first query: with the sleeps injected, nothing waits for real.
+    async with Emulator(EmulatorConfig(bucket_dir=bucket, final_after_polls=1)) as emulator:
+        yield emulator
+
+
+async def test_every_item_once_with_its_verdict(emu: Emulator) -> None:
+    keys = KEYS[:40]
+    async with client_for(emu) as client:
+        results, summary = await collect(iter(keys), client)
+    assert sorted(r.id for r in results) == keys  # each exactly once
+    for result in results:
+        assert result.status is ItemStatus.SUCCEEDED and result.ok
+        assert result.job is not None and result.job.data_id == result.id
+        sensitive = text_of(result.id).startswith("buy now")
+        assert result.job.verdict == (Result.SENSITIVE if sensitive else Result.NORMAL)
+        assert result.job.label == ("Ads" if sensitive else "Normal")
+    assert submissions(emu) == Counter(keys)
+    assert summary.items == summary.succeeded == 40 and summary.handed_over == 40
+    assert (summary.failed, summary.ambiguous, summary.pending, summary.skipped) == (0, 0, 0, 0)
+    assert summary.retries == 0 and summary.elapsed > 0
+
+
+async def test_async_iterable_of_mappings_and_derived_ids(emu: Emulator) -> None:
+    async def items() -> AsyncIterator[Any]:
+        yield {"object": KEYS[1], "data_id": "mine-1"}
+        yield {"content": "buy now please"}  # synchronous API: final at once, no polling
+        yield "https://127.0.0.1:1/nothing-listens-here.txt"  # a URL item: the job fails
+        yield KEYS[2]
+
+    derived = item_id({"content": "buy now please"})
+    assert derived.startswith("sha256:") and derived == item_id({"content": "buy now please"})
+    assert item_id(KEYS[2]) == KEYS[2] and item_id({"object": "x", "data_id": "d"}) == "d"
+    assert item_id("k" * 600).startswith("sha256:")  # longer than a DataId may be
+    async with client_for(emu) as client:
+        results, summary = await collect(items(), client)
+    by_id = {r.id: r for r in results}
+    assert set(by_id) == {
+        "mine-1",
+        derived,
+        "https://127.0.0.1:1/nothing-listens-here.txt",
+        KEYS[2],
+    }
+    assert by_id[derived].job is not None and by_id[derived].job.label == "Ads"
+    failed = by_id["https://127.0.0.1:1/nothing-listens-here.txt"]
+    assert failed.status is ItemStatus.FAILED and failed.code == "ResourceDownloadFailed"
+    assert failed.job is not None and failed.job.is_failed
+    assert summary.succeeded == 3 and summary.failed == 1
+
+
+async def test_in_flight_items_are_bounded_however_long_the_input(emu: Emulator) -> None:
+    pulled = 0
+
+    def endless_listing() -> Iterator[dict[str, str]]:
+        nonlocal pulled
+        index = 0
+        while True:  # never materialised: pulled only as slots free up
+            pulled += 1
+            yield {"object": KEYS[index % len(KEYS)], "data_id": f"item-{index}"}
+            index += 1
+
+    concurrency = 6
+    worst = handed = 0
+    async with (
+        client_for(emu) as client,
+        client.moderate_many(endless_listing(), kind="text", concurrency=concurrency) as run,
+    ):
+        async for _ in run:
+            handed += 1
+            worst = max(worst, pulled - handed)
+            if handed == 120:
+                break
+    # Pulled but not handed over: the items in flight, plus one waiting for a slot.
+    assert worst <= concurrency + 1
+    assert pulled <= 120 + concurrency + 1
+    assert run.summary.handed_over == 120
+
+
+async def test_results_come_in_completion_order(emu: Emulator) -> None:
+    emu.controls.final_after_polls = 30  # the object's job takes 30 polls ...
+    fast = [{"content": f"text {i}", "data_id": f"inline-{i}"} for i in range(4)]
+    items: list[Any] = [KEYS[0], *fast]  # ... inline texts are answered at once
+    async with client_for(emu) as client:
+        results, _ = await collect(items, client, concurrency=5)
+    assert [r.id for r in results] == [f"inline-{i}" for i in range(4)] + [KEYS[0]]
+
+
+async def test_resume_after_a_stop_submits_nothing_twice(emu: Emulator, tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    keys = KEYS[:80]
+    first: list[str] = []
+    twenty = asyncio.Event()
+
+    async def consume() -> None:
+        async with (
+            client_for(emu) as client,
+            # fsync=False: the stop then finds items submitted or polling, not waiting on disk.
+            client.moderate_many(
+                keys, kind="text", concurrency=8, journal=journal, fsync=False
+            ) as run,
+        ):
+            async for result in run:
+                first.append(result.id)
+                if len(first) == 20:
+                    twenty.set()
+
+    task = asyncio.ensure_future(consume())
+    await twenty.wait()
+    task.cancel()  # a stop mid-run: Ctrl-C, a deploy, a timeout around the whole job
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert 20 <= len(first) < len(keys)
+
+    async with client_for(emu) as client:
+        second, summary = await collect(keys, client, journal=journal)
+    again = [r.id for r in second]
+    assert sorted(first + again) == keys  # every item handed over exactly once in all
+    assert submissions(emu) == Counter(keys)  # and submitted exactly once
+    assert summary.skipped == len(first) and summary.items == len(keys)
+    # Jobs in flight at the stop were waited for by their JobId, not resubmitted.
+    assert summary.resumed >= 1
+    assert summary.resumed == sum(r.resumed for r in second)
+    assert all(r.ok for r in second) and summary.ambiguous == 0
+
+
+async def test_a_result_the_loop_crashed_on_is_handed_over_again(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    keys = KEYS[:10]
+    handled: list[str] = []
+
+    async def handle_until_the_database_fails(run: BulkRun[TextJob]) -> None:
+        async with run:
+            async for result in run:
+                if len(handled) == 3:
+                    handled.append(result.id)  # the one it crashed on
+                    raise RuntimeError("database down")
+                handled.append(result.id)
+
+    async with client_for(emu) as client:
+        run = client.moderate_many(keys, kind="text", journal=journal)
+        with pytest.raises(RuntimeError, match="database down"):
+            await handle_until_the_database_fails(run)
+        second, _ = await collect(keys, client, journal=journal)
+    *handled, crashed_on = handled
+    assert crashed_on in {r.id for r in second}  # not marked finished: handed over again
+    assert sorted(handled + [r.id for r in second]) == keys
+    assert submissions(emu) == Counter(keys)  # by polling its JobId again, not resubmitting
+    assert next(r for r in second if r.id == crashed_on).resumed
+
+
+async def test_ambiguous_submission_is_recorded_reported_and_resubmitted_on_request(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    keys = KEYS[:3]
+    # A 500 to the first submission: the service may have created the job.
+    emu.faults.fail_next(1, status=500, code="InternalError", path_prefix="/text/auditing")
+    async with client_for(emu) as client:
+        results, summary = await collect(keys, client, concurrency=1, journal=journal)
+        unknown = results[0]
+        assert unknown.id == keys[0] and unknown.status is ItemStatus.AMBIGUOUS
+        assert unknown.code == "InternalError" and unknown.error is not None
+        assert summary.ambiguous == 1 and summary.succeeded == 2
+        assert {"e": "unk", "id": keys[0], "code": "InternalError"} in records(journal)
+
+        # Resuming reports it again and still does not send it.
+        again, summary = await collect(keys, client, journal=journal)
+        assert [(r.id, r.status) for r in again] == [(keys[0], ItemStatus.AMBIGUOUS)]
+        assert summary.skipped == 2 and summary.ambiguous == 1
+        assert submissions(emu) == Counter(keys[1:])
+
+        # The caller chooses to resubmit: done, and counted as a possible duplicate.
+        third, summary = await collect(keys, client, journal=journal, on_ambiguous="resubmit")
+    assert [(r.id, r.status, r.possible_duplicate) for r in third] == [
+        (keys[0], ItemStatus.SUCCEEDED, True)
+    ]
+    assert summary.possible_duplicates == 1 and summary.succeeded == 1
+    assert submissions(emu) == Counter(keys)
+
+
+async def test_resubmit_policy_retries_an_ambiguous_submission_at_once(emu: Emulator) -> None:
+    emu.faults.fail_next(1, status=500, code="InternalError", path_prefix="/text/auditing")
+    async with client_for(emu) as client:
+        results, summary = await collect(KEYS[:1], client, on_ambiguous="resubmit")
+    assert [(r.status, r.possible_duplicate) for r in results] == [(ItemStatus.SUCCEEDED, True)]
+    assert summary.possible_duplicates == 1 and summary.retries == 1
+
+
+async def test_a_refused_submission_is_retried_and_a_resume_sends_it_again(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    one_attempt = RetryPolicy(attempts=1)  # no per-request retries: the item level only
+    # 503 twice, then accepted: the item is retried (the service turned it away, so it is safe).
+    emu.faults.fail_next(2, status=503, code="ServiceUnavailable", path_prefix="/text/auditing")
+    async with client_for(emu, retry=one_attempt) as client:
+        results, summary = await collect(KEYS[:1], client, journal=journal)
+        assert results[0].ok and summary.retries == 2
+        # Refused more times than the item may be tried: failed, journaled as refused ...
+        emu.faults.fail_next(3, status=429, code="SlowDown", path_prefix="/text/auditing")
+        results, summary = await collect(KEYS[1:2], client, journal=journal)
+        assert results[0].status is ItemStatus.FAILED and results[0].code == "SlowDown"
+        assert results[0].job is None and summary.failed == 1 and summary.retries == 2
+        assert records(journal)[-1] == {"e": "ref", "id": KEYS[1], "code": "SlowDown"}
+        # ... and a resume submits it again, since it was certainly never accepted.
+        results, summary = await collect(KEYS[:2], client, journal=journal)
+    assert [(r.id, r.ok) for r in results] == [(KEYS[1], True)] and summary.skipped == 1
+    assert submissions(emu) == Counter(KEYS[:2])
+
+
+async def test_a_crash_between_send_and_answer_leaves_the_item_ambiguous(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """What ``kill -9`` leaves when it lands after a request was sent and before its answer
+    was journaled: a ``try`` record and nothing after it."""
+    journal = tmp_path / "run.jsonl"
+    keys = KEYS[:4]
+    async with client_for(emu) as client:
+        await collect(keys, client, concurrency=1, journal=journal)
+        lines = journal.read_bytes().splitlines(keepends=True)
+        cut = lines.index(
+            json.dumps({"e": "try", "id": keys[3]}, separators=(",", ":")).encode() + b"\n"
+        )
+        journal.write_bytes(b"".join(lines[: cut + 1]))  # the service did accept keys[3]
+
+        results, summary = await collect(keys, client, journal=journal)
+        assert [(r.id, r.status, r.code) for r in results] == [
+            (keys[3], ItemStatus.AMBIGUOUS, "Interrupted")
+        ]
+        assert submissions(emu) == Counter(keys)  # reported, not sent a second time
+        results, summary = await collect(keys, client, journal=journal, on_ambiguous="resubmit")
+    assert [(r.id, r.ok, r.possible_duplicate) for r in results] == [(keys[3], True, True)]
+    assert submissions(emu)[keys[3]] == 2 and summary.possible_duplicates == 1
+
+
+CHILD = """
+import asyncio, json, sys
+from cosaudit import AuditClient, Credentials, PollPolicy
+
+args = json.loads(sys.argv[1])
+
+async def main():
+    async with AuditClient(
+        bucket=args["bucket"], region="ap-guangzhou", endpoint=args["url"],
+        credentials=Credentials(args["id"], args["key"]),
+        poll=PollPolicy(initial=0.005, maximum=0.01),
+    ) as client:
+        run = client.moderate_many(
+            args["keys"], kind="text", concurrency=4, journal=args["journal"]
+        )
+        async with run:
+            async for result in run:
+                print(result.id, flush=True)
+    print("END", flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_kill_9_mid_run_then_resume(emu: Emulator, tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    keys = KEYS[:100]
+    args = {
+        "bucket": BUCKET,
+        "url": emu.url,
+        "id": emu.config.secret_id,
+        "key": emu.config.secret_key,
+        "keys": keys,
+        "journal": str(journal),
+    }
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CHILD, json.dumps(args), stdout=asyncio.subprocess.PIPE
+    )
+    assert child.stdout is not None
+    printed: list[str] = []
+    while len(printed) < 5:
+        line = await child.stdout.readline()
+        assert line, "the child ended early"
+        printed.append(line.decode().strip())
+    child.send_signal(signal.SIGKILL)
+    rest = await child.stdout.read()
+    assert await child.wait() == -signal.SIGKILL
+    printed += rest.decode().split()
+    assert "END" not in printed
+
+    # What the journal says was on the wire when the process died: 'try' with no answer.
+    last: dict[str, str] = {}
+    for record in records(journal):
+        if "id" in record:
+            last[record["id"]] = record["e"]
+    interrupted = {ident for ident, event in last.items() if event == "try"}
+
+    async with client_for(emu) as client:
+        results, summary = await collect(keys, client, journal=journal)
+    handed = [r.id for r in results]
+    ambiguous = {r.id for r in results if r.status is ItemStatus.AMBIGUOUS}
+    assert ambiguous == interrupted  # reported for reconciliation, not resubmitted
+    assert all(r.ok for r in results if r.id not in ambiguous)
+    # Every item was handed over; only the one the child was holding may come twice.
+    assert set(printed) | set(handed) == set(keys)
+    assert set(printed) & set(handed) <= {printed[-1]}
+    # The service saw each item at most once, and every unambiguous one exactly once.
+    seen = submissions(emu)
+    assert max(seen.values()) == 1
+    assert set(seen) >= set(keys) - ambiguous
+    assert summary.items == len(keys) and summary.ambiguous == len(interrupted)
+
+
+async def test_a_torn_last_line_is_dropped(emu: Emulator, tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    keys = KEYS[:3]
+    async with client_for(emu) as client:
+        await collect(keys[:2], client, journal=journal)
+        whole = journal.read_bytes()
+        journal.write_bytes(whole + b'{"e":"done","id":"posts/00')  # the process died mid-write
+        results, summary = await collect(keys, client, journal=journal)
+    assert [r.id for r in results] == [keys[2]] and summary.skipped == 2
+    text = journal.read_bytes()
+    assert text.startswith(whole) and text.endswith(b"\n")
+    assert all(isinstance(record, dict) for record in records(journal))  # every line parses
+
+
+async def test_journal_refusals(emu: Emulator, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a journal")
+    corrupt = tmp_path / "corrupt.jsonl"
+    corrupt.write_text('{"e":"run","v":1,"kind":"text","t":0}\n#garbage\n{"e":"try","id":"a"}\n')
+    image = tmp_path / "image.jsonl"
+    image.write_text('{"e":"run","v":1,"kind":"image","t":0}\n')
+    async with client_for(emu) as client:
+        for path, message in [
+            (notes, "is not a cosaudit journal"),
+            (corrupt, "line 2 is not a journal record"),
+            (image, "records a 'image' run, not 'text'"),
+        ]:
+            before = path.read_bytes()
+            with pytest.raises(InvalidInput, match=message) as caught:
+                async with client.moderate_many(KEYS[:1], kind="text", journal=path):
+                    pass
+            assert caught.value.field == "journal"
+            assert path.read_bytes() == before  # never truncated or appended to
+        held = tmp_path / "held.jsonl"
+        async with client.moderate_many(KEYS[:1], kind="text", journal=held) as run:
+            with pytest.raises(InvalidInput, match="in use by another run"):
+                async with client.moderate_many(KEYS[:1], kind="text", journal=held):
+                    pass
+            async for _ in run:
+                pass
+
+
+async def test_a_failed_job_is_final_and_skipped_on_resume(emu: Emulator, tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    async with client_for(emu) as client:
+        results, summary = await collect(["posts/missing.txt"], client, journal=journal)
+        (failed,) = results
+        assert failed.status is ItemStatus.FAILED and failed.code == "ResourceNotFound"
+        assert failed.job is not None and failed.job.is_failed and summary.failed == 1
+        assert records(journal)[-1]["state"] == "Failed"
+        results, summary = await collect(["posts/missing.txt"], client, journal=journal)
+    assert results == [] and summary.skipped == 1
+
+
+async def test_a_job_pending_at_the_timeout_is_waited_for_on_resume(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    emu.controls.hold = True  # jobs stay Auditing
+    async with client_for(emu) as client:
+        results, summary = await collect(KEYS[:2], client, journal=journal, timeout=0)
+        assert {r.status for r in results} == {ItemStatus.PENDING} and summary.pending == 2
+        assert all(r.code == "JobTimeout" and r.job_id for r in results)
+        emu.controls.hold = False
+        results, summary = await collect(KEYS[:2], client, journal=journal)
+    assert all(r.ok and r.resumed for r in results) and summary.resumed == 2
+    assert submissions(emu) == Counter(KEYS[:2])
+
+
+async def test_jobs_journaled_but_missing_from_the_input_are_still_waited_for(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    emu.controls.hold = True
+    async with client_for(emu) as client:
+        await collect(KEYS[:2], client, journal=journal, timeout=0)
+        emu.controls.hold = False
+        results, summary = await collect(KEYS[1:3], client, journal=journal)
+    assert sorted(r.id for r in results) == KEYS[:3]
+    assert summary.items == 3 and summary.resumed == 2
+
+
+async def test_bad_items_fail_alone(emu: Emulator) -> None:
+    items: list[Any] = [
+        {"object": KEYS[0], "no_such_argument": 1, "data_id": "a"},
+        {"object": "../escape", "data_id": "b"},
+        {"content": "x" * 10_001, "data_id": "c"},
+        KEYS[1],
+    ]
+    async with client_for(emu) as client:
+        results, summary = await collect(items, client)
+    by_id = {r.id: r for r in results}
+    assert by_id["a"].code == "InvalidInput" and "no_such_argument" in str(by_id["a"].error)
+    assert by_id["b"].code == "InvalidInput" and by_id["c"].code == "LimitExceeded"
+    assert by_id[KEYS[1]].ok and summary.failed == 3 and summary.succeeded == 1
+    assert submissions(emu) == Counter([KEYS[1]])
+
+
+async def test_arguments_are_checked_before_anything_runs(emu: Emulator) -> None:
+    async with client_for(emu) as client:
+        for kwargs, field in [
+            ({"items": "posts/000.txt", "kind": "text"}, "items"),
+            ({"items": {"object": "a"}, "kind": "text"}, "items"),
+            ({"items": KEYS, "kind": "text", "concurrency": 0}, "concurrency"),
+            ({"items": KEYS, "kind": "text", "on_ambiguous": "ignore"}, "on_ambiguous"),
+            ({"items": KEYS, "kind": "text", "timeout": float("inf")}, "timeout"),
+            ({"items": KEYS, "kind": "session"}, "kind"),
+            ({"items": KEYS, "kind": "videos"}, "kind"),
+        ]:
+            with pytest.raises(InvalidInput) as caught:
+                client.moderate_many(**kwargs)
+            assert caught.value.field == field
+        run = client.moderate_many(KEYS[:1], kind="text")
+        with pytest.raises(ClientStateError, match="async with"):
+            await run.__anext__()
+        async with run:
+            assert [r.id async for r in run] == KEYS[:1]
+        with pytest.raises(ClientStateError, match="runs once"):
+            async with run:
+                pass
+        unusable = client.moderate_many([object()], kind="text")  # type: ignore[list-item]
+        with pytest.raises(InvalidInput, match="a str or a mapping"):
+            await drain(unusable)
+    closed = client.moderate_many(KEYS[:2], kind="text")
+    with pytest.raises(ClientStateError):  # a closed client stops the run, not each item
+        await drain(closed)
