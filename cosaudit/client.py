@@ -221,7 +221,10 @@ class AuditClient:
                 crashes of the process, not of the machine).
             on_ambiguous: when a submission may or may not have been accepted,
                 ``"report"`` it (the default: status ``ambiguous``) or ``"resubmit"`` it
-                (flagged ``possible_duplicate``).
+                (flagged ``possible_duplicate``). Leave the client's
+                ``RetryPolicy.ambiguous_submit`` at ``REPORT``: under ``RETRY`` the session
+                resends before the runner hears of it, and those possible duplicates reach
+                only the ``on_retry`` hook, not the run's counts.
             timeout: seconds to poll each job (default ``poll.timeout``); a job still
                 pending then is reported ``pending`` and waited for again on resume.
             retry: item-level retries after the session's own per-request ones (a refused
