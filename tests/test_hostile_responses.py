@@ -1,0 +1,225 @@
+"""Hostile answers over loopback HTTP: entity bombs, external entities, huge and deep bodies.
+
+Each must end in a typed error carrying the HTTP status and the request id, and the limit that
+stopped it must show in the message: that is how these tests know memory and time stayed
+bounded, without timing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from cosaudit import AuditClient, Credentials
+from cosaudit.config import RetryPolicy
+from cosaudit.errors import MalformedResponse, ServerError
+from cosaudit.xmlcodec import DEFAULT_MAX_BYTES, MAX_DEPTH
+
+KEY = Credentials("AKIDhostile", "hostile-test-key")
+MB = 1024 * 1024
+
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'
+        for i in range(1, 10)
+    )
+    + "]><Response><JobsDetail><JobId>st1</JobId><Label>&lol9;</Label></JobsDetail></Response>"
+)
+LOCAL_FILE = (
+    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+    "<Response><JobsDetail><JobId>st1</JobId><Label>&xxe;</Label></JobsDetail></Response>"
+)
+
+
+def external_dtd(url: str) -> str:
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "{url}">'
+        "<Response><JobsDetail><JobId>st1</JobId></JobsDetail></Response>"
+    )
+
+
+def parameter_entity(url: str) -> str:
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % ext SYSTEM "{url}"> %ext;]>'
+        "<Response><JobsDetail><JobId>st1</JobId></JobsDetail></Response>"
+    )
+
+
+class Hostile:
+    """A loopback server answering every request with ``answer``; counts what it was asked."""
+
+    def __init__(self) -> None:
+        self.answer: Callable[[web.Request], web.StreamResponse] | None = None
+        self.body = b""
+        self.status = 200
+        self.streamed = 0  # bytes written by a streaming answer
+        self.seen: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(request.path)
+        headers = {"x-ci-request-id": f"hostile-{len(self.seen)}"}
+        return web.Response(
+            status=self.status, body=self.body, headers=headers, content_type="application/xml"
+        )
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[tuple[Hostile, str]]:
+    server = Hostile()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", server.handle)
+    test_server = TestServer(app, host="127.0.0.1")
+    await test_server.start_server()
+    yield server, f"http://127.0.0.1:{test_server.port}"
+    await test_server.close()
+
+
+def client_for(url: str) -> AuditClient:
+    return AuditClient(
+        bucket="examplebucket-1250000000",
+        region="ap-guangzhou",
+        endpoint=url,
+        credentials=KEY,
+        retry=RetryPolicy(attempts=1),
+    )
+
+
+async def _malformed(url: str) -> MalformedResponse:
+    async with client_for(url) as client:
+        with pytest.raises(MalformedResponse) as caught:
+            await client.text.get("st1")
+    return caught.value
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le"])
+async def test_billion_laughs_is_refused_in_any_encoding(
+    hostile: tuple[Hostile, str], encoding: str
+) -> None:
+    server, url = hostile
+    body = LAUGHS.encode(encoding)
+    if encoding == "utf-16-le":  # no BOM: expat must be told by the declaration alone
+        body = LAUGHS.replace('version="1.0"', 'version="1.0" encoding="UTF-16LE"').encode(encoding)
+    server.body = body
+    error = await _malformed(url)
+    assert (error.status, error.request_id) == (200, "hostile-1")
+    assert "DTD or entities" in str(error) or "entities are disabled" in str(error)
+
+
+async def test_local_file_entity_is_refused_and_not_read(hostile: tuple[Hostile, str]) -> None:
+    server, url = hostile
+    server.body = LOCAL_FILE.encode()
+    error = await _malformed(url)
+    assert "DTD or entities" in str(error)
+    assert error.request_id == "hostile-1"
+
+
+@pytest.mark.parametrize("make", [external_dtd, parameter_entity], ids=["dtd", "parameter"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+async def test_external_entities_are_never_fetched(
+    hostile: tuple[Hostile, str],
+    make: Callable[[str], str],
+    encoding: str,
+) -> None:
+    server, url = hostile
+    # The DTD points back at the same server: any fetch would show up in server.seen.
+    server.body = (
+        make(f"{url}/evil.dtd")
+        .replace('1.0"?>', f'1.0" encoding="{encoding}"?>', 1)
+        .encode(encoding)
+    )
+    error = await _malformed(url)
+    assert "DTD or entities" in str(error)
+    assert server.seen == ["/text/auditing/st1"]
+
+
+async def test_an_error_answer_with_an_entity_bomb_keeps_its_status(
+    hostile: tuple[Hostile, str],
+) -> None:
+    server, url = hostile
+    server.status, server.body = 503, LAUGHS.replace("Response", "Error").encode()
+    async with client_for(url) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.text.get("st1")
+    assert (caught.value.status, caught.value.code) == (503, "HTTP503")
+    assert caught.value.request_id == "hostile-1"
+    assert "lol" not in str(caught.value)
+
+
+async def _fifty_megabytes(request: web.Request, *, declared: bool) -> web.StreamResponse:
+    total = 50 * MB
+    response = web.StreamResponse(headers={"x-ci-request-id": "big-1"})
+    response.content_type = "application/xml"
+    if declared:
+        response.content_length = total
+    else:
+        response.enable_chunked_encoding()
+    await response.prepare(request)
+    chunk = b"<Response>" + b"x" * (MB - 10)
+    written = 0
+    try:
+        while written < total:
+            await response.write(chunk)
+            written += len(chunk)
+            request.app[WRITTEN].append(written)
+            chunk = b"x" * MB
+    except (ConnectionError, RuntimeError):
+        pass  # the client hung up, as it should
+    return response
+
+
+WRITTEN = web.AppKey("written", list)
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_a_50_megabyte_answer_is_cut_off_at_the_cap(declared: bool) -> None:
+    app = web.Application()
+    app[WRITTEN] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await _fifty_megabytes(request, declared=declared)
+
+    app.router.add_route("*", "/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        error = await _malformed(f"http://127.0.0.1:{server.port}")
+    finally:
+        await server.close()
+    assert (error.status, error.request_id) == (200, "big-1")
+    assert f"exceeds the limit of {DEFAULT_MAX_BYTES} bytes" in str(error)
+    if declared:  # refused on the header: not one chunk of the body was needed
+        assert f"answer of {50 * MB} bytes" in str(error)
+
+
+# Response, JobsDetail and Section are 3 levels: MAX_DEPTH - 2 <a> make MAX_DEPTH + 1 in all.
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 2, 200_000])
+async def test_deeply_nested_xml_is_refused(hostile: tuple[Hostile, str], depth: int) -> None:
+    server, url = hostile
+    server.body = (
+        b"<Response><JobsDetail><JobId>st1</JobId><Section>"
+        + b"<a>" * depth
+        + b"</a>" * depth
+        + b"</Section></JobsDetail></Response>"
+    )
+    error = await _malformed(url)
+    assert (error.status, error.request_id) == (200, "hostile-1")
+    assert f"nest deeper than the limit of {MAX_DEPTH}" in str(error)
+
+
+async def test_nesting_up_to_the_limit_is_fine(hostile: tuple[Hostile, str]) -> None:
+    server, url = hostile
+    depth = MAX_DEPTH - 3
+    server.body = (
+        b"<Response><JobsDetail><JobId>st1</JobId><State>Success</State><Section>"
+        + b"<a>" * depth
+        + b"</a>" * depth
+        + b"</Section></JobsDetail></Response>"
+    )
+    async with client_for(url) as client:
+        job = await client.text.get("st1")
+    assert job.job_id == "st1"
+    assert len(job.sections) == 1  # the unknown <a> nest stays in the section's raw
