@@ -3,15 +3,63 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from attrs import define, field
+
+from .errors import InvalidInput
 
 __all__ = ["Credentials", "CredentialsProvider"]
 
 
 def _masked(value: str) -> str:
     return "[secure]" if value else "''"
+
+
+# The SecretId goes into the Authorization value between '&'-separated 'q-' fields, the token
+# into a header of its own: either holding '&', ';', '=', whitespace or a control character
+# could forge fields or headers. Error messages never show the value (it may be a key pasted
+# into the wrong argument).
+_SECRET_ID = re.compile(r"[!-~]+", re.ASCII)
+_TOKEN = re.compile(r"[!-~]*", re.ASCII)
+
+
+def _check_secret_id(_: object, __: object, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidInput("Credentials.secret_id", f"must be a string, not {type(value).__name__}")
+    if not _SECRET_ID.fullmatch(value) or any(ch in value for ch in "&;="):
+        raise InvalidInput(
+            "Credentials.secret_id",
+            "must be 1 or more visible ASCII characters other than '&', ';' and '='",
+        )
+
+
+def _check_secret_key(_: object, __: object, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidInput(
+            "Credentials.secret_key", f"must be a string, not {type(value).__name__}"
+        )
+    if not value:
+        raise InvalidInput("Credentials.secret_key", "must not be empty")
+
+
+def _check_token(_: object, __: object, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InvalidInput("Credentials.token", f"must be a string, not {type(value).__name__}")
+    if not _TOKEN.fullmatch(value):
+        raise InvalidInput(
+            "Credentials.token",
+            "must be visible ASCII characters only (it is sent as a header; value not shown)",
+        )
+
+
+def _check_expiry(_: object, __: object, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise InvalidInput("Credentials.expires_at", "must be Unix seconds (a number) or None")
 
 
 @define(frozen=True, slots=True, repr=False)
@@ -24,12 +72,15 @@ class Credentials:
     Args:
         expires_at: Unix time the temporary key expires, if known; the session asks its
             provider for new credentials shortly before then.
+
+    Raises :class:`~cosaudit.errors.InvalidInput` for a SecretId or token that could not be
+    sent as it is (control characters, ``&``/``;``/``=`` in the id), never showing the value.
     """
 
-    secret_id: str
-    secret_key: str = field(repr=False)
-    token: str | None = field(default=None, repr=False)
-    expires_at: float | None = None
+    secret_id: str = field(validator=_check_secret_id)
+    secret_key: str = field(repr=False, validator=_check_secret_key)
+    token: str | None = field(default=None, repr=False, validator=_check_token)
+    expires_at: float | None = field(default=None, validator=_check_expiry)
 
     def __repr__(self) -> str:
         token = ", token=[secure]" if self.token else ""

@@ -30,6 +30,7 @@ from .errors import (
     ConnectError,
     ConnectionLost,
     CosAuditError,
+    InvalidInput,
     MalformedResponse,
     RequestTimeout,
     ServerError,
@@ -151,6 +152,21 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
+def _drop_foreign_context(error: BaseException) -> None:
+    """Unlink the aiohttp exceptions our errors were raised over (``raise ... from None``).
+
+    ``from None`` only hides them from tracebacks: ``__context__`` still holds them, and their
+    ``RequestInfo`` carries our headers, ``Authorization`` and the security token included.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current.__suppress_context__ and not isinstance(current.__context__, CosAuditError):
+            current.__context__ = None
+        current = current.__cause__ or current.__context__
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -193,6 +209,9 @@ class Session:
         max_response_bytes: int = xmlcodec.DEFAULT_MAX_BYTES,
         rng: random.Random | None = None,
     ) -> None:
+        if not isinstance(verify_ssl, bool):
+            # Only an explicit False turns verification off; a truthy "no" must not.
+            raise InvalidInput("verify_ssl", f"must be True or False, not {verify_ssl!r}")
         self.endpoints = endpoints
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
@@ -311,7 +330,11 @@ class Session:
             body=body,
             root=root,
         )
-        return await self._send(call, idempotent)
+        try:
+            return await self._send(call, idempotent)
+        except CosAuditError as error:
+            _drop_foreign_context(error)
+            raise
 
     async def _send(self, call: _Call, idempotent: bool) -> Response:
         """The attempts of one call: backoff, budget, pause, re-signing, within the deadline."""
@@ -440,6 +463,7 @@ class Session:
     def _report(
         self, call: _Call, attempt: int, wait: float, error: BaseException, reason: RetryReason
     ) -> None:
+        _drop_foreign_context(error)  # before the hook may keep it
         logger.debug(
             "retrying %s %s in %.2fs after attempt %d (%s): %r",
             call.method,
@@ -683,6 +707,6 @@ class _Call:
     host: str
     service: Service
     signed_path: str
-    params: dict[str, str]
+    params: dict[str, str] = field(repr=False)  # a detect-url may be a pre-signed URL
     body: bytes | None = field(repr=False)
     root: str

@@ -40,7 +40,8 @@ cannot tell an old signature replayed from a slow clock either). A client 20 min
 that signs ``now-60 … now+900`` is thus 5 minutes past its window: ``Request has expired``.
 
 A token sent with a key that has none is ignored. On a mismatch the server's HttpString and
-StringToSign are logged at WARNING on ``cosaudit.emulator`` — never the key or a signature.
+StringToSign are logged at WARNING on ``cosaudit.emulator`` — never the key, a signature or a
+security token (its value is masked in the HttpString).
 """
 
 from __future__ import annotations
@@ -203,9 +204,18 @@ def _check_signature(
         if hmac.compare_digest(last.signature.encode(), parts.signature.encode()):
             return
     raise _mismatch(
-        f"SecretId {parts.secret_id}; server HttpString={last.http_string!r} "
+        f"SecretId {parts.secret_id}; server HttpString={_redacted(last.http_string, headers)!r} "
         f"StringToSign={last.string_to_sign!r}",
     )
+
+
+def _redacted(http_string: str, headers: Mapping[str, str]) -> str:
+    """The HttpString with security-token values masked: a signed token header is in it."""
+    for name in TOKEN_HEADERS:
+        value = headers.get(name)
+        if value:
+            http_string = http_string.replace(f"{name}={encode(value)}", f"{name}=[secure]")
+    return http_string
 
 
 def verify(
