@@ -4,6 +4,7 @@ scripted aiohttp server (:class:`Script`) plus a hang-up TCP server for the sess
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,21 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from hypothesis import settings
 
 from cosaudit.credentials import Credentials
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import gif_with_comment, jpeg_with_comment, png_with_text
 from cosaudit.endpoints import Endpoints
 from cosaudit.session import Session
+
+# Property tests run the same bounded, derandomized examples on every run (no flakes on a shared
+# 2-core box, no .hypothesis folder); HYPOTHESIS_PROFILE=fuzz explores widely for a deeper look.
+settings.register_profile(
+    "cosaudit", max_examples=60, derandomize=True, deadline=None, database=None, print_blob=True
+)
+settings.register_profile("fuzz", max_examples=5_000, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cosaudit"))
 
 BUCKET_OBJECTS: dict[str, bytes] = {
     "images/clean.png": png_with_text("a sunny day at the beach"),
