@@ -1,7 +1,9 @@
 """The registry of moderation kinds and the routes they serve.
 
-Adding a kind (video, audio, ...) is one module defining a :class:`KindSpec` and one entry in
-:data:`KINDS`; the generic ``GET /<kind>/auditing/<jobId>`` query comes with it.
+Adding a kind is one module defining a :class:`KindSpec` and one entry in :data:`KINDS`; the
+generic ``GET <submit path>/<jobId>`` query comes with it (``KindSpec.query`` replaces it, as
+video does for live streams). Endpoints that create no job (the badcase report) are plain
+routes in :data:`OTHER_ROUTES`.
 """
 
 from __future__ import annotations
