@@ -1,8 +1,10 @@
 """``cosaudit demo``: the bundled sample set, moderated concurrently on the embedded emulator.
 
 Starts the emulator and a tiny website on 127.0.0.1, moderates texts, text objects, images
-(objects, raw bytes, a batch) and webpages at once through :class:`~cosaudit.AuditClient`,
-and prints one table. Nothing leaves the machine.
+(objects, raw bytes, a batch), webpages, a video, a voice message, a document, two live streams
+(one waited for, one cancelled) and two virus scans at once through
+:class:`~cosaudit.AuditClient`, reports one badcase, and prints one table. Nothing leaves the
+machine.
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ def _short(text: str, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# Live streams are looked up by their URL's path; the host is never contacted.
+_STREAM_HOST = "rtmp://127.0.0.1"
+_LIVE_POLICY = "demo-live-policy"  # live jobs need a BizType; the emulator accepts any
+
+
 def _items(samples: dict[str, Any], site: str) -> list[_Item]:
     batch = tuple(samples["image_batch"])
     return [
@@ -71,6 +78,14 @@ def _items(samples: dict[str, Any], site: str) -> list[_Item]:
         ),
         _Item("image batch", ", ".join(batch), batch=batch),
         *(_Item("webpage", f"{site}/{page}") for page in samples["pages"]),
+        *(_Item("video", key) for key in samples["videos"]),
+        *(_Item("audio", key) for key in samples["audios"]),
+        *(_Item("document", key) for key in samples["documents"]),
+        *(
+            _Item(f"live ({how})", f"{_STREAM_HOST}/{path}")
+            for path, how in samples["streams"].items()
+        ),
+        *(_Item("virus scan", key) for key in samples["virus_scans"]),
     ]
 
 
@@ -85,7 +100,33 @@ async def _call(item: _Item, client: AuditClient) -> tuple[Job, ...]:
         return (await client.image.moderate(content=item.content),)
     if item.kind == "image batch":
         return await client.image.moderate_batch(item.batch)
-    return (await client.webpage.moderate(item.source, return_highlight_html=True),)
+    if item.kind == "webpage":
+        return (await client.webpage.moderate(item.source, return_highlight_html=True),)
+    if item.kind == "video":
+        return (
+            await client.video.moderate(
+                object=item.source, snapshot_count=4, snapshot_mode="Average", detect_content=True
+            ),
+        )
+    if item.kind == "audio":
+        return (await client.audio.moderate(object=item.source),)
+    if item.kind == "document":
+        return (await client.document.moderate(object=item.source),)
+    if item.kind.startswith("live"):
+        return (await _live(item, client),)
+    return (await client.virus.moderate(object=item.source),)
+
+
+async def _live(item: _Item, client: AuditClient) -> Job:
+    """A bounded stream is waited for; an endless one is looked at once, then cancelled."""
+    job = await client.live.submit(item.source, biz_type=_LIVE_POLICY)
+    if not job.job_id:
+        raise CosAuditError("the live submit answer has no JobId")
+    if item.kind == "live (wait)":
+        return await client.live.wait(job.job_id)
+    await client.live.get(job.job_id)  # Auditing: what was seen so far
+    await client.live.cancel(job.job_id)
+    return await client.live.get(job.job_id)  # final: Cancelled
 
 
 async def _run(item: _Item, client: AuditClient, limit: asyncio.Semaphore) -> _Outcome:
@@ -132,7 +173,7 @@ def _prepare(workdir: Path) -> tuple[dict[str, Any], Path, Path]:
 async def run_demo(
     out: TextIO = sys.stdout,
     *,
-    concurrency: int = 16,
+    concurrency: int = 32,
     job_duration: tuple[float, float] = (0.3, 1.5),
 ) -> int:
     """Run the demo, print its table to ``out``; returns 0 when every sample got a result."""
@@ -159,9 +200,24 @@ async def run_demo(
             async with client:
                 limit = asyncio.Semaphore(concurrency)
                 outcomes = await asyncio.gather(*(_run(i, client, limit) for i in items))
+                badcase = await _report_badcase(samples["badcase"], client)
             elapsed = time.monotonic() - started
     _report(outcomes, elapsed, out)
-    return 0 if all(o.error is None for o in outcomes) else 1
+    print(badcase, file=out)
+    return 0 if all(o.error is None for o in outcomes) and "error" not in badcase else 1
+
+
+async def _report_badcase(sample: dict[str, str], client: AuditClient) -> str:
+    try:
+        request_id = await client.report_badcase(
+            text=sample["text"], label=sample["label"], suggested_label=sample["suggested_label"]
+        )
+    except CosAuditError as exc:
+        return f"badcase report error: {type(exc).__name__}: {exc}"
+    return (
+        f"badcase reported: {_short(sample['text'])!r} is {sample['suggested_label']}, "
+        f"not {sample['label']} (request id {request_id})"
+    )
 
 
 def _report(outcomes: Sequence[_Outcome], elapsed: float, out: TextIO) -> None:
@@ -191,7 +247,7 @@ def _report(outcomes: Sequence[_Outcome], elapsed: float, out: TextIO) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``cosaudit demo [--concurrency N] [--job-duration MIN MAX]``."""
     parser = argparse.ArgumentParser(prog="cosaudit demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once")
+    parser.add_argument("--concurrency", type=int, default=32, help="calls in flight at once")
     parser.add_argument(
         "--job-duration",
         type=float,

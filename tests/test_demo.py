@@ -34,8 +34,16 @@ async def test_demo_moderates_every_sample() -> None:
     }
     assert "Normal" in pages["index.html"]
     assert "Ads" in pages["shop.html"]
-    assert "18 results from 16 calls" in text
-    assert "7 normal, 10 sensitive, 1 suspicious, 0 errors" in text
+    assert "Ads" in row("video: media/party.mp4")
+    assert "Porn" in row("audio: media/voicemail.mp3")
+    assert "Terrorism" in row("document: media/handbook.pdf")
+    assert row("live (wait): rtmp://127.0.0.1/live/room1").split()[4:6] == ["Success", "Normal"]
+    assert row("live (cancel): rtmp://127.0.0.1/live/room2").split()[4:6] == ["Cancelled", "Ads"]
+    assert "Virus (Win32.Trojan.Example)" in row("virus scan: media/tools.zip")
+    assert "normal" in row("virus scan: media/handbook.pdf")
+    assert "25 results from 23 calls" in text
+    assert "9 normal, 15 sensitive, 1 suspicious, 0 errors" in text
+    assert "badcase reported: 'That dress is so sexy" in text
 
 
 def test_cli_help_and_usage(capsys: object) -> None:
