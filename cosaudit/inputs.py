@@ -460,14 +460,18 @@ def document_type(value: str | None, *, object: str | None, url: str | None) -> 
     return None
 
 
-_LIVE_SCHEMES = ("rtmp", "http", "https")
+# The page lists RTMP/HLS/HTTP/HTTPS. rtmps (RTMP over TLS) is RTMP too, and the emulator takes
+# it: refusing it locally would block a stream the service most likely accepts.
+_LIVE_SCHEMES = ("rtmp", "rtmps", "http", "https")
 
 
 def live_url(value: str, field_name: str = "Input.Url") -> str:
-    """A live stream address: ``rtmp://``, or ``http(s)://`` (HLS, HTTP-FLV)."""
+    """A live stream address: ``rtmp(s)://``, or ``http(s)://`` (HLS, HTTP-FLV)."""
     parts = urlsplit(_require_str(field_name, value))
     if parts.scheme not in _LIVE_SCHEMES or not parts.netloc:
-        raise InvalidInput(field_name, f"{value!r} is not an absolute rtmp, http or https URL")
+        raise InvalidInput(
+            field_name, f"{value!r} is not an absolute rtmp, rtmps, http or https URL"
+        )
     return value
 
 

@@ -460,7 +460,7 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
         "live URL scheme ftp",
         lambda c: c.live.submit("ftp://x/live/1", biz_type="b1"),
         InvalidInput,
-        "Input.Url: 'ftp://x/live/1' is not an absolute rtmp, http or https URL",
+        "Input.Url: 'ftp://x/live/1' is not an absolute rtmp, rtmps, http or https URL",
     ),
     (
         "live URL without a host",
