@@ -104,7 +104,7 @@ class RetryPolicy:
 
     Exponential backoff with full jitter: attempt *n* waits a random time up to
     ``min(maximum, initial * 2**(n-1))``. A query (GET) is retried on connection errors,
-    timeouts, malformed answers, 5xx and 429; a submission (POST) only where the service
+    timeouts, malformed answers, 429 and 5xx but 501; a submission (POST) only where the service
     cannot have accepted it (connection refused, 429 ``SlowDown``, 503), unless
     ``ambiguous_submit`` says otherwise.
 
