@@ -212,7 +212,11 @@ def item_id(item: BulkItem) -> str:
         return item if 0 < size <= MAX_DATA_ID_BYTES else _digest(item)
     if isinstance(item, Mapping):
         given = item.get("data_id")
-        return given if isinstance(given, str) else _digest(item)
+        if given is None:
+            return _digest(item)
+        if not isinstance(given, str):
+            raise InvalidInput("items", f"data_id must be a str, got {type(given).__name__}")
+        return given
     raise InvalidInput(
         "items", f"an item is a str or a mapping of submit arguments, not {type(item).__name__}"
     )
@@ -380,8 +384,10 @@ class BulkRun(Generic[J]):
         tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
-            self._finish_in_hand()
-        await self.aclose()
+            await self.aclose()
+        else:
+            # The loop body failed on the result in hand: a resume hands it over again.
+            await self._close()
 
     def __aiter__(self) -> AsyncIterator[BulkResult[J]]:
         return self
@@ -407,9 +413,16 @@ class BulkRun(Generic[J]):
         return delivery.result
 
     async def aclose(self) -> None:
-        """Stop the run (as leaving ``async with`` does); the journal keeps what is unfinished."""
+        """Stop the run, as leaving ``async with`` does: the result in hand counts as handled;
+        the journal keeps everything unfinished for a resume."""
+        if self._state is not _State.CLOSED:
+            self._finish_in_hand()
+        await self._close()
+
+    async def _close(self) -> None:
         if self._state is _State.CLOSED:
             return
+        self._in_hand = None
         self._end(_State.CLOSED)
         tasks = [task for task in (self._producer, *self._tasks) if task is not None]
         for task in tasks:
@@ -522,7 +535,7 @@ class BulkRun(Generic[J]):
                 return await self._follow(
                     ident, entry.job_id, duplicate=entry.earlier, resumed=True
                 )
-            code = entry.code or "Interrupted"  # a 'try' never answered: the process died
+            code = entry.code or "Interrupted"  # 'trying' never answered: the process died
             if self._on_ambiguous == "report" or item is None:
                 return BulkResult(ident, ItemStatus.AMBIGUOUS, code=code)
             duplicate = True
@@ -576,7 +589,7 @@ class BulkRun(Generic[J]):
             outcome = await asyncio.shield(task)
         except asyncio.CancelledError:
             # Stopping: this request may be on the wire. Let it finish so its JobId (or
-            # refusal) is journaled; a second cancellation gives up on it, and the 'try'
+            # refusal) is journaled; a second cancellation gives up on it, and the 'trying'
             # record makes it ambiguous on resume.
             try:
                 await asyncio.wait({task})
@@ -605,9 +618,10 @@ class BulkRun(Generic[J]):
                 journal.ambiguous(ident, _code(outcome))
             else:
                 journal.refused(ident, _code(outcome))
-        elif outcome.job_id and not outcome.is_final:
+        elif outcome.job_id:
+            # Final answers too (a synchronous API): should the run stop before handing it
+            # over, a resume fetches it by JobId instead of calling it ambiguous.
             journal.submitted(ident, outcome.job_id, duplicate=duplicate)
-        # A final answer (a synchronous API) is journaled once handed over, like any result.
 
     async def _follow(
         self, ident: str, job_id: str, *, duplicate: bool, resumed: bool

@@ -4,28 +4,31 @@ resumes without losing an item or submitting one twice.
 
 One JSON object per line, keyed by the item's id (its ``DataId``)::
 
-    {"e":"run","v":1,"kind":"text","t":1763700000.0}      a run (or a resume) starts
-    {"e":"try","id":"posts/1.txt"}                          about to send the submission
-    {"e":"sub","id":"posts/1.txt","job":"st8f..."}          accepted: its JobId ("dup":1 if it
-                                                            follows an ambiguous submission)
-    {"e":"unk","id":"posts/2.txt","code":"RequestTimeout"}  outcome unknown (may be accepted)
-    {"e":"ref","id":"posts/3.txt","code":"SlowDown"}        refused: certainly not accepted
+    {"e":"run","v":1,"kind":"text","t":1763700000.0}           a run (or a resume) starts
+    {"e":"trying","id":"posts/1.txt"}                           about to send the submission
+    {"e":"submitted","id":"posts/1.txt","job":"st8f..."}        accepted: its JobId ("dup":1
+                                                                if it follows an ambiguous one)
+    {"e":"ambiguous","id":"posts/2.txt","code":"InternalError"} may or may not be accepted
+    {"e":"refused","id":"posts/3.txt","code":"SlowDown"}        certainly not accepted
     {"e":"done","id":"posts/1.txt","job":"st8f...","state":"Success","label":"Normal",
-     "verdict":0}                                           final, and handed to the caller
+     "verdict":0}                                               final, and handed over
 
 What a resume makes of an item, from its last records:
 
 * ``done``: finished; skipped.
-* ``sub``: a job exists; waited for again by its JobId, never resubmitted.
-* ``try`` with nothing after it: the process died while the request may have been on the
-  wire; treated like ``unk``.
-* ``unk``: ambiguous; reported, or resubmitted (a possible duplicate) if the caller says so.
-* ``ref`` or no record: never accepted; submitted. A ``ref`` after an ``unk`` stays ambiguous:
-  the earlier attempt may still have been accepted.
+* ``submitted``: a job exists; waited for again by its JobId, never resubmitted.
+* ``trying`` with nothing after it: the process died while the request may have been on the
+  wire; treated like ``ambiguous``.
+* ``ambiguous``: reported, or resubmitted (a possible duplicate) if the caller says so.
+* ``refused`` or no record: never accepted; submitted. A ``refused`` after an ``ambiguous``
+  stays ambiguous: the earlier attempt may still have been accepted.
+
+``grep '"e":"ambiguous"' journal.jsonl`` lists what to reconcile (with ``"trying"`` lines not
+followed by another record of the same id, after a hard crash).
 
 Durability (``fsync``): every record is handed to the operating system with one ``write``
 before the runner goes on, so a crash of the process loses nothing. With ``fsync=True`` (the
-default) the ``try`` record is also on disk before its request is sent, so a power cut cannot
+default) the ``trying`` record is also on disk before its request is sent, so a power cut cannot
 turn an accepted submission into one a resume would send again; concurrent submissions share
 one ``fsync`` (group commit), run in a worker thread so the event loop never blocks on the
 disk. With ``fsync=False`` a power cut may lose the last records; a process crash still loses
@@ -70,9 +73,9 @@ VERSION = 1
 class Phase(enum.Enum):
     """Where an unfinished item stood when the journal was last written."""
 
-    TRIED = "try"  # sent or about to be sent, outcome never recorded: ambiguous
-    SUBMITTED = "sub"
-    AMBIGUOUS = "unk"
+    TRIED = "trying"  # sent or about to be sent, outcome never recorded: ambiguous
+    SUBMITTED = "submitted"
+    AMBIGUOUS = "ambiguous"
 
 
 @define(frozen=True, slots=True)
@@ -173,19 +176,19 @@ class Journal:
     # -- records -------------------------------------------------------------------------
 
     def trying(self, item_id: str) -> None:
-        self._write({"e": "try", "id": item_id})
+        self._write({"e": "trying", "id": item_id})
 
     def submitted(self, item_id: str, job_id: str, *, duplicate: bool = False) -> None:
-        record: dict[str, Any] = {"e": "sub", "id": item_id, "job": job_id}
+        record: dict[str, Any] = {"e": "submitted", "id": item_id, "job": job_id}
         if duplicate:
             record["dup"] = 1
         self._write(record)
 
     def ambiguous(self, item_id: str, code: str) -> None:
-        self._write({"e": "unk", "id": item_id, "code": code})
+        self._write({"e": "ambiguous", "id": item_id, "code": code})
 
     def refused(self, item_id: str, code: str) -> None:
-        self._write({"e": "ref", "id": item_id, "code": code})
+        self._write({"e": "refused", "id": item_id, "code": code})
 
     def done(
         self,
@@ -313,14 +316,14 @@ def _apply(
         raise InvalidInput("journal", f"{path} has a record without an id: {record!r}")
     # Every unfinished entry stands for a submission that may have been accepted.
     before = unfinished.get(item_id)
-    if event == "try":
+    if event == "trying":
         unfinished[item_id] = Open(Phase.TRIED, earlier=before is not None)
-    elif event == "sub":
+    elif event == "submitted":
         earlier = bool(record.get("dup")) or (before is not None and before.earlier)
         unfinished[item_id] = Open(Phase.SUBMITTED, job_id=str(record["job"]), earlier=earlier)
-    elif event == "unk":
+    elif event == "ambiguous":
         unfinished[item_id] = Open(Phase.AMBIGUOUS, code=record.get("code"), earlier=True)
-    elif event == "ref":
+    elif event == "refused":
         if before is not None and before.earlier:
             # This attempt was refused, but an earlier one may have been accepted.
             unfinished[item_id] = Open(Phase.AMBIGUOUS, code=before.code, earlier=True)

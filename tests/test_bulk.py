@@ -94,9 +94,15 @@ async def collect(run_items: Any, client: AuditClient, **kwargs: Any) -> tuple[l
     return results, run.summary
 
 
-async def drain(run: BulkRun[Any]) -> list[BulkResult[Any]]:
+async def drain(run: BulkRun[Any], *, crash: bool = False) -> list[BulkResult[Any]]:
+    """Every result of ``run``; with ``crash``, the loop body fails on the first one."""
     async with run:
-        return [result async for result in run]
+        results = []
+        async for result in run:
+            if crash:
+                raise RuntimeError("crashed")
+            results.append(result)
+        return results
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +164,18 @@ async def test_async_iterable_of_mappings_and_derived_ids(emu: Emulator) -> None
     assert failed.status is ItemStatus.FAILED and failed.code == "ResourceDownloadFailed"
     assert failed.job is not None and failed.job.is_failed
     assert summary.succeeded == 3 and summary.failed == 1
+
+
+async def test_other_kinds_and_one_without_a_data_id(emu: Emulator, tmp_path: Path) -> None:
+    journal = tmp_path / "virus.jsonl"
+    async with client_for(emu) as client:
+        # Virus detection takes no DataId: the id lives in the journal only.
+        scans, summary = await collect(KEYS[:3], client, kind="virus", journal=journal)
+        pages, _ = await collect(KEYS[:1], client, kind="document")
+    assert sorted(r.id for r in scans) == KEYS[:3] and all(r.ok for r in scans)
+    assert emu.stats.submits["virus"] == 3 and summary.succeeded == 3
+    assert {r["id"] for r in records(journal) if r["e"] == "done"} == set(KEYS[:3])
+    assert pages[0].ok and pages[0].job is not None and pages[0].job.data_id == KEYS[0]
 
 
 async def test_in_flight_items_are_bounded_however_long_the_input(emu: Emulator) -> None:
@@ -262,6 +280,33 @@ async def test_a_result_the_loop_crashed_on_is_handed_over_again(
     assert next(r for r in second if r.id == crashed_on).resumed
 
 
+async def test_a_synchronous_answer_not_yet_handed_over_is_fetched_again_by_job_id(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    items = [{"content": "buy now, cheap", "data_id": "inline-1"}]
+    async with client_for(emu) as client:
+        with pytest.raises(RuntimeError, match="crashed"):
+            await drain(client.moderate_many(items, kind="text", journal=journal), crash=True)
+        results, summary = await collect(items, client, journal=journal)
+    assert [(r.id, r.ok, r.resumed) for r in results] == [("inline-1", True, True)]
+    assert results[0].job is not None and results[0].job.label == "Ads"
+    assert summary.ambiguous == 0 and submissions(emu) == Counter(["inline-1"])
+
+
+async def test_aclose_counts_the_result_in_hand_as_handled(emu: Emulator, tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    async with client_for(emu) as client:
+        run = client.moderate_many(KEYS[:5], kind="text", concurrency=1, journal=journal)
+        async with run:
+            first = await run.__anext__()
+            await run.aclose()
+            assert [r async for r in run] == []  # stopped
+        results, summary = await collect(KEYS[:5], client, journal=journal)
+    assert first.id not in {r.id for r in results} and summary.skipped == 1
+    assert sorted([first.id, *(r.id for r in results)]) == KEYS[:5]
+
+
 async def test_ambiguous_submission_is_recorded_reported_and_resubmitted_on_request(
     emu: Emulator, tmp_path: Path
 ) -> None:
@@ -275,7 +320,7 @@ async def test_ambiguous_submission_is_recorded_reported_and_resubmitted_on_requ
         assert unknown.id == keys[0] and unknown.status is ItemStatus.AMBIGUOUS
         assert unknown.code == "InternalError" and unknown.error is not None
         assert summary.ambiguous == 1 and summary.succeeded == 2
-        assert {"e": "unk", "id": keys[0], "code": "InternalError"} in records(journal)
+        assert {"e": "ambiguous", "id": keys[0], "code": "InternalError"} in records(journal)
 
         # Resuming reports it again and still does not send it.
         again, summary = await collect(keys, client, journal=journal)
@@ -315,7 +360,7 @@ async def test_a_refused_submission_is_retried_and_a_resume_sends_it_again(
         results, summary = await collect(KEYS[1:2], client, journal=journal)
         assert results[0].status is ItemStatus.FAILED and results[0].code == "SlowDown"
         assert results[0].job is None and summary.failed == 1 and summary.retries == 2
-        assert records(journal)[-1] == {"e": "ref", "id": KEYS[1], "code": "SlowDown"}
+        assert records(journal)[-1] == {"e": "refused", "id": KEYS[1], "code": "SlowDown"}
         # ... and a resume submits it again, since it was certainly never accepted.
         results, summary = await collect(KEYS[:2], client, journal=journal)
     assert [(r.id, r.ok) for r in results] == [(KEYS[1], True)] and summary.skipped == 1
@@ -326,14 +371,14 @@ async def test_a_crash_between_send_and_answer_leaves_the_item_ambiguous(
     emu: Emulator, tmp_path: Path
 ) -> None:
     """What ``kill -9`` leaves when it lands after a request was sent and before its answer
-    was journaled: a ``try`` record and nothing after it."""
+    was journaled: a ``trying`` record and nothing after it."""
     journal = tmp_path / "run.jsonl"
     keys = KEYS[:4]
     async with client_for(emu) as client:
         await collect(keys, client, concurrency=1, journal=journal)
         lines = journal.read_bytes().splitlines(keepends=True)
         cut = lines.index(
-            json.dumps({"e": "try", "id": keys[3]}, separators=(",", ":")).encode() + b"\n"
+            json.dumps({"e": "trying", "id": keys[3]}, separators=(",", ":")).encode() + b"\n"
         )
         journal.write_bytes(b"".join(lines[: cut + 1]))  # the service did accept keys[3]
 
@@ -397,12 +442,12 @@ async def test_kill_9_mid_run_then_resume(emu: Emulator, tmp_path: Path) -> None
     printed += rest.decode().split()
     assert "END" not in printed
 
-    # What the journal says was on the wire when the process died: 'try' with no answer.
+    # What the journal says was on the wire when the process died: 'trying', no answer.
     last: dict[str, str] = {}
     for record in records(journal):
         if "id" in record:
             last[record["id"]] = record["e"]
-    interrupted = {ident for ident, event in last.items() if event == "try"}
+    interrupted = {ident for ident, event in last.items() if event == "trying"}
 
     async with client_for(emu) as client:
         results, summary = await collect(keys, client, journal=journal)
@@ -438,7 +483,7 @@ async def test_journal_refusals(emu: Emulator, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("not a journal")
     corrupt = tmp_path / "corrupt.jsonl"
-    corrupt.write_text('{"e":"run","v":1,"kind":"text","t":0}\n#garbage\n{"e":"try","id":"a"}\n')
+    corrupt.write_text('{"e":"run","v":1,"kind":"text","t":0}\n#garbage\n{"e":"trying","id":"a"}\n')
     image = tmp_path / "image.jsonl"
     image.write_text('{"e":"run","v":1,"kind":"image","t":0}\n')
     async with client_for(emu) as client:
@@ -528,6 +573,7 @@ async def test_arguments_are_checked_before_anything_runs(emu: Emulator) -> None
             ({"items": KEYS, "kind": "text", "timeout": float("inf")}, "timeout"),
             ({"items": KEYS, "kind": "session"}, "kind"),
             ({"items": KEYS, "kind": "videos"}, "kind"),
+            ({"items": KEYS, "kind": "live"}, "kind"),
         ]:
             with pytest.raises(InvalidInput) as caught:
                 client.moderate_many(**kwargs)
@@ -543,6 +589,9 @@ async def test_arguments_are_checked_before_anything_runs(emu: Emulator) -> None
         unusable = client.moderate_many([object()], kind="text")  # type: ignore[list-item]
         with pytest.raises(InvalidInput, match="a str or a mapping"):
             await drain(unusable)
+        numbered = client.moderate_many([{"object": KEYS[0], "data_id": 7}], kind="text")
+        with pytest.raises(InvalidInput, match="data_id must be a str"):
+            await drain(numbered)
     closed = client.moderate_many(KEYS[:2], kind="text")
     with pytest.raises(ClientStateError):  # a closed client stops the run, not each item
         await drain(closed)
