@@ -370,7 +370,11 @@ class BulkRun(Generic[J]):
         if self._state is not _State.NEW:
             raise ClientStateError(f"this bulk run is {self._state.value}; a run runs once")
         if self._journal_path is not None:
-            self._journal = Journal.open(self._journal_path, self.name, fsync=self._fsync)
+            # A thread: replaying a journal of millions of records takes seconds of file I/O,
+            # which must not stall the event loop of a service running this beside its work.
+            self._journal = await asyncio.to_thread(
+                Journal.open, self._journal_path, self.name, fsync=self._fsync
+            )
         self._started = self._monotonic()
         self._state = _State.RUNNING
         self._producer = asyncio.ensure_future(self._produce())
