@@ -36,7 +36,8 @@ class Timeouts:
     Args:
         connect: establishing the connection (a pooled one is reused at no cost).
         read: waiting for each chunk of the answer.
-        total: the whole attempt, or None for no limit.
+        total: the whole attempt, or None for no limit; either way an attempt is also cut
+            at its call's overall deadline (:attr:`RetryPolicy.deadline`).
     """
 
     connect: float = field(default=5.0, validator=[gt(0), _finite])
