@@ -43,7 +43,8 @@ BUCKET_OBJECTS: dict[str, bytes] = {
 
 
 class ManualClock:
-    """A job clock that moves only when told: ``clock.advance(0.5)``."""
+    """A job clock that moves only when told: ``clock.advance(0.5)``, or ``await
+    clock.sleep(0.5)`` when handed to a client as its ``monotonic`` and ``sleep``."""
 
     def __init__(self, start: float = 1_000.0) -> None:
         self.now = start
@@ -53,6 +54,10 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)  # let the emulator's background work run; no time passes
 
 
 @pytest.fixture

@@ -1,20 +1,25 @@
-"""Video, audio, document, live and virus jobs end to end against the emulator over loopback.
+"""Video, audio, document, live and virus jobs end to end against the emulator over loopback:
+the cosaudit client submits, waits and reads typed results; live streams are started, read
+while running, cancelled and reported final.
 
-Media are stand-in files described by sidecar manifests (``<key>.cosaudit.json``,
-``/work/helpers/MANIFEST.md``); what the emulator "sees" in them is judged by its keyword rules.
-Jobs of the file kinds turn final on their second query; live streams run on the emulator's
-job clock, which these tests move by hand.
+Media are stand-in files described by sidecar manifests (``<key>.cosaudit.json``, see the
+README) or read as text from their bytes; what the emulator "sees" in them is judged by its
+keyword rules. Jobs of the file kinds turn final on their second query; live streams run on the
+emulator's job clock, which the client's injected sleep moves (:class:`conftest.ManualClock`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import io
 import json
+import zipfile
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ManualClock
 
 from cosaudit import (
     AudioJob,
@@ -30,6 +35,7 @@ from cosaudit import (
     VirusJob,
 )
 from cosaudit.emulator import Emulator, EmulatorConfig
+from cosaudit.emulator.media import eicar
 from cosaudit.errors import NotFoundError, ServiceError
 from cosaudit.models import JobState, Result, VirusSuggestion
 
@@ -37,20 +43,8 @@ BUCKET = "examplebucket-1250000000"
 FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, maximum=0.05, jitter=0.1, timeout=30)
 # Live streams run for seconds of the (manual) job clock: poll them in steps of that size.
 LIVE_POLL = PollPolicy(initial=0.5, multiplier=1.5, maximum=1.0, jitter=0.1, timeout=30)
-
-
-class ManualClock:
-    """The emulator's job clock and the client's poll clock: moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)  # let the emulator's background work run; no time passes
+WALL = 1_700_000_000.0  # the emulator's wall clock: live times start at epoch ms WALL * 1000
+WALL_AT = datetime.fromtimestamp(WALL, timezone.utc)
 
 
 def manifest(
@@ -62,6 +56,14 @@ def manifest(
     if data is not None:
         path.write_bytes(data)
     Path(f"{path}.cosaudit.json").write_text(json.dumps(content), "utf-8")
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -117,6 +119,10 @@ def bucket(tmp_path: Path) -> Path:
             ]
         },
     )
+    # No manifest: the emulator opens the archive and finds the EICAR test string.
+    (tmp_path / "files" / "bundle.zip").write_bytes(
+        zipped({"docs/a.txt": b"fine", "bin/eicar.com": eicar()})
+    )
     (tmp_path / "files" / "clean.pdf").write_bytes(b"%PDF-1.4 nothing to see")
     manifest(
         tmp_path,
@@ -141,13 +147,10 @@ def bucket(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 async def emu(bucket: Path, clock: ManualClock) -> AsyncIterator[Emulator]:
-    config = EmulatorConfig(bucket_dir=bucket, final_after_polls=2, clock=clock)
+    config = EmulatorConfig(
+        bucket_dir=bucket, final_after_polls=2, clock=clock, wall_clock=lambda: WALL
+    )
     async with Emulator(config) as emulator:
         yield emulator
 
@@ -180,25 +183,32 @@ async def test_video_submit_get_wait(emu: Emulator, clock: ManualClock) -> None:
             user_info={"token_id": "u1"},
         )
         assert isinstance(submitted, VideoJob) and submitted.state is JobState.SUBMITTED
-        assert submitted.job_id is not None
+        assert submitted.job_id is not None and submitted.job_id.startswith("av")
         running = await client.video.get(submitted.job_id)
-        assert not running.is_final
+        assert running.state is JobState.SUBMITTED and not running.is_final
         job = await client.video.wait(submitted.job_id)
-    assert job.state is JobState.SUCCESS and job.data_id == "v-1"
-    assert job.object == "clips/party.mp4"
+    assert (job.state, job.data_id, job.object) == (JobState.SUCCESS, "v-1", "clips/party.mp4")
     assert job.user_info is not None and job.user_info.token_id == "u1"
     # Average: 4 moments spread over 8 s; each shows the latest frame at or before it
     assert [s.snapshot_time for s in job.snapshots] == [0, 2000, 4000, 6000]
     assert job.snapshot_count == 4
-    assert [s.label for s in job.snapshots] == ["Normal", "Normal", "Ads", "Ads"]
-    assert job.snapshots[2].result is not Result.NORMAL
-    assert job.ads_info is not None and job.ads_info.is_hit and job.ads_info.count == 2
-    # DetectContent=1: one AudioSection per segment of the manifest
-    assert [(a.offset_time, a.duration) for a in job.audio_sections] == [(0, 4000), (4000, 4000)]
-    assert job.audio_sections[1].text == "you are an idiot"
-    assert job.audio_sections[1].label == "Abuse"
-    assert job.result is Result.SENSITIVE or job.result is Result.SUSPICIOUS
-    assert "buy now" in job.hit_keywords("Ads")
+    assert [(s.label, s.result) for s in job.snapshots] == [
+        ("Normal", Result.NORMAL),
+        ("Normal", Result.NORMAL),
+        ("Ads", Result.SENSITIVE),
+        ("Ads", Result.SENSITIVE),
+    ]
+    assert job.ads_info is not None and (job.ads_info.hit_flag, job.ads_info.count) == (1, 2)
+    # DetectContent=1: one AudioSection per segment of the manifest, counted in the aggregates
+    assert [(a.offset_time, a.duration, a.text, a.label) for a in job.audio_sections] == [
+        (0, 4000, "happy birthday to you", "Normal"),
+        (4000, 4000, "you are an idiot", "Abuse"),
+    ]
+    assert job.abuse_info is not None and (job.abuse_info.hit_flag, job.abuse_info.count) == (1, 1)
+    # Ads and Abuse both block: the label is the graver scene
+    assert (job.label, job.result) == ("Abuse", Result.SENSITIVE)
+    assert job.hit_keywords("Ads") == ("buy now", "discount code")
+    assert job.hit_keywords("Abuse") == ("idiot",)
 
 
 async def test_video_interval_and_fps_capture_times(emu: Emulator, clock: ManualClock) -> None:
@@ -216,6 +226,7 @@ async def test_video_interval_and_fps_capture_times(emu: Emulator, clock: Manual
     assert [s.snapshot_time for s in capped.snapshots] == [0, 1500]  # Count caps the frames
     assert [s.snapshot_time for s in fps.snapshots] == [0, 2000, 4000, 6000]  # 0.5 frame/s
     assert every_3s.audio_sections == ()  # no DetectContent: frames only
+    assert (every_3s.label, capped.label) == ("Ads", "Normal")  # capped stops before the ad
 
 
 async def test_video_state_passes_through_snapshoting(emu: Emulator, clock: ManualClock) -> None:
@@ -224,13 +235,14 @@ async def test_video_state_passes_through_snapshoting(emu: Emulator, clock: Manu
     async with client_for(emu, clock) as client:
         job = await client.video.submit(object="clips/party.mp4", snapshot_count=2)
         assert job.job_id is not None
-        states = []
+        seen = []
         for _ in range(8):
             await clock.sleep(0.5)
-            states.append((await client.video.get(job.job_id)).state)
-    assert JobState.SNAPSHOTING in states
-    assert states[-1] is JobState.SUCCESS
-    assert states.index(JobState.SNAPSHOTING) < states.index(JobState.SUCCESS)
+            seen.append(await client.video.get(job.job_id))
+    states = [job.state for job in seen]
+    # Submitted for 10 % of the 3 s (0.3 s), Snapshoting and Auditing 1.35 s each, then final
+    assert states == [JobState.SNAPSHOTING] * 3 + [JobState.AUDITING] * 2 + [JobState.SUCCESS] * 3
+    assert [job.is_final for job in seen] == [False] * 5 + [True] * 3
 
 
 async def test_a_failed_video_raises_with_the_manifest_code(
@@ -243,7 +255,12 @@ async def test_a_failed_video_raises_with_the_manifest_code(
             object="clips/broken.mp4", snapshot_count=1, raise_on_failure=False
         )
     assert caught.value.job.code == "ResourceNotSupported"
-    assert job.state is JobState.FAILED and job.message == "corrupt file"
+    assert (job.state, job.code, job.message) == (
+        JobState.FAILED,
+        "ResourceNotSupported",
+        "corrupt file",
+    )
+    assert job.snapshots == ()
 
 
 # --- audio -------------------------------------------------------------------------------------
@@ -254,16 +271,20 @@ async def test_audio_sections_from_the_manifest(emu: Emulator, clock: ManualCloc
         job = await client.audio.moderate(
             object="voice/message.mp3", data_id="a-1", detect_type="Porn,Abuse"
         )
-    assert isinstance(job, AudioJob) and job.state is JobState.SUCCESS
-    assert [(s.offset_time, s.duration, s.text) for s in job.sections] == [
-        (0, 2000, "call me back"),
-        (2000, 3000, "you are an idiot"),
+    assert isinstance(job, AudioJob) and (job.state, job.data_id) == (JobState.SUCCESS, "a-1")
+    assert [(s.offset_time, s.duration, s.text, s.result) for s in job.sections] == [
+        (0, 2000, "call me back", Result.NORMAL),
+        (2000, 3000, "you are an idiot", Result.SENSITIVE),
     ]
-    assert job.audio_text is not None
-    assert "call me back" in job.audio_text and "you are an idiot" in job.audio_text
-    assert job.label == "Abuse" and job.verdict is not Result.NORMAL
-    assert job.sections[0].result is Result.NORMAL
-    assert job.hit_keywords("Abuse")
+    assert job.audio_text == "call me back you are an idiot"
+    assert (job.label, job.verdict) == ("Abuse", Result.SENSITIVE)
+    # the top-level audio scene's Label is the keyword that hit
+    assert job.abuse_info is not None and (job.abuse_info.hit_flag, job.abuse_info.label) == (
+        1,
+        "idiot",
+    )
+    assert set(job.scenes) == {"Porn", "Abuse"}
+    assert job.hit_keywords("Abuse") == ("idiot",)
 
 
 # --- document ----------------------------------------------------------------------------------
@@ -273,15 +294,15 @@ async def test_document_pages_from_the_manifest(emu: Emulator, clock: ManualCloc
     async with client_for(emu, clock) as client:
         job = await client.document.moderate(object="docs/figures.xlsx")
     assert isinstance(job, DocumentJob) and job.state is JobState.SUCCESS
-    assert [(p.page_number, p.sheet_number, p.text) for p in job.pages] == [
-        (1, 1, "quarterly figures"),
-        (2, 2, "buy now, discount code"),
+    assert [(p.page_number, p.sheet_number, p.text, p.suggestion) for p in job.pages] == [
+        (1, 1, "quarterly figures", Result.NORMAL),
+        (2, 2, "buy now, discount code", Result.SENSITIVE),
     ]
     assert job.page_count == 2
-    assert job.label == "Ads" and job.suggestion is not Result.NORMAL
-    assert job.pages[0].suggestion is Result.NORMAL
+    assert (job.label, job.suggestion) == ("Ads", Result.SENSITIVE)
     assert job.labels is not None and job.labels.ads_info is not None
-    assert job.labels.ads_info.is_hit
+    assert job.labels.ads_info.hit_flag == 1
+    assert set(job.scenes) == {"Porn", "Terrorism", "Politics", "Ads"}  # the default media scenes
 
 
 async def test_document_without_extension_takes_its_type(emu: Emulator, clock: ManualClock) -> None:
@@ -290,24 +311,33 @@ async def test_document_without_extension_takes_its_type(emu: Emulator, clock: M
             object="docs/contract", file_type="docx", detect_type="Abuse"
         )
     # no manifest: the bytes are read as text, pages split on form feeds
-    assert [p.text for p in job.pages] == ["terms and conditions", "signed, you idiot"]
-    assert job.label == "Abuse"
+    assert [(p.page_number, p.text, p.label) for p in job.pages] == [
+        (1, "terms and conditions", "Normal"),
+        (2, "signed, you idiot", "Abuse"),
+    ]
+    assert (job.label, job.suggestion) == ("Abuse", Result.SENSITIVE)
 
 
 # --- virus -------------------------------------------------------------------------------------
 
 
-async def test_virus_scan_of_an_archive_and_a_clean_file(emu: Emulator, clock: ManualClock) -> None:
+async def test_virus_scans_of_archives_and_a_clean_file(emu: Emulator, clock: ManualClock) -> None:
     async with client_for(emu, clock) as client:
-        infected = await client.virus.moderate(object="files/tools.zip")
+        listed = await client.virus.moderate(object="files/tools.zip")
+        opened = await client.virus.moderate(object="files/bundle.zip")
         clean = await client.virus.moderate(object="files/clean.pdf")
-    assert isinstance(infected, VirusJob) and infected.state is JobState.SUCCESS
-    assert infected.suggestion is VirusSuggestion.BLOCK and infected.is_sensitive
-    assert [(v.file_name, v.virus_name) for v in infected.viruses] == [
+    assert isinstance(listed, VirusJob) and listed.state is JobState.SUCCESS
+    assert listed.job_id is not None and listed.job_id.startswith("ss")
+    assert listed.suggestion is VirusSuggestion.BLOCK and listed.is_sensitive
+    assert [(v.file_name, v.virus_name) for v in listed.viruses] == [
         ("tools/setup.exe", "Win32.Trojan.Example")
     ]
+    assert (opened.suggestion, opened.object) == (VirusSuggestion.BLOCK, "files/bundle.zip")
+    assert [(v.file_name, v.virus_name) for v in opened.viruses] == [
+        ("bin/eicar.com", "EICAR-Test-File")
+    ]
     assert clean.suggestion is VirusSuggestion.NORMAL and clean.viruses == ()
-    assert clean.verdict is Result.NORMAL
+    assert (clean.verdict, clean.scenes) == (Result.NORMAL, {})
 
 
 # --- live --------------------------------------------------------------------------------------
@@ -320,23 +350,30 @@ async def test_live_start_query_while_running_cancel_then_final(
         started = await client.live.submit(
             "rtmp://127.0.0.1/live/endless", biz_type="live-policy", data_id="room-1"
         )
-        assert isinstance(started, LiveJob) and started.job_id is not None
+        assert isinstance(started, LiveJob) and started.state is JobState.SUBMITTED
+        assert started.job_id is not None
         job_id = started.job_id
         await clock.sleep(2.5)
         running = await client.live.get(job_id)
-        assert running.state is JobState.AUDITING and not running.is_final
-        assert running.type == "live_video" and running.data_id == "room-1"
-        assert running.snapshot_count and running.snapshot_count >= 1
-        first = running.snapshots[0]
-        assert first.text == "still here"
-        assert first.snapshot_at is not None and first.snapshot_at.tzinfo is not None
+        assert (running.state, running.is_final) == (JobState.AUDITING, False)
+        assert (running.type, running.data_id, running.snapshot_count) == (
+            "live_video",
+            "room-1",
+            1,
+        )
+        (first,) = running.snapshots
+        assert (first.text, first.snapshot_time) == ("still here", int(WALL * 1000))
+        assert first.snapshot_at == WALL_AT  # epoch milliseconds as an aware datetime
         cancelled = await client.live.cancel(job_id)
-        assert cancelled.job_id == job_id
+        assert (cancelled.job_id, cancelled.data_id, cancelled.state) == (job_id, "room-1", None)
+        again = await client.live.cancel(job_id)  # a second cancel is harmless
+        assert again == cancelled
         final = await client.live.get(job_id)
         waited = await client.live.wait(job_id)  # final already: no polling needed
-    assert final.state is JobState.CANCELLED and final.is_final
+    assert (final.state, final.is_final) == (JobState.CANCELLED, True)
     assert waited.state is JobState.CANCELLED
-    assert final.snapshots  # what was seen before the cancel is kept
+    # what was seen before the cancel is kept
+    assert [(s.text, s.snapshot_at) for s in final.snapshots] == [("still here", WALL_AT)]
 
 
 async def test_a_bounded_stream_can_be_waited_for(emu: Emulator, clock: ManualClock) -> None:
@@ -344,11 +381,22 @@ async def test_a_bounded_stream_can_be_waited_for(emu: Emulator, clock: ManualCl
         started = await client.live.submit("rtmp://127.0.0.1/live/room1", biz_type="live-policy")
         assert started.job_id is not None
         job = await client.live.wait(started.job_id, policy=LIVE_POLL)
-    assert job.state is JobState.SUCCESS
-    assert [s.text for s in job.snapshots][-1] == "buy now, discount code"
-    assert job.label == "Ads"
-    times = [s.snapshot_at for s in job.snapshots]
-    assert all(t is not None for t in times) and times == sorted(times)  # type: ignore[type-var]
+    assert (job.state, job.label, job.result, job.snapshot_count) == (
+        JobState.SUCCESS,
+        "Ads",
+        Result.SENSITIVE,
+        2,
+    )
+    assert [(s.text, s.snapshot_at) for s in job.snapshots] == [
+        ("welcome to my stream", WALL_AT),
+        ("buy now, discount code", WALL_AT + timedelta(seconds=1)),
+    ]
+    (heard,) = job.audio_sections
+    assert (heard.text, heard.offset_at, heard.end_at) == (
+        "hello everyone",
+        WALL_AT,
+        WALL_AT + timedelta(seconds=1),
+    )
 
 
 async def test_an_endless_stream_times_out_with_what_was_seen(
@@ -363,7 +411,7 @@ async def test_an_endless_stream_times_out_with_what_was_seen(
         await client.live.cancel(started.job_id)
     last = caught.value.job
     assert isinstance(last, LiveJob) and last.state is JobState.AUDITING
-    assert last.snapshots
+    assert [s.text for s in last.snapshots] == ["still here"]
 
 
 async def test_the_eleventh_live_stream_is_refused(emu: Emulator, clock: ManualClock) -> None:
@@ -379,12 +427,14 @@ async def test_the_eleventh_live_stream_is_refused(emu: Emulator, clock: ManualC
         again = await client.live.submit("rtmp://127.0.0.1/live/endless", biz_type="p")
     assert (caught.value.status, caught.value.code) == (403, "QueueSaturated")
     assert again.state is JobState.SUBMITTED
+    assert emu.stats.submits["video"] == 11  # the refused one created no job
 
 
 async def test_cancel_of_an_unknown_job_is_not_found(emu: Emulator, clock: ManualClock) -> None:
     async with client_for(emu, clock) as client:
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFoundError) as caught:
             await client.live.cancel("av00000000000000000000000000000000")
+    assert (caught.value.status, caught.value.code) == (404, "AuditingJobNotFound")
 
 
 # --- badcase -----------------------------------------------------------------------------------
@@ -402,4 +452,15 @@ async def test_report_badcase(emu: Emulator, clock: ManualClock) -> None:
             job_id="si1f1ae5bc5c4911ecb77552540070ab12",
             moderation_time="2021-08-07T12:12:12+08:00",
         )
-    assert text_report and image_report and text_report != image_report
+    text_case, image_case = emu.badcases
+    assert (text_report, image_report) == (text_case.request_id, image_case.request_id)
+    assert (text_case.content_type, text_case.text, text_case.label) == (
+        1,
+        "a harmless sentence",
+        "Porn",
+    )
+    assert (image_case.content_type, image_case.url, image_case.job_id) == (
+        2,
+        "https://example.com/a.png",
+        "si1f1ae5bc5c4911ecb77552540070ab12",
+    )
