@@ -1,6 +1,6 @@
 """Video, audio, document, live and virus jobs end to end against the emulator over loopback:
 the cosaudit client submits, waits and reads typed results; live streams are started, read
-while running, cancelled and reported final.
+while running, cancelled and reported final; the README's quickstart for these kinds runs.
 
 Media are stand-in files described by sidecar manifests (``<key>.cosaudit.json``, see the
 README) or read as text from their bytes; what the emulator "sees" in them is judged by its
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import textwrap
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from conftest import ManualClock
 
 from cosaudit import (
@@ -40,6 +44,7 @@ from cosaudit.errors import NotFoundError, ServiceError
 from cosaudit.models import JobState, Result, VirusSuggestion
 
 BUCKET = "examplebucket-1250000000"
+README = Path(__file__).resolve().parents[1] / "README.md"
 FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, maximum=0.05, jitter=0.1, timeout=30)
 # Live streams run for seconds of the (manual) job clock: poll them in steps of that size.
 LIVE_POLL = PollPolicy(initial=0.5, multiplier=1.5, maximum=1.0, jitter=0.1, timeout=30)
@@ -464,3 +469,42 @@ async def test_report_badcase(emu: Emulator, clock: ManualClock) -> None:
         "https://example.com/a.png",
         "si1f1ae5bc5c4911ecb77552540070ab12",
     )
+
+
+# --- the README ---------------------------------------------------------------------------------
+
+
+def readme_media_snippet() -> str:
+    """The README's quickstart block for video, audio, documents, live streams and viruses."""
+    text = README.read_text("utf-8")
+    found = re.search(r"virus scans are asynchronous jobs too:\n\n```python\n(.*?)```", text, re.S)
+    assert found is not None, "the README shows the media kinds"
+    return found.group(1)
+
+
+async def test_the_readme_media_quickstart_runs(
+    emu: Emulator, clock: ManualClock, bucket: Path
+) -> None:
+    """Every name the README uses exists and every call it shows is accepted, as written
+    (only its example.com file URL is served from loopback, where the emulator may fetch)."""
+    manifest(bucket, "clips/a.mp4", {"frames": [{"time_ms": 0, "text": "buy now"}]})
+    (bucket / "uploads").mkdir()
+    (bucket / "uploads" / "contract").write_bytes(b"page one\fpage two")
+    (bucket / "uploads" / "tools.zip").write_bytes(zipped({"x/eicar.com": eicar()}))
+    files = {"/voice.mp3": b"nude", "/voice.mp3.cosaudit.json": b'{"audio": [{"text": "nude"}]}'}
+
+    async def serve(request: web.Request) -> web.Response:
+        if request.path not in files:
+            raise web.HTTPNotFound()
+        return web.Response(body=files[request.path])
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", serve)
+    snippet = readme_media_snippet()
+    async with TestServer(app, host="127.0.0.1") as site, client_for(emu, clock) as client:
+        code = snippet.replace("https://example.com/", str(site.make_url("/")))
+        namespace: dict[str, Any] = {}
+        exec(f"async def main(client):\n{textwrap.indent(code, '    ')}", namespace)
+        await namespace["main"](client)
+    assert len(emu.badcases) == 1
+    assert {job.kind for job in emu.jobs.values()} >= {"video", "audio", "document", "virus"}
