@@ -6,9 +6,10 @@ to another host (``region="evil.example#"``); object keys are checked by ``input
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import Enum
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from attrs import define, field
 
@@ -42,16 +43,40 @@ def _check_region(_: object, __: object, value: str) -> None:
         raise InvalidInput("region", f"{value!r} is not a region such as 'ap-guangzhou'")
 
 
+# ``scheme://host[:port]`` and nothing else, matched whole: no userinfo, path, query or fragment,
+# no whitespace. Parsing leniently (urlsplit) let ``http://h:1/#`` or ``http://h:1?`` through, and
+# the API path appended to them became a fragment or a query: the request went to ``/``.
+_ENDPOINT = re.compile(
+    r"(?P<scheme>https?)://"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?)"
+    r"(?::(?P<port>[0-9]{1,5}))?/?",
+    re.ASCII,
+)
+
+
 def _check_endpoint(_: object, __: object, value: str | None) -> None:
     if value is None:
         return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    match = _ENDPOINT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise InvalidInput(
-            "endpoint", f"{value!r} is not an http(s) URL such as http://127.0.0.1:8765"
+            "endpoint",
+            f"{value!r} is not scheme://host[:port] with scheme http or https, "
+            "e.g. http://127.0.0.1:8765",
         )
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise InvalidInput("endpoint", f"{value!r} must be scheme://host[:port] only")
+    host, port = match["host"], match["port"]
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise InvalidInput("endpoint", f"{host} is not an IPv6 address") from None
+    if port is not None and not 0 < int(port) < 65536:
+        raise InvalidInput("endpoint", f"port {port} is not 1 to 65535")
+
+
+def _check_scheme(_: object, __: object, value: str) -> None:
+    if value not in ("http", "https"):
+        raise InvalidInput("scheme", f"{value!r} is not 'https' or 'http'")
 
 
 @define(frozen=True, slots=True)
@@ -66,7 +91,7 @@ class Endpoints:
     bucket: str = field(validator=_check_bucket)
     region: str = field(validator=_check_region)
     endpoint: str | None = field(default=None, validator=_check_endpoint)
-    scheme: str = "https"
+    scheme: str = field(default="https", validator=_check_scheme)
 
     def host(self, service: Service) -> str:
         """``<bucket>.<ci|cos>.<region>.myqcloud.com``."""
@@ -75,7 +100,7 @@ class Endpoints:
     def base_url(self, service: Service) -> str:
         """Where to connect: the override, or ``https://<host>``."""
         if self.endpoint is not None:
-            return self.endpoint.rstrip("/")
+            return self.endpoint.removesuffix("/")
         return f"{self.scheme}://{self.host(service)}"
 
 
