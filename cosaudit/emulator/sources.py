@@ -13,7 +13,9 @@ Failures carry the CI code a job ends with (documented choices):
   (so closing never waits for :data:`FETCH_TIMEOUT`).
 
 Host names are not resolved: only ``localhost`` and literal loopback addresses (127.0.0.0/8,
-``::1``) count as loopback, so checking a URL never leaves the machine.
+``::1``, ``::ffff:127.x.x.x``) count as loopback, so checking a URL never leaves the machine and
+no DNS answer can point a fetch elsewhere. ``0.0.0.0``, ``[::]``, decimal (``2130706433``),
+short (``127.1``) and names that merely resolve to loopback are refused.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 __all__ = ["FETCH_TIMEOUT", "SourceError", "Sources", "is_loopback_url"]
 
@@ -45,22 +48,34 @@ def _stopped(url: str) -> SourceError:
     )
 
 
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` is http(s) to ``localhost`` or a literal loopback address (False for a
-    URL that does not parse, such as ``http://[::1/``)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
+def _is_loopback_host(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name (never resolved), or a decimal/octal/short form like 127.1
+    # ::ffff:127.0.0.1 is loopback; ::ffff:10.0.0.1 is not (Python < 3.13 calls both not).
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` is http(s) to ``localhost`` or a literal loopback address (False for a
+    URL that does not parse, such as ``http://[::1/``).
+
+    The host must be loopback both as ``urlsplit`` reads it and as yarl (what aiohttp connects
+    to) reads it: the two disagree on odd URLs such as ``http://evil.example\\@127.0.0.1/``.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        wire_host = URL(url).host
     except ValueError:
         return False
+    if parts.scheme not in ("http", "https") or not host or not wire_host:
+        return False
+    return _is_loopback_host(host) and _is_loopback_host(wire_host)
 
 
 class Sources:
