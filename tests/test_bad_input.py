@@ -1,16 +1,22 @@
 """Every bad input is refused locally, typed, naming the field and the limit.
 
-The client points at a port where nothing listens: had anything been sent, the error would be
-a ConnectError instead. The table below doubles as documentation of what is checked.
+The client points at a loopback server that counts requests: every case asserts it got none.
+``tests/BAD_INPUTS.md`` lists every case with the error it gets; it is generated from the tables
+here by ``python tests/test_bad_input.py``, and a test fails when it is stale.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from cosaudit import (
     AuditClient,
@@ -590,59 +596,235 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("what", "call", "error", "text"), CASES, ids=[c[0] for c in CASES])
-async def test_bad_input_is_refused_before_sending(
-    what: str, call: Call, error: type[InvalidInput], text: str
-) -> None:
-    client = AuditClient(
-        bucket="examplebucket-1250000000",
-        region="ap-guangzhou",
-        endpoint="http://127.0.0.1:9",
+# Inputs that would steer a request to another host or path: refused, naming the field.
+# (An object key may hold '?', '#', '%' or '\\': they are legal in COS keys and percent-encoded
+# on the wire, so they cannot steer; tests/test_steering.py checks where such keys arrive.)
+STEERING: list[tuple[str, Call, type[InvalidInput], str]] = [
+    ("job id with a slash inside", lambda c: c.text.get("st1/../x"), InvalidInput, "job_id"),
+    ("job id ending in a slash", lambda c: c.image.get("si1/"), InvalidInput, "job_id"),
+    ("job id that is '..'", lambda c: c.webpage.get(".."), InvalidInput, "job_id"),
+    ("job id with a fragment", lambda c: c.text.get("st1#x"), InvalidInput, "job_id"),
+    ("job id with an encoded slash", lambda c: c.video.get("av1%2F.."), InvalidInput, "job_id"),
+    ("job id with CR/LF", lambda c: c.audio.get("sa1\r\nHost: x"), InvalidInput, "job_id"),
+    ("job id with a space", lambda c: c.document.get(" st1"), InvalidInput, "job_id"),
+    ("job id with full-width digits", lambda c: c.text.get("st１２"), InvalidInput, "job_id"),
+    ("job id over 128 characters", lambda c: c.virus.get("a" * 129), InvalidInput, "job_id"),
+    ("job id not a string", lambda c: c.text.get(12), InvalidInput, "job_id"),  # type: ignore[arg-type]
+    ("live cancel of a path", lambda c: c.live.cancel("../../x"), InvalidInput, "job_id"),
+    (
+        "object key starting with ../",
+        lambda c: c.image.moderate(object="../a.jpg"),
+        InvalidInput,
+        "object",
+    ),
+    ("object key ending in /..", lambda c: c.image.moderate(object="a/.."), InvalidInput, "object"),
+    (
+        "object key with a ./ segment",
+        lambda c: c.image.moderate(object="a/./b.jpg"),
+        InvalidInput,
+        "object",
+    ),
+    ("object key with CR", lambda c: c.image.moderate(object="a\rb.jpg"), InvalidInput, "object"),
+    (
+        "object key injecting a header",
+        lambda c: c.image.moderate(object="a.jpg HTTP/1.1\r\nHost: evil.example"),
+        InvalidInput,
+        "object",
+    ),
+    (
+        "object key with DEL",
+        lambda c: c.image.moderate(object="a\x7fb.jpg"),
+        InvalidInput,
+        "object",
+    ),
+    (
+        "text object key with ..",
+        lambda c: c.text.submit(object="posts/../../etc/passwd"),
+        InvalidInput,
+        "Input.Object",
+    ),
+]
+
+Make = Callable[[], object]
+GOOD = {"bucket": "examplebucket-1250000000", "region": "ap-guangzhou"}
+
+
+def _client(**kwargs: object) -> Make:
+    return lambda: AuditClient(**{**GOOD, "credentials": Credentials("AKIDx", "k"), **kwargs})  # type: ignore[arg-type]
+
+
+def _creds(*args: object) -> Make:
+    return lambda: Credentials(*args)  # type: ignore[arg-type]
+
+
+# (what is wrong, what builds the client or credentials, the field the error must name)
+CONFIG: list[tuple[str, Make, str]] = [
+    ("bucket with a slash", _client(bucket="evil.example.com/x"), "bucket"),
+    ("bucket without an APPID", _client(bucket="examplebucket"), "bucket"),
+    ("bucket in upper case", _client(bucket="Example-1250000000"), "bucket"),
+    ("bucket with a dot", _client(bucket="example.bucket-1250000000"), "bucket"),
+    ("bucket followed by a host", _client(bucket="a-1250000000.evil.com#"), "bucket"),
+    ("bucket with userinfo", _client(bucket="user@evil.example-1250000000"), "bucket"),
+    ("bucket with a port", _client(bucket="examplebucket-1250000000:443"), "bucket"),
+    ("bucket with a newline", _client(bucket="examplebucket-1250000000\n"), "bucket"),
+    ("bucket not a string", _client(bucket=1250000000), "bucket"),
+    ("region with a fragment", _client(region="evil.example#"), "region"),
+    ("region followed by a host", _client(region="ap-guangzhou.evil.com"), "region"),
+    ("region with a path", _client(region="ap-guangzhou/evil"), "region"),
+    ("region with a port", _client(region="ap-guangzhou:443"), "region"),
+    ("region with userinfo", _client(region="ap-guangzhou@evil.example"), "region"),
+    ("region with a query", _client(region="ap-guangzhou?x="), "region"),
+    ("region with a newline", _client(region="ap-guangzhou\n"), "region"),
+    ("region in upper case", _client(region="AP-GUANGZHOU"), "region"),
+    ("region empty", _client(region=""), "region"),
+    ("endpoint not http(s)", _client(endpoint="ftp://127.0.0.1"), "endpoint"),
+    ("endpoint a file URL", _client(endpoint="file:///etc/passwd"), "endpoint"),
+    ("endpoint without a scheme", _client(endpoint="127.0.0.1:8765"), "endpoint"),
+    ("endpoint without a host", _client(endpoint="http://"), "endpoint"),
+    ("endpoint with a path and query", _client(endpoint="http://127.0.0.1:1/x?y"), "endpoint"),
+    ("endpoint with a path", _client(endpoint="http://127.0.0.1:8765/base"), "endpoint"),
+    ("endpoint with an empty fragment", _client(endpoint="http://127.0.0.1:8765/#"), "endpoint"),
+    ("endpoint with an empty query", _client(endpoint="http://127.0.0.1:8765?"), "endpoint"),
+    ("endpoint with userinfo", _client(endpoint="http://user:pw@127.0.0.1:8765"), "endpoint"),
+    ("endpoint with a bare password", _client(endpoint="http://:pw@127.0.0.1:8765"), "endpoint"),
+    ("endpoint with a backslash", _client(endpoint="http://127.0.0.1:1\\@evil"), "endpoint"),
+    ("endpoint port out of range", _client(endpoint="http://127.0.0.1:99999"), "endpoint"),
+    ("endpoint port not a number", _client(endpoint="http://127.0.0.1:abc"), "endpoint"),
+    ("endpoint with whitespace", _client(endpoint=" http://127.0.0.1:8765"), "endpoint"),
+    ("endpoint with CR/LF", _client(endpoint="http://127.0.0.1:8765\r\nX: y"), "endpoint"),
+    ("endpoint IPv6 not an address", _client(endpoint="http://[zz::1]:8765"), "endpoint"),
+    ("endpoint not a string", _client(endpoint=8765), "endpoint"),
+    ("verify_ssl a truthy string", _client(verify_ssl="no"), "verify_ssl"),
+    ("verify_ssl zero", _client(verify_ssl=0), "verify_ssl"),
+    ("SecretId with CR/LF", _creds("AKID\r\nX: y", "k"), "Credentials.secret_id"),
+    ("SecretId forging a field", _creds("AKID&q-signature=x", "k"), "Credentials.secret_id"),
+    ("SecretId empty", _creds("", "k"), "Credentials.secret_id"),
+    ("SecretKey empty", _creds("AKIDx", ""), "Credentials.secret_key"),
+    ("SecretKey not a string", _creds("AKIDx", b"k"), "Credentials.secret_key"),
+    ("token with CR/LF", _creds("AKIDx", "k", "t\r\nX: y"), "Credentials.token"),
+    ("token not ASCII", _creds("AKIDx", "k", "tök"), "Credentials.token"),
+    ("expiry not a number", _creds("AKIDx", "k", None, "soon"), "Credentials.expires_at"),
+]
+
+
+class Listener:
+    """A loopback server that records every request: a refused input must send none."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.seen.append(f"{request.method} {request.path_qs}")
+        return web.Response(status=500)
+
+
+@pytest.fixture
+async def listener() -> AsyncIterator[tuple[Listener, str]]:
+    recorder = Listener()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", recorder.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield recorder, f"http://127.0.0.1:{server.port}"
+    await server.close()
+
+
+def client_at(url: str) -> AuditClient:
+    return AuditClient(
+        bucket=GOOD["bucket"],
+        region=GOOD["region"],
+        endpoint=url,
         credentials=Credentials("AKIDx", "k"),
     )
-    async with client:
+
+
+ALL = CASES + STEERING
+
+
+@pytest.mark.parametrize(("what", "call", "error", "text"), ALL, ids=[c[0] for c in ALL])
+async def test_bad_input_is_refused_before_sending(
+    listener: tuple[Listener, str], what: str, call: Call, error: type[InvalidInput], text: str
+) -> None:
+    recorder, url = listener
+    async with client_at(url) as client:
         with pytest.raises(error) as caught:
             await call(client)
     assert text in str(caught.value)
     assert isinstance(caught.value, ValueError)
     assert caught.value.field
+    assert recorder.seen == []
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"bucket": "evil.example.com/x", "region": "ap-guangzhou"}, "bucket"),
-        ({"bucket": "examplebucket", "region": "ap-guangzhou"}, "bucket"),
-        ({"bucket": "Example-1250000000", "region": "ap-guangzhou"}, "bucket"),
-        ({"bucket": "examplebucket-1250000000", "region": "evil.example#"}, "region"),
-        (
-            {
-                "bucket": "examplebucket-1250000000",
-                "region": "ap-guangzhou",
-                "endpoint": "ftp://127.0.0.1",
-            },
-            "endpoint",
-        ),
-        (
-            {
-                "bucket": "examplebucket-1250000000",
-                "region": "ap-guangzhou",
-                "endpoint": "http://127.0.0.1:1/x?y",
-            },
-            "endpoint",
-        ),
-    ],
-)
-def test_bad_configuration_is_refused(kwargs: dict[str, str], field: str) -> None:
+@pytest.mark.parametrize(("what", "make", "field"), CONFIG, ids=[c[0] for c in CONFIG])
+def test_bad_configuration_is_refused(what: str, make: Make, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        AuditClient(credentials=Credentials("AKIDx", "k"), **kwargs)  # type: ignore[arg-type]
+        make()
     assert caught.value.field == field
 
 
-def test_bucket_names_cannot_steer_the_host() -> None:
-    with pytest.raises(InvalidInput):
-        AuditClient(
-            bucket="a-1250000000.evil.com#",
-            region="ap-guangzhou",
-            credentials=Credentials("a", "b"),
-        )
+# --- the table: tests/BAD_INPUTS.md -----------------------------------------------------------
+
+TABLE = Path(__file__).with_name("BAD_INPUTS.md")
+
+
+def _cell(text: str, limit: int = 160) -> str:
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "`" + short.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+
+
+async def outcomes() -> list[tuple[str, str, str]]:
+    """(what is wrong, the error type, its message) for every case, by running it."""
+    rows: list[tuple[str, str, str]] = []
+    async with client_at("http://127.0.0.1:9") as client:
+        for what, call, _, _ in ALL:
+            try:
+                await call(client)
+            except InvalidInput as error:
+                rows.append((what, type(error).__name__, str(error)))
+            else:  # pragma: no cover - the test above fails on it too
+                rows.append((what, "(accepted!)", ""))
+    for what, make, _ in CONFIG:
+        try:
+            make()
+        except InvalidInput as error:
+            rows.append((what, type(error).__name__, str(error)))
+        else:  # pragma: no cover
+            rows.append((what, "(accepted!)", ""))
+    return rows
+
+
+def render(rows: list[tuple[str, str, str]]) -> str:
+    calls = len(ALL)
+    lines = [
+        "# Bad inputs and the errors they get",
+        "",
+        "Generated from `tests/test_bad_input.py` by `python tests/test_bad_input.py`;",
+        "`test_bad_input_table_is_current` fails when this file is stale.",
+        "",
+        f"Rows 1-{calls} are calls with bad arguments: each is refused before anything is sent",
+        "(the test points the client at a loopback server and asserts it received nothing).",
+        f"Rows {calls + 1}-{calls + len(CONFIG)} are bad client settings and credentials, refused",
+        "when the client or the credentials are made. `LimitExceeded` is a kind of `InvalidInput`;",
+        "both are `ValueError`s.",
+        "",
+        "| # | bad input | error | message |",
+        "|---|---|---|---|",
+    ]
+    for number, (what, kind, message) in enumerate(rows, 1):
+        lines.append(f"| {number} | {what} | {kind} | {_cell(message)} |")
+    return "\n".join(lines) + "\n"
+
+
+async def test_bad_input_table_is_current() -> None:
+    rows = await outcomes()
+    assert len(rows) >= 30
+    assert all(kind != "(accepted!)" for _, kind, _ in rows)
+    expected = render(rows)
+    current = TABLE.read_text("utf-8") if TABLE.exists() else ""
+    assert current == expected, "tests/BAD_INPUTS.md is stale: run python tests/test_bad_input.py"
+
+
+if __name__ == "__main__":
+    found = asyncio.run(outcomes())
+    TABLE.write_text(render(found), "utf-8")
+    print(f"wrote {TABLE}: {len(found)} bad inputs", file=sys.stderr)
