@@ -204,7 +204,8 @@ MUTATIONS = ["truncate", "flip", "swap", "delete", "duplicate", "retype", "inser
     seed=st.integers(0, 2**32),
     model=st.sampled_from(JOB_MODELS),
 )
-@settings(max_examples=300)
+# Scaled from the profile (60 by default, 5,000 with HYPOTHESIS_PROFILE=fuzz).
+@settings(max_examples=5 * settings.default.max_examples)
 def test_mutated_samples_parse_and_structure_or_fail_typed(
     sample: str, how: str, seed: int, model: type[Any]
 ) -> None:
@@ -280,7 +281,10 @@ def c_models() -> Any:
     return ByKind
 
 
-@settings(max_examples=120, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2 * settings.default.max_examples,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     sample=st.sampled_from(sorted(SAMPLES)),
     how=st.sampled_from([*MUTATIONS, "none"]),

@@ -303,7 +303,10 @@ async def emulator_session() -> object:
             yield emu, session
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2 * settings.default.max_examples // 3,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(key=object_keys.filter(_valid_key), params=http_params, service=st.sampled_from(Service))
 async def test_signatures_pass_the_emulator_over_http(
     emulator_session: tuple[Emulator, Session],
