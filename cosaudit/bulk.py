@@ -18,7 +18,9 @@ Design choices (each for a reason a bulk job hits sooner or later):
   back everything behind it (or buffer it). Each result carries the item's ``id``.
 * **An item's id is its DataId**: the caller's ``data_id``, else the string item itself (an
   object key or URL of at most 512 bytes), else ``sha256:`` of the item's canonical JSON. The
-  same item gets the same id in every run, which is what lets a resume recognise it.
+  same item gets the same id in every run, which is what lets a resume recognise it. Ids must
+  be unique within the input: a repeated one is submitted again (spotting repeats would take
+  memory growing with the run), though a resume skips every item whose id finished.
 * **Submissions are never retried blindly.** A submission the service certainly did not accept
   (connection refused, 429/503, a 4xx) may be sent again; one that it may have accepted
   (:class:`~cosaudit.errors.SubmissionUnknown`, a timeout, a dropped connection, a 500) is
@@ -541,7 +543,9 @@ class BulkRun(Generic[J]):
                 )
             code = entry.code or "Interrupted"  # 'trying' never answered: the process died
             if self._on_ambiguous == "report" or item is None:
-                return BulkResult(ident, ItemStatus.AMBIGUOUS, code=code)
+                return BulkResult(
+                    ident, ItemStatus.AMBIGUOUS, code=code, possible_duplicate=entry.earlier
+                )
             duplicate = True
         assert item is not None
         try:

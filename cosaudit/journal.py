@@ -317,7 +317,9 @@ def _apply(
     # Every unfinished entry stands for a submission that may have been accepted.
     before = unfinished.get(item_id)
     if event == "trying":
-        unfinished[item_id] = Open(Phase.TRIED, earlier=before is not None)
+        # Sent again after an ambiguous attempt: that attempt's reason still stands.
+        code = before.code if before is not None else None
+        unfinished[item_id] = Open(Phase.TRIED, code=code, earlier=before is not None)
     elif event == "submitted":
         earlier = bool(record.get("dup")) or (before is not None and before.earlier)
         unfinished[item_id] = Open(Phase.SUBMITTED, job_id=str(record["job"]), earlier=earlier)

@@ -33,6 +33,7 @@ from cosaudit import (
 from cosaudit.bulk import item_id
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.errors import ClientStateError
+from cosaudit.journal import Journal, Open, Phase
 from cosaudit.models import Job, Result
 
 BUCKET = "examplebucket-1250000000"
@@ -595,3 +596,43 @@ async def test_arguments_are_checked_before_anything_runs(emu: Emulator) -> None
     closed = client.moderate_many(KEYS[:2], kind="text")
     with pytest.raises(ClientStateError):  # a closed client stops the run, not each item
         await drain(closed)
+
+
+def test_journal_replay_rules(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    journal = Journal.open(path, "text", fsync=False)
+    journal.trying("done")
+    journal.submitted("done", "st1")
+    journal.done("done", "st1", state="Success", label="Normal", verdict=0)
+    journal.trying("waiting")
+    journal.submitted("waiting", "st2")
+    journal.trying("died")
+    journal.trying("refused")
+    journal.refused("refused", "SlowDown")
+    journal.trying("unknown")
+    journal.ambiguous("unknown", "InternalError")
+    # Ambiguous, then resubmitted and refused: the first attempt may still have been accepted.
+    journal.trying("twice")
+    journal.ambiguous("twice", "RequestTimeout")
+    journal.trying("twice")
+    journal.refused("twice", "SlowDown")
+    # Ambiguous, then resubmitted and accepted: a possible duplicate.
+    journal.trying("dup")
+    journal.ambiguous("dup", "ConnectionLost")
+    journal.trying("dup")
+    journal.submitted("dup", "st3", duplicate=True)
+    journal.close()
+
+    again = Journal.open(path, "text", fsync=False)
+    try:
+        assert again.is_finished("done") and not again.is_finished("waiting")
+        assert again.claim("waiting") == Open(Phase.SUBMITTED, job_id="st2")
+        assert again.claim("died") == Open(Phase.TRIED)
+        assert again.claim("refused") is None  # never accepted: simply submitted again
+        assert again.claim("unknown") == Open(Phase.AMBIGUOUS, code="InternalError", earlier=True)
+        assert again.claim("twice") == Open(Phase.AMBIGUOUS, code="RequestTimeout", earlier=True)
+        assert again.claim("dup") == Open(Phase.SUBMITTED, job_id="st3", earlier=True)
+        assert list(again.unclaimed()) == []
+    finally:
+        again.close()
+    assert records(path)[-1]["e"] == "run" and len(records(path)) == 20  # 18 + 2 headers
