@@ -281,6 +281,30 @@ def test_virus_query_clean_and_skeletons() -> None:
     assert submitted == VirusJob()
 
 
+def test_virus_detect_detail_repeated() -> None:
+    """The mainland query page types ``DetectDetail`` Container Array and the Python SDK reads
+    it as a list: two siblings are two details, and ``viruses`` lists the files of both."""
+    body = (
+        b"<Response><JobsDetail><JobId>ss1</JobId><State>Success</State>"
+        b"<Suggestion>block</Suggestion>"
+        b"<DetectDetail><Result><FileName>a.exe</FileName><VirusName>V1</VirusName></Result>"
+        b"</DetectDetail>"
+        b"<DetectDetail><Result><FileName>b.exe</FileName><VirusName>V2</VirusName></Result>"
+        b"<Result><FileName>c.exe</FileName><VirusName>V1</VirusName></Result></DetectDetail>"
+        b"</JobsDetail></Response>"
+    )
+    job = structure(VirusJob, parse(body)["Response"]["JobsDetail"])
+    assert [len(d.results) for d in job.detect_detail] == [1, 2]
+    assert [(v.file_name, v.virus_name) for v in job.viruses] == [
+        ("a.exe", "V1"),
+        ("b.exe", "V2"),
+        ("c.exe", "V1"),
+    ]
+    assert job.hit_keywords("Virus") == ("V1", "V2")
+    one = structure(VirusJob, detail("virus_query_full.xml"))
+    assert len(one.detect_detail) == 1  # the single container of the English page: a tuple too
+
+
 @pytest.mark.parametrize(
     ("text", "expected", "verdict"),
     [

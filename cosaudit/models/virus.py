@@ -38,12 +38,14 @@ class VirusJob(JobBase):
     object: str | None = None
     url: str | None = None
     suggestion: VirusSuggestion | str | None = None
-    detect_detail: DetectDetail | None = None
+    # A tuple although the English page and the Go SDK show one container: the mainland page
+    # types DetectDetail "Container Array" and the Python SDK reads it as a list.
+    detect_detail: tuple[DetectDetail, ...] = ()
 
     @property
     def viruses(self) -> tuple[VirusResult, ...]:
-        """The infected files (``detect_detail.results``)."""
-        return self.detect_detail.results if self.detect_detail is not None else ()
+        """The infected files (the ``results`` of every ``detect_detail``)."""
+        return tuple(result for detail in self.detect_detail for result in detail.results)
 
     @property
     def verdict(self) -> Result | int | None:
