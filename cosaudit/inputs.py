@@ -37,6 +37,7 @@ __all__ = [
     "data_id",
     "detect_type",
     "document_type",
+    "flag",
     "job_id",
     "label",
     "live_url",
@@ -225,7 +226,10 @@ def job_id(value: str, field_name: str = "job_id") -> str:
 
 
 def _score(_: object, attribute: Any, value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or not 0 <= value <= 100):
+    # bool is an int subclass: True would be sent as "true", which no service reads as a score.
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100
+    ):
         raise InvalidInput(f"Conf.Freeze.{_pascal(attribute.name)}", "must be an integer 0-100")
 
 
@@ -272,7 +276,10 @@ def conf(
         raise InvalidInput("Conf.BizType", "must be 1 to 64 letters, digits, '-' or '_'")
     if callback_version not in (None, "Simple", "Detail"):
         raise InvalidInput("Conf.CallbackVersion", "must be 'Simple' or 'Detail'")
-    if callback_type not in (None, 1, 2):
+    # 1 and 2 as integers only: True or 1.0 would be sent as "true" or "1.0".
+    if callback_type is not None and (
+        type(callback_type) is not int or callback_type not in (1, 2)
+    ):
         raise InvalidInput("Conf.CallbackType", "must be 1 (all segments) or 2 (violations)")
     if freeze is not None and not isinstance(freeze, Freeze):
         raise InvalidInput("Conf.Freeze", "must be a Freeze")
@@ -394,6 +401,15 @@ def media_input(
         "DataId": _check_data_id(data_id),
         "UserInfo": _check_user_info(user_info),
     }
+
+
+def flag(value: bool | None, field_name: str) -> int | None:
+    """A 0/1 switch (``Conf.DetectContent``) from True/False; anything else is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidInput(field_name, f"must be True or False, not {type(value).__name__}")
+    return int(value)
 
 
 def snapshot(

@@ -404,6 +404,28 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
         InvalidInput,
         "Input.Url",
     ),
+    (
+        "video CallbackType True (a bool is not 1)",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, callback_type=True),
+        InvalidInput,
+        "Conf.CallbackType: must be 1 (all segments) or 2 (violations)",
+    ),
+    (
+        "video DetectContent not True/False",
+        lambda c: c.video.submit(
+            object="a.mp4",
+            snapshot_count=5,
+            detect_content="no",  # type: ignore[arg-type]
+        ),
+        InvalidInput,
+        "Conf.DetectContent: must be True or False, not str",
+    ),
+    (
+        "Freeze score True (a bool is not a score)",
+        lambda c: c.audio.submit(object="a.mp3", freeze=Freeze(porn_score=True)),
+        InvalidInput,
+        "Conf.Freeze.PornScore: must be an integer 0-100",
+    ),
     # --- audio ---------------------------------------------------------------------------------
     ("audio with no source", lambda c: c.audio.moderate(), InvalidInput, "exactly one of"),
     (

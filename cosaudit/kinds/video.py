@@ -62,7 +62,7 @@ class VideoModeration(JobKind[VideoJob]):
                 callback_type=callback_type,
                 freeze=freeze,
                 Snapshot=inputs.snapshot(snapshot_count, snapshot_mode, snapshot_interval),
-                DetectContent=None if detect_content is None else int(bool(detect_content)),
+                DetectContent=inputs.flag(detect_content, "Conf.DetectContent"),
             ),
         }
         return await self._submit(request)
