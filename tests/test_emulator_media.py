@@ -407,6 +407,28 @@ async def test_live_stream_without_manifest_runs_until_cancelled(
     assert (await timed.query("video", job_id)).detail["State"] == "Cancelled"
 
 
+async def test_a_live_stream_ends_after_five_hours(
+    timed: Api, clock: ManualClock, bucket_dir: Path
+) -> None:
+    """The documented limit of a live stream is 5 h: an endless stream, or one whose manifest
+    says it runs longer, ends then (Success), with what it showed until then."""
+    marathon_manifest = json.dumps({**ROOM, "duration_ms": 10**8}).encode()
+    put(bucket_dir, "live/marathon.cosaudit.json", marathon_manifest)
+    endless = await submitted(timed, "video", live_request("rtmp://127.0.0.1/live/nobody"))
+    marathon = await submitted(timed, "video", live_request("rtmp://127.0.0.1/live/marathon"))
+    clock.advance(5 * 3600 - 0.001)
+    assert (await timed.query("video", endless)).detail["State"] == "Auditing"
+    clock.advance(0.001)
+    assert (await timed.query("video", endless)).detail["State"] == "Success"
+    done = (await timed.query("video", marathon)).detail
+    assert (done["State"], done["SnapshotCount"], done["Label"]) == ("Success", "3", "Porn")
+    clock.advance(3600)
+    assert (await timed.query("video", marathon)).detail == done  # nothing more after the end
+    # both channels are free again
+    for i in range(10):
+        await submitted(timed, "video", live_request(f"rtmp://127.0.0.1/live/room{i}"))
+
+
 async def test_the_eleventh_live_stream_is_refused_until_a_channel_frees(
     timed: Api, clock: ManualClock, bucket_dir: Path
 ) -> None:

@@ -7,10 +7,15 @@ clock runs from the submission: a frame once its ``time_ms`` has passed, an audi
 has ended. A query while the stream runs answers ``Auditing`` with what was seen so far
 (``SnapshotCount`` counts it); ``SnapshotTime`` and ``OffsetTime`` are epoch milliseconds
 (submission time + offset in the stream). With ``duration_ms`` the stream ends by itself
-(``Success``); without, it runs until cancelled. Live jobs ignore ``job_duration`` and
+(``Success``); without, it runs until cancelled, or :data:`MAX_STREAM_SECONDS` (5 h) have
+passed. Live jobs ignore ``job_duration`` and
 ``final_after_polls``; ``hold`` only keeps an ended stream from turning final.
 
 Choices where the spec is silent or unsure:
+
+* The documented limit of a live stream is 5 h: a job watches at most that much of its stream
+  (a ``duration_ms`` beyond it is cut there), then ends ``Success`` like a stream that ended,
+  and frees its channel.
 
 * More than :data:`LIVE_CHANNELS` (10) running streams: the next submission is refused with 403
   ``QueueSaturated`` ("queue full", the closest documented code; the spec only says "error
@@ -31,7 +36,6 @@ Choices where the spec is silent or unsure:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +73,7 @@ from cosaudit.emulator.sources import SourceError
 __all__ = [
     "LIVE_CHANNELS",
     "LIVE_TYPE",
+    "MAX_STREAM_SECONDS",
     "LiveStream",
     "cancel",
     "channels_in_use",
@@ -79,6 +84,7 @@ __all__ = [
 
 LIVE_TYPE = "live_video"
 LIVE_CHANNELS = 10
+MAX_STREAM_SECONDS = 5 * 3600
 LIVE_SCHEMES = ("rtmp", "rtmps", "http", "https")
 # The name of the kind live jobs belong to (they are submitted and queried as video jobs).
 VIDEO = "video"
@@ -117,9 +123,13 @@ def _seen_ms(job: Job, stream: LiveStream, now: float) -> float:
     """How much of the stream the job has watched by ``now``."""
     if stream.stopped_ms is not None:
         return stream.stopped_ms
-    watched = (now - job.schedule.started) * 1000
-    length = stream.media.duration_ms
-    return watched if length is None else min(watched, length)
+    return min((now - job.schedule.started) * 1000, _length_ms(stream.media))
+
+
+def _length_ms(media: Media) -> int:
+    """How long a stream is watched: its ``duration_ms``, at most 5 h."""
+    limit = MAX_STREAM_SECONDS * 1000
+    return limit if media.duration_ms is None else min(media.duration_ms, limit)
 
 
 def channels_in_use(service: Service) -> int:
@@ -198,8 +208,7 @@ async def submit(call: Call, request: Mapping[str, Any], kind: KindSpec) -> web.
             heard=hear(rules, found.audio, scenes),
         )
         outcome = Outcome(stream)
-        length = found.duration_ms
-        schedule = Schedule(started=now, duration=math.inf if length is None else length / 1000)
+        schedule = Schedule(started=now, duration=_length_ms(found) / 1000)
     job = record_job(
         call,
         kind,
