@@ -157,6 +157,21 @@ async def test_bodies_over_the_cap_get_413(declared: bool) -> None:
         assert status == 200
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<Request><Input>" + b"<a>" * 100 + b"</a>" * 100 + b"</Input></Request>",
+        b'<!DOCTYPE r [<!ENTITY a "b">]><Request><Input><Content>&a;</Content></Input></Request>',
+    ],
+    ids=["deep", "entity"],
+)
+async def test_hostile_request_xml_is_refused(body: bytes) -> None:
+    async with Emulator(EmulatorConfig()) as emu:
+        status, text = await _signed_post(emu, body, {"Content-Length": str(len(body))})
+    assert status == 400
+    assert "<Code>InvalidArgument</Code>" in text
+
+
 def test_the_default_body_cap() -> None:
     assert EmulatorConfig().max_body_bytes == 64 * 1024 * 1024
 

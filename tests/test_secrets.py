@@ -1,12 +1,13 @@
-"""No secret key, security token or signature in logs, reprs or exceptions.
+"""No secret key, security token or signature in logs, reprs, exceptions or files.
 
 One full run against the emulator over loopback with temporary (STS) credentials and every log
 record captured at DEBUG (cosaudit's loggers, the emulator's, aiohttp's, asyncio's): text,
-object, image GET/batch/URL, webpage, a failed request, a failed job, a retried request, a
-signature mismatch, a refused token and a broken connection. Then every log line, repr and
-exception (its str, repr, args and the whole ``__cause__``/``__context__`` chain) is searched
-for the key, the token, every Authorization value and signature the client produced, the
-signing keys derived from the secret, and the signature the server expected.
+object, image GET/batch/URL, webpage, a failed request, a failed job, a retried request, a bulk
+run with its journal, a signature mismatch, a refused token and a broken connection. Then every
+log line, repr, exception (its str, repr, args and the whole ``__cause__``/``__context__``
+chain) and the journal file is searched for the key, the token, every Authorization value and
+signature the client produced, the signing keys derived from the secret, and the signature the
+server expected.
 """
 
 from __future__ import annotations
@@ -131,12 +132,13 @@ async def sts_emulator(bucket_dir: Path) -> AsyncIterator[Emulator]:
 
 
 async def test_a_full_run_leaks_nothing(
-    sts_emulator: Emulator, site: TestServer, caplog: pytest.LogCaptureFixture
+    sts_emulator: Emulator, site: TestServer, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     caplog.set_level(logging.DEBUG)  # root: every logger that propagates, aiohttp's included
     for name in ("cosaudit", "cosaudit.emulator", "aiohttp", "asyncio", "tenacity"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     emu = sts_emulator
+    journal = tmp_path / "bulk.jsonl"  # the one file a run writes
     signer = RecordingSigner()
     events: list[RetryEvent] = []
     errors: list[BaseException] = []
@@ -174,6 +176,12 @@ async def test_a_full_run_leaks_nothing(
             errors.append(error)
         emu.faults.fail_next(1, status=503, code="ServiceUnavailable")
         jobs.append(await c.text.get(jobs[1].job_id or ""))  # retried once
+        run = c.moderate_many(
+            ["texts/hello.txt", "texts/missing.txt"], kind="text", journal=journal, fsync=False
+        )
+        async with run:
+            outcomes = [result async for result in run]
+        reprs += [repr(result) for result in outcomes] + [repr(run.summary)]
         reprs += [repr(c), repr(c.session), repr(vars(c.session)), repr(good)]
         reprs += [repr(event) for event in events]
         job_reprs = [repr(job) for job in jobs]
@@ -208,6 +216,7 @@ async def test_a_full_run_leaks_nothing(
         assert_clean(text, secrets - {PRESIGNED}, "a job's repr")
     for error in errors:
         assert_clean(describe(error), secrets, f"{type(error).__name__}")
+    assert_clean(journal.read_text("utf-8"), secrets, "the bulk journal")
 
 
 async def _broken_connection(signer: RecordingSigner) -> BaseException:
