@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from conftest import url_of
 
 from cosaudit import AuditClient, Credentials, PollPolicy, RetryPolicy
 from cosaudit.emulator import Emulator, EmulatorConfig, auth
@@ -110,6 +111,21 @@ def test_no_secret_is_compared_with_equality() -> None:
         ):
             names = ast.unparse(node)
             assert "signature" not in names and "token" not in names, names
+
+
+# --- query values are decoded once ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["%00", "100%", "a%2Fb", "%25", "%E8%85%BE", "x%2B y"])
+async def test_query_values_holding_percent_signs_are_read_as_sent(
+    site: TestServer, value: str
+) -> None:
+    # The emulator used to decode the query twice: 'a%2Fb' became 'a/b', the signature no
+    # longer matched (403), and a pre-signed detect-url would have been fetched wrong.
+    async with Emulator(EmulatorConfig()) as emu, client_for(emu) as client:
+        job = await client.image.moderate(url=f"{url_of(site, '/ads.png')}?sig={value}")
+    assert job.url == f"{url_of(site, '/ads.png')}?sig={value}"
+    assert job.is_sensitive
 
 
 # --- body cap -------------------------------------------------------------------------------------

@@ -108,7 +108,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     request_id = service.ids.request_id()
     path = request.path
     current_request.set((request.method, path))
-    query, clashes = parse_query(request.query_string)
+    # The raw query: yarl's query_string is already percent-decoded (%2500 -> %00), and
+    # parse_query decodes again; a value holding '%' was read wrong and its signature refused.
+    query, clashes = parse_query(request.rel_url.raw_query_string)
     route, params, path_known = _resolve(table, request.method, path, query)
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
     service.stats.requests[f"{request.method} {route.template if route else UNROUTED}"] += 1
