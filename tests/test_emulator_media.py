@@ -541,6 +541,27 @@ async def test_audio_sections_and_audio_text(
     assert "Snapshot" not in detail and "SnapshotCount" not in detail
 
 
+@pytest.mark.parametrize(
+    ("content", "state"),
+    [
+        ({"duration_ms": 3 * 3600 * 1000}, "Success"),
+        ({"duration_ms": 3 * 3600 * 1000 + 1}, "Failed"),
+        ({"audio": [{"offset_ms": 3 * 3600 * 1000, "duration_ms": 1, "text": "late"}]}, "Failed"),
+    ],
+)
+async def test_audio_over_three_hours_fails(
+    api: Api, bucket_dir: Path, content: dict[str, Any], state: str
+) -> None:
+    key = put(bucket_dir, "audio/long.mp3", manifest=content)
+    detail = await final(api, "audio", await submitted(api, "audio", {"Input": {"Object": key}}))
+    assert detail["State"] == state
+    if state == "Failed":
+        assert (detail["Code"], detail["Message"]) == (
+            "ResourceNotSupported",
+            "The audio lasts more than 3 hours.",
+        )
+
+
 async def test_audio_without_manifest_is_one_segment_of_its_bytes(
     api: Api, bucket_dir: Path
 ) -> None:

@@ -8,8 +8,10 @@ texts joined by spaces. The top-level scene containers carry ``HitFlag``, ``Scor
 keyword" without saying which when several hit).
 
 Validation as video's (400 ``InvalidArgument``): ``Input`` needs ``Object`` or ``Url``;
-``CallbackType`` 1/2; ``CallbackVersion`` ``Simple``/``Detail``. Objects over 600 MB fail the
-job with ``ResourceNotSupported``.
+``CallbackType`` 1/2; ``CallbackVersion`` ``Simple``/``Detail``. Objects over 600 MB, and audio
+lasting more than 3 hours (its manifest's ``duration_ms``, else the end of its last segment),
+fail the job with ``ResourceNotSupported``: the page's limits are "< 600 MB, < 3 h"; like the
+size, exactly the limit is accepted.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from cosaudit.emulator.kinds.timeline import MEDIA_SCENES, Heard, hear, section_
 from cosaudit.emulator.media import Media, audio_fallback
 from cosaudit.emulator.rules import Verdict
 from cosaudit.emulator.scenes import container
+from cosaudit.emulator.sources import SourceError
 
 __all__ = ["KIND", "AudioResult"]
 
 MAX_AUDIO_BYTES = 600 * 1024 * 1024
+MAX_AUDIO_MS = 3 * 3600 * 1000
 READING = Reading(max_bytes=MAX_AUDIO_BYTES, fallback=audio_fallback)
 
 
@@ -77,6 +81,8 @@ async def submit(call: Call) -> web.Response:
     rules = call.service.rules
 
     def judge(found: Media) -> AudioResult:
+        if found.length_ms > MAX_AUDIO_MS:
+            raise SourceError("ResourceNotSupported", "The audio lasts more than 3 hours.")
         return AudioResult(scenes, hear(rules, found.audio, scenes))
 
     job = start_job(call, KIND, request, given, READING, judge)
