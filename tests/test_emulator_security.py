@@ -9,6 +9,7 @@ import asyncio
 import hmac
 import inspect
 import socket
+import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -186,6 +187,19 @@ async def test_hostile_request_xml_is_refused(body: bytes) -> None:
         status, text = await _signed_post(emu, body, {"Content-Length": str(len(body))})
     assert status == 400
     assert "<Code>InvalidArgument</Code>" in text
+
+
+async def test_a_compressed_body_is_capped_by_what_it_unpacks_to() -> None:
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    body = packer.compress(b"<Request><Input><Content>")
+    body += b"".join(packer.compress(b"A" * 1_000_000) for _ in range(8)) + packer.flush()
+    async with Emulator(EmulatorConfig(max_body_bytes=1_000_000)) as emu:
+        status, text = await _signed_post(
+            emu, body, {"Content-Length": str(len(body)), "Content-Encoding": "gzip"}
+        )
+    assert len(body) < 100_000
+    assert status == 413
+    assert "<Code>InvalidContent</Code>" in text
 
 
 def test_the_default_body_cap() -> None:

@@ -7,6 +7,7 @@ bounded, without timing anything.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -53,15 +54,14 @@ class Hostile:
     """A loopback server answering every request with ``answer``; counts what it was asked."""
 
     def __init__(self) -> None:
-        self.answer: Callable[[web.Request], web.StreamResponse] | None = None
         self.body = b""
         self.status = 200
-        self.streamed = 0  # bytes written by a streaming answer
+        self.headers: dict[str, str] = {}
         self.seen: list[str] = []
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append(request.path)
-        headers = {"x-ci-request-id": f"hostile-{len(self.seen)}"}
+        headers = {"x-ci-request-id": f"hostile-{len(self.seen)}", **self.headers}
         return web.Response(
             status=self.status, body=self.body, headers=headers, content_type="application/xml"
         )
@@ -223,3 +223,20 @@ async def test_nesting_up_to_the_limit_is_fine(hostile: tuple[Hostile, str]) -> 
         job = await client.text.get("st1")
     assert job.job_id == "st1"
     assert len(job.sections) == 1  # the unknown <a> nest stays in the section's raw
+
+
+async def test_a_gzip_bomb_is_cut_off_at_the_cap(hostile: tuple[Hostile, str]) -> None:
+    server, url = hostile
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip framing
+    zeros = b"\0" * (4 * MB)
+    # 32 MB of XML text packed into some 32 KB: the cap counts what it unpacks to.
+    server.body = (
+        packer.compress(b"<Response>")
+        + b"".join(packer.compress(zeros) for _ in range(8))
+        + packer.flush()
+    )
+    server.headers = {"Content-Encoding": "gzip"}
+    assert len(server.body) < MB
+    error = await _malformed(url)
+    assert (error.status, error.request_id) == (200, "hostile-1")
+    assert f"exceeds the limit of {DEFAULT_MAX_BYTES} bytes" in str(error)
