@@ -31,11 +31,27 @@ from cosaudit.models._convert import is_model, xml_name
 from cosaudit.xmlcodec import XMLError, build, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# The client attribute of each kind and the model it answers with (fixtures are named after
+# the kind: text_query_001.xml).
+KIND_MODELS: dict[str, type[Any]] = {
+    "text": models.TextJob,
+    "image": models.ImageJob,
+    "webpage": models.WebpageJob,
+    "video": models.VideoJob,
+    "audio": models.AudioJob,
+    "document": models.DocumentJob,
+    "live": models.LiveJob,
+    "virus": models.VirusJob,
+}
+# Every job model, including any added after this test was written.
 JOB_MODELS = sorted(
-    (getattr(models, name) for name in models.__all__ if name.endswith("Job")),
+    (
+        getattr(models, name)
+        for name in models.__all__
+        if name.endswith("Job") and is_model(getattr(models, name))
+    ),
     key=lambda cls: cls.__name__,
 )
-JOB_MODELS = [cls for cls in JOB_MODELS if is_model(cls)]
 
 
 def _all_models() -> list[type[Any]]:
@@ -112,11 +128,10 @@ def test_parse_of_random_bytes_gives_a_tree_or_an_xml_error(body: bytes) -> None
 
 
 def _response_fixtures() -> list[Path]:
-    kinds = {"text", "image", "webpage", "video", "audio", "document", "live", "virus"}
     return sorted(
         path
         for path in FIXTURES.glob("*.xml")
-        if path.name.split("_")[0] in kinds and "request" not in path.name
+        if path.name.split("_")[0] in KIND_MODELS and "request" not in path.name
     )
 
 
@@ -263,22 +278,7 @@ def _call_for(sample: str) -> tuple[Callable[[AuditClient], Awaitable[Any]], typ
         return (lambda c: c.image.moderate(object="a.jpg", raise_on_failure=False)), models.ImageJob
     if kind == "text" and "sync" in sample:
         return (lambda c: c.text.moderate("hello", raise_on_failure=False)), models.TextJob
-    moderation = kind
-    return (lambda c: getattr(c, moderation).get("st1")), getattr(c_models(), kind)
-
-
-def c_models() -> Any:
-    class ByKind:
-        text = models.TextJob
-        image = models.ImageJob
-        webpage = models.WebpageJob
-        video = models.VideoJob
-        audio = models.AudioJob
-        document = models.DocumentJob
-        live = models.LiveJob
-        virus = models.VirusJob
-
-    return ByKind
+    return (lambda c: getattr(c, kind).get("st1")), KIND_MODELS[kind]
 
 
 @settings(
