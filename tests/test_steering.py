@@ -14,6 +14,9 @@ import pytest
 import trustme
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from hypothesis import event, given
+from hypothesis import strategies as st
+from yarl import URL
 
 from cosaudit import AuditClient, Credentials
 from cosaudit.config import RetryPolicy
@@ -230,3 +233,65 @@ def test_verify_ssl_takes_only_true_or_false(value: object) -> None:
     with pytest.raises(InvalidInput) as caught:
         client_for("https://127.0.0.1:1", verify_ssl=value)
     assert caught.value.field == "verify_ssl"
+
+
+# --- properties: whatever is accepted names exactly one host and keeps the path ----------------
+
+_ODD = "/?#@:;\\%. \t\r\n[]-_~!$&'()*+,="
+pieces = st.text(alphabet=st.sampled_from(_ODD + "abcz019"), max_size=6)
+endpoints = st.builds(
+    lambda scheme, host, port, tail: scheme + host + port + tail,
+    st.sampled_from(["http://", "https://", "http://", "https://", "HTTP://", "ftp://", "//"]),
+    st.one_of(
+        st.sampled_from(["127.0.0.1", "localhost", "[::1]", "[::ffff:1.2.3.4]", "a.b-c", "a_b"]),
+        pieces,
+    ),
+    st.one_of(st.just(""), st.integers(0, 70_000).map(lambda p: f":{p}"), pieces.map(":".__add__)),
+    st.one_of(st.just(""), st.just("/"), pieces),
+)
+# Mostly valid names, with an odd piece spliced in half the time.
+names = st.from_regex(r"[a-z0-9][a-z0-9-]{0,8}[a-z0-9]", fullmatch=True)
+spliced = st.builds(lambda a, odd, b: a + odd + b, names, pieces, names)
+buckets = st.one_of(names, spliced).map(lambda b: b + "-1250000000")
+regions = st.one_of(
+    st.sampled_from(["ap-guangzhou", "ap-beijing", "na-siliconvalley"]),
+    st.builds(lambda odd: "ap-guangzhou" + odd, pieces),
+    st.builds(lambda odd: odd + "-guangzhou", pieces),
+)
+
+
+def _make(bucket: str, region: str, endpoint: str | None = None) -> Endpoints | str:
+    """The endpoints, or the field the refusal named."""
+    try:
+        return Endpoints(bucket, region, endpoint)
+    except InvalidInput as error:
+        return error.field
+
+
+@given(endpoint=endpoints)
+def test_an_accepted_endpoint_keeps_host_and_path(endpoint: str) -> None:
+    chosen = _make(BUCKET, REGION, endpoint)
+    event("accepted" if isinstance(chosen, Endpoints) else "refused")
+    if not isinstance(chosen, Endpoints):
+        assert chosen == "endpoint"
+        return
+    url = URL(chosen.base_url(Service.CI) + "/text/auditing/st1", encoded=True)
+    assert url.scheme in ("http", "https")
+    assert url.host and url.user is None and url.password is None
+    assert (url.path, url.query_string, url.fragment) == ("/text/auditing/st1", "", "")
+    assert url.host in endpoint
+
+
+@given(bucket=buckets, region=regions)
+def test_an_accepted_bucket_and_region_make_one_host(bucket: str, region: str) -> None:
+    chosen = _make(bucket, region)
+    event("accepted" if isinstance(chosen, Endpoints) else "refused")
+    if not isinstance(chosen, Endpoints):
+        assert chosen in ("bucket", "region")
+        return
+    for service in Service:
+        host = chosen.host(service)
+        url = URL(chosen.base_url(service) + "/x")
+        assert url.host == host and url.path == "/x"
+        assert host == f"{bucket}.{service.value}.{region}.myqcloud.com"
+        assert all(ch.isalnum() or ch in ".-" for ch in host)
