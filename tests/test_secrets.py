@@ -2,12 +2,13 @@
 
 One full run against the emulator over loopback with temporary (STS) credentials and every log
 record captured at DEBUG (cosaudit's loggers, the emulator's, aiohttp's, asyncio's): text,
-object, image GET/batch/URL, webpage, a failed request, a failed job, a retried request, a bulk
-run with its journal, a signature mismatch, a refused token and a broken connection. Then every
-log line, repr, exception (its str, repr, args and the whole ``__cause__``/``__context__``
-chain) and the journal file is searched for the key, the token, every Authorization value and
-signature the client produced, the signing keys derived from the secret, and the signature the
-server expected.
+object, image GET/batch/URL, webpage, a failed request, a failed job, a retried request, an
+ambiguous submission (connection reset after the service took it), a bulk run with its
+journal, a signature mismatch, a refused token and a broken connection. Then every log line,
+repr, exception (its str, repr, args and the whole ``__cause__``/``__context__`` chain) and the
+journal file is searched for the key, the token, every Authorization value and signature the
+client produced, the signing keys derived from the secret, and the signature the server
+expected.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from aiohttp.test_utils import TestServer
 from attrs import define, field
 from conftest import url_of
 
-from cosaudit import AuditClient, Credentials, JobFailed, PollPolicy, RetryPolicy
+from cosaudit import (
+    AuditClient,
+    Credentials,
+    JobFailed,
+    PollPolicy,
+    RetryPolicy,
+    SubmissionUnknown,
+)
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import png_with_text
 from cosaudit.errors import AuthError, ConnectionLost, CosAuditError, NotFoundError
@@ -176,6 +184,11 @@ async def test_a_full_run_leaks_nothing(
             errors.append(error)
         emu.faults.fail_next(1, status=503, code="ServiceUnavailable")
         jobs.append(await c.text.get(jobs[1].job_id or ""))  # retried once
+        emu.faults.add("reset", phase="after", count=1, method="POST")  # accepted, no answer
+        try:  # an ambiguous submission: aiohttp's error, holding our headers, lies under it
+            await c.text.submit(object="texts/abuse.txt", data_id="ambiguous-1")
+        except SubmissionUnknown as error:
+            errors.append(error)
         run = c.moderate_many(
             ["texts/hello.txt", "texts/missing.txt"], kind="text", journal=journal, fsync=False
         )
@@ -193,10 +206,11 @@ async def test_a_full_run_leaks_nothing(
                 errors.append(error)
     errors.append(await _broken_connection(signer))
 
-    assert len(events) == 1 and emu.stats.faults_injected == 1
+    assert len(events) == 1 and emu.stats.faults_injected == 2  # the 503, the reset
     assert [type(e).__name__ for e in errors] == [
         "NotFoundError",
         "JobFailed",
+        "SubmissionUnknown",
         "AuthError",
         "AuthError",
         "ConnectionLost",
