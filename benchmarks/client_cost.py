@@ -14,6 +14,12 @@ Each round runs every contender in turn (after a short warm-up of its own); the 
 medians over the rounds and the last line the ratios.
 
     python -m benchmarks.client_cost [--requests 5000] [--in-flight 64] [--repeat 3]
+    python -m benchmarks.client_cost --instructions [--requests 1000]
+
+``--instructions`` counts each contender's user-space instructions per request under
+``valgrind --tool=callgrind`` (one child process per contender, the emulator outside valgrind):
+much slower, but nearly the same figure whatever else the shared machine is doing. It leaves
+out kernel time (socket calls), which process CPU time includes.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +85,9 @@ def _timed(emu: EmulatorProcess, count: int, run: Callable[[], None]) -> Sample:
 # --- contenders ----------------------------------------------------------------------------------
 
 
-def run_cosaudit(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: int) -> Sample:
+def run_cosaudit(
+    emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: Sequence[str]
+) -> Sample:
     async def main() -> Sample:
         async with AuditClient(
             bucket=BUCKET,
@@ -87,7 +100,7 @@ def run_cosaudit(emu: EmulatorProcess, items: Sequence[str], in_flight: int, war
             async def moderate(text: str) -> None:
                 await client.text.moderate(text)
 
-            await _each(items[:warm], in_flight, moderate)
+            await _each(warm, in_flight, moderate)
             gc.collect()
             server = emu.cpu_seconds() or 0.0
             cpu, wall = time.process_time(), time.perf_counter()
@@ -126,8 +139,11 @@ def _presigned(emu: EmulatorProcess, items: Sequence[str]) -> list[tuple[dict[st
     return out
 
 
-def run_raw(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: int) -> Sample:
+def run_raw(
+    emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: Sequence[str]
+) -> Sample:
     prepared = _presigned(emu, items)
+    warm_prepared = _presigned(emu, warm)
     url = URL(f"{emu.url}/text/auditing", encoded=True)
 
     async def main() -> Sample:
@@ -142,7 +158,7 @@ def run_raw(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: in
                     raise RuntimeError(f"raw request failed: {response.status} {payload[:200]!r}")
                 xmltodict.parse(payload)
 
-            await _each(prepared[:warm], in_flight, send)
+            await _each(warm_prepared, in_flight, send)
             gc.collect()
             server = emu.cpu_seconds() or 0.0
             cpu, wall = time.process_time(), time.perf_counter()
@@ -171,7 +187,9 @@ def sdk_client(emu: EmulatorProcess, pool: int) -> object:
     return CosS3Client(config, retry=0)
 
 
-def run_sdk(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: int) -> Sample:
+def run_sdk(
+    emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: Sequence[str]
+) -> Sample:
     client = sdk_client(emu, in_flight)
     payloads = [text.encode("utf-8") for text in items]
 
@@ -179,7 +197,7 @@ def run_sdk(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: in
         client.ci_auditing_text_submit(Bucket=BUCKET, Content=content)  # type: ignore[attr-defined]
 
     with ThreadPoolExecutor(in_flight) as pool:
-        list(pool.map(moderate, payloads[:warm]))
+        list(pool.map(moderate, [text.encode() for text in warm]))
 
         def run() -> None:
             list(pool.map(moderate, payloads))
@@ -188,6 +206,74 @@ def run_sdk(emu: EmulatorProcess, items: Sequence[str], in_flight: int, warm: in
 
 
 RUNNERS = {"cosaudit": run_cosaudit, "sdk": run_sdk, "raw aiohttp": run_raw}
+
+
+class _Remote(EmulatorProcess):
+    """An emulator some other process started: this one only knows its URL."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
+
+    def cpu_seconds(self) -> float | None:
+        return None
+
+
+def _callgrind(name: str, url: str, requests: int, in_flight: int, warm: int, dry: bool) -> int:
+    args = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "benchmarks.client_cost",
+        "--child",
+        name,
+        "--url",
+        url,
+        "--requests",
+        str(requests),
+        "--in-flight",
+        str(in_flight),
+        "--warm",
+        str(warm),
+        *(["--dry"] if dry else []),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+    match = re.search(r"Collected : (\d+)", result.stderr)
+    if match is None:
+        raise RuntimeError(f"no instruction count from callgrind: {result.stderr[-500:]}")
+    return int(match.group(1))
+
+
+def instructions(names: Sequence[str], requests: int, in_flight: int, warm: int) -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind")
+    print(f"client_cost --instructions: {requests} sync text moderations, {in_flight} in flight")
+    print(f"machine: {machine()}\n")
+    per_request: dict[str, float] = {}
+    with EmulatorProcess() as emu:
+        for name in names:
+            # The same child with no timed requests: start-up, imports and warm-up, subtracted.
+            total = _callgrind(name, emu.url, requests, in_flight, warm, dry=False)
+            base = _callgrind(name, emu.url, requests, in_flight, warm, dry=True)
+            per_request[name] = (total - base) / requests / 1000
+            print(f"  {name:<12} {per_request[name]:8.0f} k instructions/request", flush=True)
+    print()
+    print_table(["contender", "k instructions/request"], [[n, v] for n, v in per_request.items()])
+    print("\n" + ratio_line(_ratios(per_request)) + "  (instructions)")
+
+
+def _ratios(per_request: dict[str, float]) -> dict[str, float]:
+    ratios: dict[str, float] = {}
+    if "cosaudit" in per_request and "raw aiohttp" in per_request:
+        ratios["cosaudit/raw"] = per_request["cosaudit"] / per_request["raw aiohttp"]
+    if "cosaudit" in per_request and "sdk" in per_request:
+        ratios["cosaudit/sdk"] = per_request["cosaudit"] / per_request["sdk"]
+        ratios["sdk/cosaudit"] = per_request["sdk"] / per_request["cosaudit"]
+    return ratios
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
@@ -199,7 +285,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--only", nargs="*", choices=CONTENDERS, default=list(CONTENDERS), help="contenders"
     )
+    parser.add_argument("--instructions", action="store_true", help="count under callgrind")
+    parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--dry", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child is not None:  # under callgrind: run the workload, report nothing
+        remote, items = _Remote(args.url), texts(args.requests)
+        if args.dry:
+            # Prepare as for the real run but send nothing: only the requests differ.
+            if args.child == "raw aiohttp":
+                _presigned(remote, items)
+            items = []
+        RUNNERS[args.child](remote, items, args.in_flight, texts(args.warm))
+        return {}
+    if args.instructions:
+        instructions(args.only, args.requests, args.in_flight, args.warm)
+        return {}
     items = texts(args.requests)
     print(f"client_cost: {args.requests} sync text moderations, {args.in_flight} in flight")
     print(f"machine: {machine()}\n")
@@ -207,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     with EmulatorProcess() as emu:
         for round_ in range(args.repeat):
             for name in args.only:
-                sample = RUNNERS[name](emu, items, args.in_flight, min(args.warm, len(items)))
+                sample = RUNNERS[name](emu, items, args.in_flight, texts(args.warm))
                 samples[name].append(sample)
                 print(
                     f"  round {round_ + 1} {name:<12} {sample.cpu / sample.requests * 1e6:8.0f} "
@@ -239,12 +341,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         ],
         rows,
     )
-    ratios: dict[str, float] = {}
-    if "cosaudit" in per_request and "raw aiohttp" in per_request:
-        ratios["cosaudit/raw"] = per_request["cosaudit"] / per_request["raw aiohttp"]
-    if "cosaudit" in per_request and "sdk" in per_request:
-        ratios["cosaudit/sdk"] = per_request["cosaudit"] / per_request["sdk"]
-        ratios["sdk/cosaudit"] = per_request["sdk"] / per_request["cosaudit"]
+    ratios = _ratios(per_request)
     print("\n" + ratio_line(ratios) + "  (targets: cosaudit/raw <= 1.30x, cosaudit/sdk <= 0.25x)")
     return per_request
 
