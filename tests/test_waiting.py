@@ -58,6 +58,15 @@ async def test_polls_until_final_slowing_down_to_the_cap() -> None:
     assert polled_at == [0.0, 1.0, 3.0, 7.0, 12.0, 17.0]
 
 
+def test_default_schedule_starts_fast_and_backs_off_to_15_seconds() -> None:
+    # Chosen with benchmarks/polling.py: about 3 polls on jobs of 0.2-2 s (see PollPolicy).
+    policy = PollPolicy()
+    waits = [policy.interval(n) for n in range(1, 13)]
+    assert waits[:4] == pytest.approx([0.25, 0.375, 0.5625, 0.84375])
+    assert waits[-1] == 15.0 and waits[-2] < 15.0
+    assert (policy.jitter, policy.timeout) == (0.1, 600.0)
+
+
 async def test_jitter_stays_within_its_band() -> None:
     time = FakeTime()
     fetch, _ = scripted(["Auditing"] * 6 + ["Success"], time)
