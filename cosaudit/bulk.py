@@ -17,7 +17,9 @@ Design choices (each for a reason a bulk job hits sooner or later):
 * **Results in completion order**, not input order: ordering would make one slow job hold
   back everything behind it (or buffer it). Each result carries the item's ``id``.
 * **An item's id is its DataId**: the caller's ``data_id``, else the string item itself (an
-  object key or URL of at most 512 bytes), else ``sha256:`` of the item's canonical JSON. The
+  object key or URL of at most 512 bytes; a URL's query and user info, which may hold a
+  pre-signed URL's signature or a password, are replaced by their digest so they never reach
+  the journal), else ``sha256:`` of the item's canonical JSON. The
   same item gets the same id in every run, which is what lets a resume recognise it. Ids must
   be unique within the input: a repeated one is submitted again (spotting repeats would take
   memory growing with the run), though a resume skips every item whose id finished.
@@ -52,6 +54,7 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, cast
+from urllib.parse import urlsplit
 
 import attrs
 from attrs import define, field
@@ -210,8 +213,9 @@ class BulkSummary:
 def item_id(item: BulkItem) -> str:
     """The id an item is submitted (as DataId) and journaled under; the same in every run."""
     if isinstance(item, str):
-        size = len(item.encode("utf-8", "surrogatepass"))
-        return item if 0 < size <= MAX_DATA_ID_BYTES else _digest(item)
+        ident = _without_secrets(item)
+        size = len(ident.encode("utf-8", "surrogatepass"))
+        return ident if 0 < size <= MAX_DATA_ID_BYTES else _digest(item)
     if isinstance(item, Mapping):
         given = item.get("data_id")
         if given is None:
@@ -222,6 +226,23 @@ def item_id(item: BulkItem) -> str:
     raise InvalidInput(
         "items", f"an item is a str or a mapping of submit arguments, not {type(item).__name__}"
     )
+
+
+def _without_secrets(item: str) -> str:
+    """A URL with its query and user info replaced by a digest of the whole URL.
+
+    A pre-signed URL carries a signature (``q-signature``, ``X-Amz-Signature``...) in its query;
+    it must not be written to the journal or sent as a DataId. The digest keeps URLs that
+    differ only there distinct.
+    """
+    if not item.startswith(("http://", "https://")):
+        return item
+    parts = urlsplit(item)
+    if not parts.query and not parts.fragment and "@" not in parts.netloc:
+        return item
+    host = parts.netloc.rpartition("@")[2]
+    digest = hashlib.sha256(item.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{parts.scheme}://{host}{parts.path}?sha256={digest}"
 
 
 def _digest(item: BulkItem) -> str:

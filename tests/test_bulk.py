@@ -636,3 +636,13 @@ def test_journal_replay_rules(tmp_path: Path) -> None:
     finally:
         again.close()
     assert records(path)[-1]["e"] == "run" and len(records(path)) == 20  # 18 + 2 headers
+
+
+def test_a_presigned_url_never_becomes_an_id() -> None:
+    signed = "https://b.example/a.jpg?q-sign-algorithm=sha1&q-signature=0123abcd"
+    other = "https://b.example/a.jpg?q-sign-algorithm=sha1&q-signature=ffff0000"
+    ident = item_id(signed)
+    assert ident.startswith("https://b.example/a.jpg?sha256=") and "0123abcd" not in ident
+    assert ident == item_id(signed) != item_id(other)
+    assert "pw" not in item_id("https://user:pw@b.example/a.jpg")
+    assert item_id("https://b.example/a.jpg") == "https://b.example/a.jpg"
