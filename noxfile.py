@@ -38,3 +38,29 @@ def demo(session: nox.Session) -> None:
     """``cosaudit demo`` on the embedded emulator."""
     session.install(".")
     session.run("cosaudit", "demo", *session.posargs)
+
+
+# Issue 4's benchmarks, in the order RESULTS.md reports them, with the arguments of a quick pass.
+BENCHMARKS = {
+    "hot_path": ["--repeat", "3", "--number", "500"],
+    "import_time": ["--runs", "3"],
+    "emulator_rps": ["--seconds", "2", "--repeat", "1"],
+    "client_cost": ["--requests", "1000", "--repeat", "1"],
+    "polling": ["--jobs", "300", "--repeat", "1"],
+    "throughput": ["--jobs", "1000", "--repeat", "1"],
+    "memory": ["--sizes", "2000", "20000"],
+}
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The benchmarks: ``nox -s bench`` (all, full size: about half an hour, mostly the
+    official SDK's throughput), ``nox -s bench -- quick`` (a few minutes), or name some:
+    ``nox -s bench -- client_cost polling``. Figures print; nothing asserts speed."""
+    session.install("-e", ".[test]")
+    quick = "quick" in session.posargs
+    names = [name for name in session.posargs if name != "quick"] or list(BENCHMARKS)
+    for name in names:
+        if name not in BENCHMARKS:
+            session.error(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+        session.run("python", "-m", f"benchmarks.{name}", *(BENCHMARKS[name] if quick else []))

@@ -34,11 +34,17 @@ from cosaudit import AuditClient, PollPolicy
 from cosaudit.emulator.jobs import pick_duration
 from cosaudit.models import TextJob
 
-LOW, HIGH = 0.2, 2.0
-POLICIES = {
-    "cosaudit default": PollPolicy(),
-    "fixed 1 s": PollPolicy(initial=1.0, multiplier=1.0, maximum=1.0, jitter=0.0),
-}
+LOW, HIGH = 0.2, 2.0  # job seconds, spread by job id (``--durations`` changes them)
+
+
+def policies(fixed: float) -> dict[str, PollPolicy]:
+    """The contenders: our default, and polling every ``fixed`` seconds."""
+    return {
+        "cosaudit default": PollPolicy(),
+        f"fixed {fixed:g} s": PollPolicy(initial=fixed, multiplier=1.0, maximum=fixed, jitter=0.0),
+    }
+
+
 TARGET_POLLS = 4.0
 TARGET_RELATIVE = 0.15
 
@@ -55,7 +61,11 @@ class JobStat:
 
 
 async def _run(
-    emu: EmulatorProcess, keys: Sequence[str], policy: PollPolicy, in_flight: int
+    emu: EmulatorProcess,
+    keys: Sequence[str],
+    policy: PollPolicy,
+    in_flight: int,
+    spread: tuple[float, float],
 ) -> list[JobStat]:
     stats: list[JobStat] = []
     polls: dict[str, int] = {}
@@ -77,7 +87,7 @@ async def _run(
                 job = await client.text.moderate(object=key)
                 known = time.monotonic()
                 assert job.job_id is not None
-                duration = pick_duration((LOW, HIGH), job.job_id)
+                duration = pick_duration(spread, job.job_id)
                 stats.append(JobStat(polls[job.job_id], duration, known - started - duration))
 
         await asyncio.gather(*(worker() for _ in range(min(in_flight, len(keys)))))
@@ -117,21 +127,26 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--model", action="store_true", help="also the schedule-only grid")
+    parser.add_argument("--durations", default=f"{LOW}-{HIGH}", help="job seconds, MIN-MAX")
+    parser.add_argument("--fixed", type=float, default=1.0, help="the fixed interval, seconds")
     args = parser.parse_args(argv)
-    default = POLICIES["cosaudit default"]
+    low, _, high = args.durations.partition("-")
+    spread = (float(low), float(high))
+    contenders = policies(args.fixed)
+    default = contenders["cosaudit default"]
     print(
-        f"polling: {args.jobs} text jobs lasting {LOW}-{HIGH} s, {args.in_flight} in flight; "
+        f"polling: {args.jobs} text jobs lasting {args.durations} s, {args.in_flight} in flight; "
         f"default policy initial={default.initial} s, x{default.multiplier}, "
         f"max {default.maximum} s, jitter {default.jitter}"
     )
     print(f"machine: {machine()}\n")
-    results: dict[str, list[list[JobStat]]] = {name: [] for name in POLICIES}
+    results: dict[str, list[list[JobStat]]] = {name: [] for name in contenders}
     with tempfile.TemporaryDirectory(prefix="cosaudit-bench-") as folder:
         keys = write_bucket(Path(folder), args.jobs)
-        with EmulatorProcess(job_duration=f"{LOW}-{HIGH}", bucket_dir=folder) as emu:
+        with EmulatorProcess(job_duration=args.durations, bucket_dir=folder) as emu:
             for round_ in range(args.repeat):
-                for name, policy in POLICIES.items():
-                    stats = asyncio.run(_run(emu, keys, policy, args.in_flight))
+                for name, policy in contenders.items():
+                    stats = asyncio.run(_run(emu, keys, policy, args.in_flight, spread))
                     results[name].append(stats)
                     print(
                         f"  round {round_ + 1} {name:<17} "
@@ -170,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             for name, s in summary.items()
         ],
     )
-    ours, fixed = summary["cosaudit default"], summary["fixed 1 s"]
+    ours, fixed = summary["cosaudit default"], summary[f"fixed {args.fixed:g} s"]
     print(
         "\n"
         + ratio_line(

@@ -130,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         "--in-flight", type=int, default=0, help="cosaudit jobs at once (0: all of them)"
     )
     parser.add_argument("--quick", action="store_true", help="2,000 jobs, 3 rounds")
+    parser.add_argument("--durations", default=DURATION, help="job seconds, MIN-MAX")
+    parser.add_argument(
+        "--sdk-interval", type=float, default=1.0, help="seconds between the SDK's queries"
+    )
     parser.add_argument(
         "--only", nargs="*", choices=CONTENDERS, default=list(CONTENDERS), help="contenders"
     )
@@ -138,20 +142,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         args.jobs, args.repeat = 2000, 3
     in_flight = args.in_flight or args.jobs
     print(
-        f"throughput: {args.jobs} async text jobs lasting {DURATION} s; cosaudit "
-        f"{in_flight} in flight, sdk {args.sdk_threads} threads polling every 1 s"
+        f"throughput: {args.jobs} async text jobs lasting {args.durations} s; cosaudit "
+        f"{in_flight} in flight, sdk {args.sdk_threads} threads polling every "
+        f"{args.sdk_interval:g} s"
     )
     print(f"machine: {machine()}\n")
     runs: dict[str, list[Run]] = {name: [] for name in args.only}
     with tempfile.TemporaryDirectory(prefix="cosaudit-bench-") as folder:
         keys = write_bucket(Path(folder), args.jobs)
-        with EmulatorProcess(job_duration=DURATION, bucket_dir=folder) as emu:
+        with EmulatorProcess(job_duration=args.durations, bucket_dir=folder) as emu:
             for round_ in range(args.repeat):
                 for name in args.only:
                     if name == "cosaudit":
                         run = run_cosaudit(emu, keys, in_flight)
                     else:
-                        run = run_sdk(emu, keys, args.sdk_threads)
+                        run = run_sdk(emu, keys, args.sdk_threads, args.sdk_interval)
                     runs[name].append(run)
                     print(
                         f"  round {round_ + 1} {name:<9} {run.jobs / run.wall:8.1f} jobs/s in "

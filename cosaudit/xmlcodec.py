@@ -31,19 +31,31 @@ class XMLError(ValueError):
 
 
 def _emit(name: str, value: Any, out: list[str]) -> None:
+    # Exact classes first: the emulator builds every answer here, element by element, and an
+    # isinstance check against Mapping costs more than the rest of the element.
     if value is None:
         return
-    if isinstance(value, list | tuple):
+    cls = value.__class__
+    if cls is str:
+        text = value
+    elif cls is int:
+        text = str(value)  # digits: nothing to escape
+    elif cls is list or cls is tuple or isinstance(value, list | tuple):
         for item in value:
             _emit(name, item, out)
         return
-    if isinstance(value, Mapping):
+    elif cls is dict or isinstance(value, Mapping):
         out.append(f"<{name}>")
         for child, child_value in value.items():
             _emit(child, child_value, out)
         out.append(f"</{name}>")
         return
-    text = ("true" if value else "false") if isinstance(value, bool) else escape(str(value))
+    elif cls is bool:
+        text = "true" if value else "false"
+    else:
+        text = str(value)
+    if "&" in text or "<" in text or ">" in text:
+        text = escape(text)
     out.append(f"<{name}>{text}</{name}>")
 
 

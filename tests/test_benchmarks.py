@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from benchmarks import client_cost, emulator_rps, hot_path, import_time, polling, throughput
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient
 from cosaudit.models import TextJob
@@ -45,3 +46,58 @@ def test_dead_service_counts_attempts_with_and_without_the_budget(
     # 10 calls x 4 attempts without a budget; with one, all 30 retries fit in 500 tokens
     assert rows["no budget"][2] == "40" and rows["retry budget (default)"][3] == "40"
     assert "ratios: attempts no budget/budget" in out
+
+
+# --- each benchmark on a micro workload: it runs and reports, nothing is timed or compared ---
+
+
+def test_hot_path_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    hot_path.main(["--repeat", "1", "--number", "3"])
+    assert "ratios: whole client path" in capsys.readouterr().out
+
+
+def test_client_cost_runs_every_contender(capsys: pytest.CaptureFixture[str]) -> None:
+    per_request = client_cost.main(
+        ["--requests", "12", "--in-flight", "4", "--repeat", "1", "--warm", "4"]
+    )
+    assert set(per_request) == {"cosaudit", "sdk", "raw aiohttp"}
+    assert all(cost > 0 for cost in per_request.values())
+    assert "ratios: cosaudit/raw" in capsys.readouterr().out
+
+
+def test_polling_counts_polls_and_delays(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = polling.main(
+        [
+            *("--jobs", "6", "--in-flight", "3", "--repeat", "1"),
+            *("--durations", "0.01-0.03", "--fixed", "0.02"),
+        ]
+    )
+    assert summary["polls"] >= 1
+    assert "ratios: default/fixed polls" in capsys.readouterr().out
+
+
+def test_throughput_runs_both_contenders(capsys: pytest.CaptureFixture[str]) -> None:
+    rate = throughput.main(
+        [
+            *("--jobs", "6", "--repeat", "1", "--durations", "0.01-0.03"),
+            *("--sdk-threads", "3", "--sdk-interval", "0.02"),
+        ]
+    )
+    assert set(rate) == {"cosaudit", "sdk"} and all(r > 0 for r in rate.values())
+    assert "ratios: cosaudit/sdk jobs/s" in capsys.readouterr().out
+
+
+def test_emulator_rps_serves_both_routes(capsys: pytest.CaptureFixture[str]) -> None:
+    before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    capacity = emulator_rps.main(["--seconds", "0.3", "--repeat", "1", "--connections", "4"])
+    assert set(capacity) == {"sync text", "job query"} and all(c > 0 for c in capacity.values())
+    assert "one-core capacity" in capsys.readouterr().out
+    if before is not None:  # it pins itself away from the emulator's CPU, then lets go
+        assert os.sched_getaffinity(0) == before
+
+
+def test_import_time_reads_importtime_output() -> None:
+    rows = import_time._importtime("import cosaudit")
+    assert any(name == "cosaudit" and depth == 0 for _, _, depth, name in rows)
+    assert import_time.total_ms(rows, startup=set()) > 0
+    assert import_time.total_ms(rows, startup={name for *_, name in rows}) == 0

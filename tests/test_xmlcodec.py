@@ -8,6 +8,8 @@ come out identical.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
@@ -94,3 +96,41 @@ def test_parse_refuses_bad_documents(body: bytes) -> None:
 def test_parse_refuses_oversized_bodies() -> None:
     with pytest.raises(xmlcodec.XMLError, match="exceeds the limit of 10 bytes"):
         xmlcodec.parse(b"<A>0123456789</A>", max_bytes=10)
+
+
+def _reference_build(name: str, value: Any, out: list[str]) -> None:
+    """The first, plainer serializer: build must give the same bytes for every tree."""
+    if value is None:
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _reference_build(name, item, out)
+        return
+    if isinstance(value, Mapping):
+        out.append(f"<{name}>")
+        for child, child_value in value.items():
+            _reference_build(child, child_value, out)
+        out.append(f"</{name}>")
+        return
+    text = ("true" if value else "false") if isinstance(value, bool) else escape(str(value))
+    out.append(f"<{name}>{text}</{name}>")
+
+
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
+TREES = st.recursive(
+    LEAVES,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.tuples(children, children),
+        st.dictionaries(NAMES, children, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree=st.dictionaries(NAMES, TREES, max_size=5))
+def test_build_matches_the_reference_serializer(tree: dict[str, Any]) -> None:
+    out: list[str] = []
+    _reference_build("Request", tree, out)
+    assert xmlcodec.build("Request", tree) == "".join(out).encode("utf-8")
