@@ -167,6 +167,17 @@ def _drop_foreign_context(error: BaseException) -> None:
         current = current.__cause__ or current.__context__
 
 
+# Bodies up to this size go to aiohttp as bytes: written with the headers in one segment. Larger
+# ones are streamed from a BytesIO, as aiohttp warns (and writes in one go) above 1 MiB of bytes.
+_STREAM_ABOVE = 64 * 1024
+
+
+def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
+    if body is None or len(body) <= _STREAM_ABOVE:
+        return body
+    return io.BytesIO(body)
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -569,8 +580,7 @@ class Session:
                 call.method,
                 URL(call.url, encoded=True),
                 headers=headers,
-                # aiohttp writes a large bytes body in one go and warns; stream it instead.
-                data=io.BytesIO(call.body) if call.body is not None else None,
+                data=_payload(call.body),
                 allow_redirects=False,
                 timeout=self._timeout(remaining),
             ) as response:

@@ -55,7 +55,10 @@ SIGNED_HEADERS = frozenset(
 
 def is_signed_header(name: str) -> bool:
     """Whether the client signs a header of this name (case-insensitive)."""
-    lowered = name.lower()
+    return _is_signed(name.lower())
+
+
+def _is_signed(lowered: str) -> bool:
     return lowered in SIGNED_HEADERS or lowered.startswith(("x-cos-", "x-ci-"))
 
 
@@ -76,11 +79,10 @@ def encode(value: str) -> str:
 
 def _canonical(pairs: Iterable[tuple[str, str]]) -> tuple[str, str]:
     """``(k1=v1&k2=v2, k1;k2)`` with keys encoded then lower-cased, values encoded, sorted."""
-    encoded = sorted((encode(k).lower(), encode(v)) for k, v in pairs)
-    return (
-        "&".join(f"{k}={v}" for k, v in encoded),
-        ";".join(k for k, _ in encoded),
-    )
+    encoded = sorted([(encode(k).lower(), encode(v)) for k, v in pairs])
+    if not encoded:  # most requests have no query parameters
+        return "", ""
+    return "&".join([f"{k}={v}" for k, v in encoded]), ";".join([k for k, _ in encoded])
 
 
 @define(frozen=True, slots=True)
@@ -221,7 +223,9 @@ class Signer:
         now: float,
     ) -> str:
         """Authorization for a request: every param, and the headers :func:`is_signed_header`."""
-        chosen = {name.lower(): value for name, value in headers.items() if is_signed_header(name)}
+        chosen = {
+            lowered: value for name, value in headers.items() if _is_signed(lowered := name.lower())
+        }
         return authorization(
             secret_id, secret_key, method, path, params, chosen, self.key_time(now)
         )

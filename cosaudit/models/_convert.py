@@ -158,14 +158,24 @@ def _to_state(value: Any) -> JobState | str:
     return _STATES.get(text, text)
 
 
-def _to_result(value: Any) -> Result | int:
-    number = _to_int(value)
-    return _RESULTS.get(number, number)
+def _optional_int(members: Mapping[int, _V]) -> Callable[[Any, Any], _V | int | None]:
+    """Hook of an optional integer; ``members`` turns known values into enum members."""
 
+    def hook(value: Any, _: Any) -> _V | int | None:
+        # The XML case in one call: every HitFlag, Score, Count and Result of every answer.
+        if value.__class__ is str:
+            try:
+                number = int(value)
+            except ValueError:
+                pass
+            else:
+                return members.get(number, number)
+        if _is_blank(value):
+            return None
+        number = _to_int(value)
+        return members.get(number, number)
 
-def _to_hit_flag(value: Any) -> HitFlag | int:
-    number = _to_int(value)
-    return _HIT_FLAGS.get(number, number)
+    return hook
 
 
 def _to_virus_suggestion(value: Any) -> VirusSuggestion | str:
@@ -297,13 +307,13 @@ def _model_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
 
 converter = cattrs.Converter(detailed_validation=False)
 converter.register_structure_hook(str | None, _optional_text)
-converter.register_structure_hook(int | None, _optional(_to_int))
+converter.register_structure_hook(int | None, _optional_int({}))
 converter.register_structure_hook(float | None, _optional(_to_float))
 converter.register_structure_hook(bool | None, _optional(_to_bool))
 converter.register_structure_hook(datetime | None, _optional(_to_datetime))
 converter.register_structure_hook(JobState | str | None, _optional(_to_state))
-converter.register_structure_hook(Result | int | None, _optional(_to_result))
-converter.register_structure_hook(HitFlag | int | None, _optional(_to_hit_flag))
+converter.register_structure_hook(Result | int | None, _optional_int(_RESULTS))
+converter.register_structure_hook(HitFlag | int | None, _optional_int(_HIT_FLAGS))
 converter.register_structure_hook(VirusSuggestion | str | None, _optional(_to_virus_suggestion))
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook)
 converter.register_structure_hook_factory(is_model, _model_hook)
