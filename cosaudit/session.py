@@ -1,6 +1,12 @@
 """The HTTP session: sign, send, retry where safe, parse the XML, map errors to exceptions.
 
 It knows hosts, signatures and status codes; it knows nothing of jobs or polling.
+
+Retrying is an explicit loop, not tenacity (which :mod:`cosaudit.waiting` uses to poll): an
+attempt here may be followed by a re-sign for clock skew or fresh credentials that is not a
+retry, a retry takes tokens from the session-wide budget and waits out the session-wide
+SlowDown pause, and what an ambiguous attempt left unsettled outlives the attempts after it.
+Those steps share state that tenacity's separate retry/stop/wait hooks could only hold aside.
 """
 
 from __future__ import annotations
