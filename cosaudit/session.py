@@ -355,23 +355,57 @@ class Session:
 
     async def _send(self, call: _Call, idempotent: bool) -> Response:
         """The attempts of one call: backoff, budget, pause, re-signing, within the deadline."""
+        deadline = self._monotonic() + self.retry.deadline
+        # Set once a submission is resent under AmbiguousSubmit.RETRY: that earlier attempt may
+        # have been accepted, so if the call fails in the end, it fails as that attempt did
+        # (ambiguous), whatever refused the later ones.
+        unsettled: list[CosAuditError] = []
+        try:
+            return await self._attempts(call, idempotent, deadline, unsettled)
+        except CosAuditError as final:
+            if not unsettled or is_ambiguous(final) or isinstance(final, MalformedResponse):
+                raise  # a MalformedResponse is a 2xx: accepted, only unreadable
+            earlier = unsettled[-1]
+            earlier.__suppress_context__ = False  # the later refusal shows in its traceback
+            raise earlier  # noqa: B904 (its __context__ becomes ``final``, as wanted)
+
+    async def _attempts(
+        self,
+        call: _Call,
+        idempotent: bool,
+        deadline: float,
+        unsettled: list[CosAuditError],
+    ) -> Response:
         policy = self.retry
-        deadline = self._monotonic() + policy.deadline
         sent = 0  # attempts made, for the events
         failures = 0  # failed attempts counted against policy.attempts
         held = 0.0  # tokens this call's retries took from the budget
+        last: CosAuditError | None = None  # what the previous attempt raised
         rejected: Credentials | None = None
         refreshed = resigned = False
         while True:
             await self._wait_out_pause(call, deadline)
             credentials = await self._credentials(rejected)
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                # A backoff, a pause or the provider ended past the deadline (a loaded loop
+                # wakes late): no attempt starts now. The last attempt's error says what
+                # happened to the request, a turned-away submission included.
+                if last is not None:
+                    raise last
+                raise RequestTimeout(
+                    "the call's deadline passed before the request was sent",
+                    method=call.method,
+                    url=call.shown_url,
+                )
             sent += 1
             try:
-                response = await self._attempt(call, credentials, deadline)
+                response = await self._attempt(call, credentials, remaining)
             except _Skewed as skewed:
                 if resigned or self._monotonic() >= deadline:
                     raise skewed.error from None
                 resigned = True
+                last = skewed.error
                 logger.info(
                     "clock skew: the service's Date is %+.0f s from our clock; signing with "
                     "that offset from now on (%s %s)",
@@ -393,6 +427,7 @@ class Session:
                 # The service rejected the request, so sending it again cannot duplicate it.
                 refreshed = True
                 rejected = credentials
+                last = error
                 logger.info("credentials rejected (%s); asking the provider again", error.code)
                 self._report(call, sent, 0.0, error, "credentials")
                 continue
@@ -420,6 +455,9 @@ class Session:
                         )
                         raise
                     held += cost
+                if reason == "ambiguous_submit":
+                    unsettled.append(error)
+                last = error
                 self._report(call, sent, wait, error, reason)
                 await self._sleep(wait)
                 continue
@@ -548,15 +586,9 @@ class Session:
             self._provider_hold_until = -math.inf
             return fresh
 
-    async def _attempt(self, call: _Call, credentials: Credentials, deadline: float) -> Response:
+    async def _attempt(self, call: _Call, credentials: Credentials, remaining: float) -> Response:
+        """One signed request, cut at ``remaining`` seconds (the call's deadline)."""
         assert self._http is not None
-        remaining = deadline - self._monotonic()
-        if remaining <= 0:
-            raise RequestTimeout(
-                "the call's deadline passed before this attempt",
-                method=call.method,
-                url=call.shown_url,
-            )
         headers = {"Host": call.host}
         if call.body is not None:
             headers["Content-Type"] = "application/xml"

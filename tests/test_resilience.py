@@ -35,6 +35,7 @@ from cosaudit.errors import (
     MalformedResponse,
     RequestTimeout,
     ServerError,
+    ServiceError,
     ThrottledError,
 )
 from cosaudit.session import RetryEvent
@@ -91,6 +92,49 @@ async def test_no_attempt_starts_once_the_deadline_has_passed(script: tuple[Scri
             await session.request("GET", "/text/auditing/st1")
     assert time.now < 3
     assert len(server.seen) == len(time.sleeps) + 1
+
+
+async def test_a_late_wake_ends_the_call_with_the_last_error(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.answers = [(503, error_body("ServiceUnavailable"), {})]
+    time = FakeTime()
+
+    async def late(seconds: float) -> None:  # a loaded event loop wakes after the deadline
+        await time.sleep(seconds + 10)
+
+    retry = RetryPolicy(attempts=4, initial=1, maximum=1, deadline=5)
+    async with client_to(url, retry=retry, monotonic=time, sleep=late) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.text.submit(object="a.txt", data_id="d4")
+    # turned away, so certainly not accepted: not a timeout, and not SubmissionUnknown
+    assert (caught.value.status, caught.value.code) == (503, "ServiceUnavailable")
+    assert len(server.seen) == 1
+
+
+async def test_a_cancelled_call_stops_at_once_and_closes_its_connection() -> None:
+    arrived, closed = asyncio.Event(), asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        arrived.set()
+        await reader.read()  # until the client closes its end
+        closed.set()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with make_session(url) as session:
+            call = asyncio.create_task(session.request("GET", "/text/auditing/st1"))
+            await arrived.wait()
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            # closed, not kept half-read in the pool (the bound only keeps a bug from hanging)
+            await asyncio.wait_for(closed.wait(), 10)
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 @pytest.mark.parametrize(
@@ -692,3 +736,25 @@ async def test_throttled_submissions_are_retried_as_transient(script: tuple[Scri
     async with client_to(url, on_retry=events.append) as client:
         await client.text.submit(object="a.txt")
     assert [e.reason for e in events] == ["transient", "transient"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(503, "ServiceUnavailable"), (429, "SlowDown"), (400, "InvalidArgument")],
+)
+async def test_a_refused_resubmission_leaves_the_earlier_attempt_unknown(
+    script: tuple[Script, str], status: int, code: str
+) -> None:
+    server, url = script
+    server.answers = [(status, error_body(code), {})]
+    server.then(500, error_body("InternalError"))
+    retry = RetryPolicy(attempts=2, ambiguous_submit=AmbiguousSubmit.RETRY)
+    async with client_to(url, retry=retry) as client:
+        with pytest.raises(SubmissionUnknown) as caught:
+            await client.text.submit(object="a.txt", data_id="d3")
+    # the first attempt may have made the job; the second one's refusal does not settle it
+    unknown = caught.value
+    assert (unknown.data_id, unknown.status, unknown.request_id) == ("d3", 500, "rid-1")
+    assert isinstance(unknown.cause.__context__, ServiceError)
+    assert unknown.cause.__context__.status == status
+    assert len(server.seen) == 2
