@@ -385,7 +385,7 @@ class Session:
         refreshed = resigned = False
         while True:
             await self._wait_out_pause(call, deadline)
-            credentials = await self._credentials(rejected)
+            credentials = await self._credentials(call, deadline, rejected)
             remaining = deadline - self._monotonic()
             if remaining <= 0:
                 # A backoff, a pause or the provider ended past the deadline (a loaded loop
@@ -543,11 +543,15 @@ class Session:
         # stay in use while they are valid, and the provider is asked again later.
         return left > 0 and self._monotonic() < self._provider_hold_until
 
-    async def _credentials(self, rejected: Credentials | None = None) -> Credentials:
+    async def _credentials(
+        self, call: _Call, deadline: float, rejected: Credentials | None = None
+    ) -> Credentials:
         """Current credentials: cached, or fetched once however many requests ask at once.
 
         ``rejected`` are credentials the service just refused: they are never handed out
         again, but a refresh already made by a concurrent request is reused, not repeated.
+        Waiting for the provider (or for a refresh under way) ends at the call's deadline:
+        a provider that hangs cannot hold every request of the session.
         """
         source = self._credentials_source
         if isinstance(source, Credentials):
@@ -555,6 +559,20 @@ class Session:
         if self._usable(self._cached, rejected):
             assert self._cached is not None
             return self._cached
+        try:
+            return await asyncio.wait_for(
+                self._refresh(source, rejected), max(0.0, deadline - self._monotonic())
+            )
+        except asyncio.TimeoutError:
+            raise RequestTimeout(
+                "no credentials from the provider within the call's deadline",
+                method=call.method,
+                url=call.shown_url,
+            ) from None
+
+    async def _refresh(
+        self, source: CredentialsProvider, rejected: Credentials | None
+    ) -> Credentials:
         async with self._refresh_lock:
             current = self._cached
             if self._usable(current, rejected):
@@ -583,7 +601,13 @@ class Session:
             if not isinstance(fresh, Credentials):
                 raise TypeError("the credentials provider must return Credentials")
             self._cached = fresh
-            self._provider_hold_until = -math.inf
+            left = math.inf if fresh.expires_at is None else fresh.expires_at - self.now()
+            # Keys that come already inside the refresh margin (a short-lived token, or a
+            # provider that caches its own) are used while valid and the provider asked again
+            # after the same pause as after a failure, not once per request.
+            self._provider_hold_until = (
+                self._monotonic() + _PROVIDER_RETRY if left <= _REFRESH_MARGIN else -math.inf
+            )
             return fresh
 
     async def _attempt(self, call: _Call, credentials: Credentials, remaining: float) -> Response:

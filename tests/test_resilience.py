@@ -595,6 +595,43 @@ async def test_a_failing_provider_ahead_of_expiry_keeps_the_valid_credentials(
     assert tokens(server) == ["token-1", "token-1", "token-1", "token-2"]
 
 
+async def test_a_provider_of_short_lived_keys_is_not_asked_on_every_request(
+    script: tuple[Script, str],
+) -> None:
+    server, url = script
+    time = FakeTime()
+    provider = Provider(lifetime=120)  # already inside the 300 s refresh margin when issued
+    async with make_session(
+        url, credentials=provider, clock=lambda: NOW, monotonic=time
+    ) as session:
+        for _ in range(5):
+            await session.request("GET", "/text/auditing/st1")
+        assert provider.asked == 1
+        time.now += 11  # asked again after the same pause as after a failed refresh
+        await session.request("GET", "/text/auditing/st1")
+        assert provider.asked == 2
+    assert tokens(server) == ["token-1"] * 5 + ["token-2"]
+
+
+async def test_a_hanging_provider_cannot_hold_calls_past_their_deadline(
+    script: tuple[Script, str],
+) -> None:
+    server, url = script
+    never = asyncio.Event()
+
+    async def provider() -> Credentials:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    async with make_session(url, credentials=provider, retry=RetryPolicy(deadline=0.05)) as session:
+        calls = [session.request("GET", "/text/auditing/st1") for _ in range(2)]
+        # both: the one asking the provider and the one queued behind it
+        results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+    assert [type(result) for result in results] == [RequestTimeout, RequestTimeout]
+    assert all("credentials" in str(result) for result in results)
+    assert server.seen == []
+
+
 # --- ambiguous submissions ---------------------------------------------------------------------
 
 
