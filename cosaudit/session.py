@@ -721,30 +721,42 @@ class Session:
         limit = self._max_response_bytes
         declared = response.content_length
         if declared is not None and declared > limit:
-            raise MalformedResponse(
-                f"answer of {declared} bytes exceeds the limit of {limit} bytes",
-                method=call.method,
-                url=call.shown_url,
-                status=response.status,
-                request_id=_request_id(response.headers),
+            raise self._too_large(
+                response, call, f"of {declared} bytes exceeds the limit of {limit} bytes"
             )
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(65536):
             size += len(chunk)
             if size > limit:
-                raise MalformedResponse(
-                    f"answer exceeds the limit of {limit} bytes",
-                    method=call.method,
-                    url=call.shown_url,
-                    status=response.status,
-                    request_id=_request_id(response.headers),
-                )
+                raise self._too_large(response, call, f"exceeds the limit of {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _too_large(
+        self, response: aiohttp.ClientResponse, call: _Call, detail: str
+    ) -> CosAuditError:
+        if response.status >= 300:
+            # An error answer stays the error of its status, only its body unread: a 503 is
+            # still turned away (resent), a 500 on a submission still ambiguous.
+            return self._error(
+                response.status, b"", response.headers, call, f"error body {detail}, not read"
+            )
+        return MalformedResponse(
+            f"answer {detail}",
+            method=call.method,
+            url=call.shown_url,
+            status=response.status,
+            request_id=_request_id(response.headers),
+        )
+
     def _error(
-        self, status: int, payload: bytes, headers: Mapping[str, str], call: _Call
+        self,
+        status: int,
+        payload: bytes,
+        headers: Mapping[str, str],
+        call: _Call,
+        unread: str = "the service answered with no error body",
     ) -> ServiceError:
         code = message = ""
         request_id = _request_id(headers)
@@ -761,7 +773,7 @@ class Session:
         return service_error(
             status,
             code or f"HTTP{status}",
-            message or "the service answered with no error body",
+            message or unread,
             request_id=request_id,
             trace_id=trace_id,
             method=call.method,

@@ -26,7 +26,7 @@ from cosaudit.errors import (
     ServiceError,
     ThrottledError,
 )
-from cosaudit.session import RetryEvent
+from cosaudit.session import RetryEvent, is_ambiguous
 from cosaudit.signing import compute_signature, parse_authorization
 
 
@@ -204,6 +204,31 @@ async def test_oversized_chunked_answer_is_refused(script: tuple[Script, str]) -
     async with make_session(url, retry=RetryPolicy(attempts=1), max_response_bytes=1000) as session:
         with pytest.raises(MalformedResponse, match="exceeds the limit of 1000 bytes"):
             await session.request("GET", "/text/auditing/st1")
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_an_oversized_error_answer_keeps_its_status(
+    script: tuple[Script, str], chunked: bool
+) -> None:
+    server, url = script
+    server.chunked = chunked  # the size is then known only while reading
+    server.answers = [(500, error_body("InternalError") + b" " * 5000, {})]
+    async with make_session(url, max_response_bytes=1000) as session:
+        with pytest.raises(ServerError) as caught:
+            await session.request("POST", "/text/auditing", body=b"<Request/>")
+    error = caught.value
+    assert (error.status, error.code, error.request_id) == (500, "HTTP500", "rid-1")
+    assert "limit of 1000 bytes" in error.message
+    # a 500 on a submission stays ambiguous, never a MalformedResponse (which means a 2xx)
+    assert is_ambiguous(error) and len(server.seen) == 1
+
+
+async def test_an_oversized_503_is_still_turned_away_and_resent(script: tuple[Script, str]) -> None:
+    server, url = script
+    server.then(503, error_body("ServiceUnavailable") + b" " * 5000)
+    async with make_session(url, max_response_bytes=1000) as session:
+        response = await session.request("POST", "/text/auditing", body=b"<Request/>")
+    assert response.request_id == "rid-2" and len(server.seen) == 2
 
 
 async def test_auth_error_refreshes_provider_credentials_once(script: tuple[Script, str]) -> None:
