@@ -16,7 +16,7 @@ from typing import Any
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-__all__ = ["DEFAULT_MAX_BYTES", "MAX_DEPTH", "XMLError", "build", "parse"]
+__all__ = ["BYTES_PER_ELEMENT", "DEFAULT_MAX_BYTES", "MAX_DEPTH", "XMLError", "build", "parse"]
 
 # Responses of this API are a few kilobytes; webpage results with HighlightHtml can reach a few
 # megabytes. Anything far larger is hostile or broken, not a result.
@@ -24,6 +24,11 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 # The deepest documented response nests under 10 elements. Every open element costs memory and
 # time: 14 MB of nested "<a>" took 12 s and 890 MB to parse (xmltodict) before this cap.
 MAX_DEPTH = 64
+# Answers average some 21 bytes an element (the emulator's 10,000-snapshot video with every
+# scene hit: 14.0 MB, 660,022 elements), so at one element per 16 bytes of the byte cap every
+# answer the byte cap admits fits, while a flood of "<a/>" (4 bytes) or '<a b=""/>' is cut at
+# a quarter of its elements: 16 MB of them took 4-5 s and up to 520 MB to parse uncapped.
+BYTES_PER_ELEMENT = 16
 
 
 class XMLError(ValueError):
@@ -67,12 +72,17 @@ def build(root: str, tree: Mapping[str, Any]) -> bytes:
 
 
 def parse(
-    body: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = MAX_DEPTH
+    body: bytes | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+    max_elements: int | None = None,
 ) -> dict[str, Any]:
     """Parse a response body into the xmltodict shape, refusing DTDs and oversized input.
 
     Raises :class:`XMLError`; never expands entities (billion-laughs bodies fail fast), and
-    refuses elements nested more than ``max_depth`` deep.
+    refuses elements nested more than ``max_depth`` deep and more than ``max_elements``
+    elements in all (by default one per :data:`BYTES_PER_ELEMENT` bytes of ``max_bytes``).
     """
     data = body.encode("utf-8") if isinstance(body, str) else body
     if len(data) > max_bytes:
@@ -81,7 +91,11 @@ def parse(
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise XMLError("body declares a DTD or entities")
     try:
-        parsed = _tree(data, max_depth)
+        parsed = _tree(
+            data,
+            max_depth,
+            max_bytes // BYTES_PER_ELEMENT if max_elements is None else max_elements,
+        )
     except XMLError:
         raise
     except (expat.ExpatError, ValueError) as exc:
@@ -100,7 +114,11 @@ def _forbid_doctype(*_: object) -> None:
     raise XMLError("body declares a DTD or entities")
 
 
-def _tree(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
+def _tree(
+    data: bytes,
+    max_depth: int = MAX_DEPTH,
+    max_elements: int = DEFAULT_MAX_BYTES // BYTES_PER_ELEMENT,
+) -> Any:
     """The xmltodict shape of ``data``: attributes as ``@name``, text beside children as
     ``#text``, text stripped and ``None`` when blank, repeated siblings as a list."""
     parser = expat.ParserCreate()
@@ -111,11 +129,15 @@ def _tree(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
     item: dict[str, Any] | None = None
     text: list[str] = []
     deepest = 2 * max_depth  # two stack entries per open element
+    left = max_elements
 
     def start(_name: str, attributes: list[str]) -> None:
-        nonlocal item, text
+        nonlocal item, text, left
         if len(stack) >= deepest:
             raise XMLError(f"elements nest deeper than the limit of {max_depth}")
+        left -= 1
+        if left < 0:
+            raise XMLError(f"body has more than the limit of {max_elements} elements")
         stack.append(item)
         stack.append(text)
         item = (

@@ -7,17 +7,24 @@ bounded, without timing anything.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from test_emulator import Api
 
 from cosaudit import AuditClient, Credentials
 from cosaudit.config import RetryPolicy
+from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.errors import MalformedResponse, ServerError
-from cosaudit.xmlcodec import DEFAULT_MAX_BYTES, MAX_DEPTH
+from cosaudit.xmlcodec import BYTES_PER_ELEMENT, DEFAULT_MAX_BYTES, MAX_DEPTH
+
+MAX_ELEMENTS = DEFAULT_MAX_BYTES // BYTES_PER_ELEMENT
 
 KEY = Credentials("AKIDhostile", "hostile-test-key")
 MB = 1024 * 1024
@@ -223,6 +230,41 @@ async def test_nesting_up_to_the_limit_is_fine(hostile: tuple[Hostile, str]) -> 
         job = await client.text.get("st1")
     assert job.job_id == "st1"
     assert len(job.sections) == 1  # the unknown <a> nest stays in the section's raw
+
+
+async def test_a_flood_of_tiny_elements_is_refused_early(hostile: tuple[Hostile, str]) -> None:
+    server, url = hostile
+    # 4 MB of "<a/>": a quarter of the byte cap, but more elements than any answer holds
+    # (answers average 21 bytes an element); parsing them all took 1.3 s and 100 MB.
+    server.body = b"<Response>" + b"<a/>" * MAX_ELEMENTS + b"</Response>"
+    error = await _malformed(url)
+    assert (error.status, error.request_id) == (200, "hostile-1")
+    assert f"more than the limit of {MAX_ELEMENTS} elements" in str(error)
+
+
+async def test_the_densest_emulator_answer_stays_under_the_element_limit(tmp_path: Path) -> None:
+    # Snapshots and sound hitting every scene are the most elements per byte the emulator
+    # answers (a 10,000-snapshot video: 14.0 MB, 660,022 elements); at more bytes per element
+    # than BYTES_PER_ELEMENT, whatever fits under the byte cap fits under the element cap.
+    text = "porn bomb coup buy now"
+    manifest = {
+        "duration_ms": 200_000,
+        "frames": [{"time_ms": 0, "text": text}],
+        "audio": [{"offset_ms": i * 1000, "duration_ms": 1000, "text": text} for i in range(200)],
+    }
+    (tmp_path / "dense.mp4").write_bytes(b"\x00")
+    (tmp_path / "dense.mp4.cosaudit.json").write_text(json.dumps(manifest))
+    snapshot = {"Mode": "Interval", "Count": "200", "TimeInterval": "1"}
+    request = {"Input": {"Object": "dense.mp4"}, "Conf": {"Snapshot": snapshot, "DetectContent": 1}}
+    config = EmulatorConfig(bucket_dir=tmp_path, final_after_polls=1)
+    async with Emulator(config) as emu, aiohttp.ClientSession() as http:
+        api = Api(emu, http)
+        job_id = (await api.submit("video", request)).detail["JobId"]
+        answer = await api.query("video", job_id)
+    assert answer.detail["State"] == "Success"
+    elements = answer.body.count(b"</") + answer.body.count(b"/>")
+    assert elements > 400 * 40  # the 200 snapshots and 200 sections, each with 4 scenes
+    assert len(answer.body) / elements > BYTES_PER_ELEMENT, len(answer.body) / elements
 
 
 async def test_a_gzip_bomb_is_cut_off_at_the_cap(hostile: tuple[Hostile, str]) -> None:

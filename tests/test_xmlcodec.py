@@ -134,3 +134,20 @@ def test_build_matches_the_reference_serializer(tree: dict[str, Any]) -> None:
     out: list[str] = []
     _reference_build("Request", tree, out)
     assert xmlcodec.build("Request", tree) == "".join(out).encode("utf-8")
+
+
+def test_parse_counts_elements_against_a_limit() -> None:
+    ten = b"<R>" + b"<a/>" * 9 + b"</R>"  # the root counts too
+    assert xmlcodec.parse(ten, max_elements=10) == {"R": {"a": [None] * 9}}
+    with pytest.raises(xmlcodec.XMLError, match="more than the limit of 9 elements"):
+        xmlcodec.parse(ten, max_elements=9)
+
+
+def test_the_element_limit_follows_the_byte_limit() -> None:
+    # by default one element per BYTES_PER_ELEMENT bytes the byte limit allows
+    limit = 4096 // xmlcodec.BYTES_PER_ELEMENT
+    fits = b"<R>" + b"<a/>" * (limit - 1) + b"</R>"
+    assert len(xmlcodec.parse(fits, max_bytes=4096)["R"]["a"]) == limit - 1
+    with pytest.raises(xmlcodec.XMLError, match=f"more than the limit of {limit} elements"):
+        xmlcodec.parse(b"<R>" + b"<a/>" * limit + b"</R>", max_bytes=4096)
+    assert xmlcodec.DEFAULT_MAX_BYTES // xmlcodec.BYTES_PER_ELEMENT == 1_048_576
