@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from . import xmlcodec
 from .config import PollPolicy, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints
@@ -62,6 +63,8 @@ class AuditClient:
             the bucket's hosts; the real host names are still signed and sent as ``Host``.
         timeouts, retry, poll: per-request limits, the retry policy for failed requests, and
             the polling policy for jobs that are not final yet.
+        max_response_bytes: the largest answer read (16 MiB); a video of thousands of
+            snapshots that all hit, with sound, can answer more.
         clock, monotonic, sleep: injectable time, so tests never wait.
     """
 
@@ -79,6 +82,7 @@ class AuditClient:
         limit: int = 100,
         verify_ssl: bool = True,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        max_response_bytes: int = xmlcodec.DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -95,6 +99,7 @@ class AuditClient:
             limit=limit,
             verify_ssl=verify_ssl,
             on_retry=on_retry,
+            max_response_bytes=max_response_bytes,
         )
         poll = poll or PollPolicy()
         self.text = TextModeration(self.session, poll, monotonic, sleep)

@@ -207,6 +207,7 @@ class Session:
         verify_ssl: verify TLS certificates; switch off only explicitly, for a test endpoint.
         on_retry: called with a :class:`RetryEvent` before each resend.
         rng: the source of backoff jitter (injectable for reproducible runs).
+        max_response_bytes: the largest answer read; larger ones fail unread.
     """
 
     def __init__(
@@ -229,6 +230,15 @@ class Session:
         if not isinstance(verify_ssl, bool):
             # Only an explicit False turns verification off; a truthy "no" must not.
             raise InvalidInput("verify_ssl", f"must be True or False, not {verify_ssl!r}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise InvalidInput(
+                "max_response_bytes",
+                f"must be a whole number of bytes >= 1, not {max_response_bytes!r}",
+            )
         self.endpoints = endpoints
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()

@@ -718,6 +718,8 @@ CONFIG: list[tuple[str, Make, str]] = [
     ("endpoint not a string", _client(endpoint=8765), "endpoint"),
     ("verify_ssl a truthy string", _client(verify_ssl="no"), "verify_ssl"),
     ("verify_ssl zero", _client(verify_ssl=0), "verify_ssl"),
+    ("max_response_bytes zero", _client(max_response_bytes=0), "max_response_bytes"),
+    ("max_response_bytes a string", _client(max_response_bytes="64MB"), "max_response_bytes"),
     ("SecretId with CR/LF", _creds("AKID\r\nX: y", "k"), "Credentials.secret_id"),
     ("SecretId forging a field", _creds("AKID&q-signature=x", "k"), "Credentials.secret_id"),
     ("SecretId empty", _creds("", "k"), "Credentials.secret_id"),

@@ -202,6 +202,28 @@ async def test_a_50_megabyte_answer_is_cut_off_at_the_cap(declared: bool) -> Non
         assert f"answer of {50 * MB} bytes" in str(error)
 
 
+async def test_the_client_may_raise_the_size_cap(hostile: tuple[Hostile, str]) -> None:
+    # a video of thousands of snapshots that all hit, with sound, answers more than 16 MB
+    server, url = hostile
+    job = b"<JobsDetail><JobId>st1</JobId><State>Success</State></JobsDetail>"
+    server.body = b"<Response>" + job * 100 + b"</Response>"  # 6.6 KB, 301 elements
+    for limit, fits in [(4096, False), (8192, True)]:
+        client = AuditClient(
+            bucket="examplebucket-1250000000",
+            region="ap-guangzhou",
+            endpoint=url,
+            credentials=KEY,
+            retry=RetryPolicy(attempts=1),
+            max_response_bytes=limit,
+        )
+        async with client:
+            if fits:
+                assert (await client.text.get("st1")).job_id == "st1"
+            else:
+                with pytest.raises(MalformedResponse, match=f"limit of {limit} bytes"):
+                    await client.text.get("st1")
+
+
 # Response, JobsDetail and Section are 3 levels: MAX_DEPTH - 2 <a> make MAX_DEPTH + 1 in all.
 @pytest.mark.parametrize("depth", [MAX_DEPTH - 2, 200_000])
 async def test_deeply_nested_xml_is_refused(hostile: tuple[Hostile, str], depth: int) -> None:
