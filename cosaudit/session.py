@@ -299,6 +299,13 @@ class Session:
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),  # the API sets none; never replay strangers'
         )
+        # aiohttp resends a GET once, unseen, when the connection drops: the single-image GET
+        # is a billed submission, so that made a second job no one knew of. Every resend is
+        # decided here instead (a query's is counted, budgeted and reported). No public switch
+        # exists (aiohttp 3.11 has this private one, hence the floor); tests/test_client_faults.py
+        # fails if it stops working.
+        if hasattr(self._http, "_retry_connection"):
+            self._http._retry_connection = False
         self._state = _State.OPEN
 
     async def close(self) -> None:

@@ -116,6 +116,19 @@ async def test_retry_policy_after_a_reset_after_processing_counts_the_duplicate(
     assert [e.reason for e in events] == ["ambiguous_submit"]
 
 
+async def test_a_reset_single_image_get_is_reported_unknown_not_resent(emu: Emulator) -> None:
+    # The single-image GET makes a billed job; aiohttp silently resends a GET once on a
+    # dropped connection, which made a second job with no RetryEvent and no error.
+    emu.faults.add("reset", phase="after", count=1, method="GET")
+    events: list[RetryEvent] = []
+    async with client_for(emu, on_retry=events.append) as client:
+        with pytest.raises(SubmissionUnknown) as caught:
+            await client.image.moderate(object="images/clean.png", data_id="img-1")
+    assert (caught.value.kind, caught.value.data_id) == ("image", "img-1")
+    assert isinstance(caught.value.cause, ConnectionLost)
+    assert dict(emu.stats.submits) == {"image": 1} and events == []
+
+
 async def test_a_reset_query_is_resent(emu: Emulator) -> None:
     async with client_for(emu) as client:
         job = await client.text.submit(object="texts/hello.txt")
