@@ -10,8 +10,9 @@ flight at a time, against an emulator in its own process, so only the client's w
 * raw: aiohttp sending the same requests, signed and built beforehand (outside the timing),
   and parsing each answer with ``xmltodict`` — the least any client on this stack can do.
 
-Each round runs every contender in turn (after a short warm-up of its own); the table shows
-medians over the rounds and the last line the ratios.
+Each round runs every contender in turn, slice by slice (a fifth of the requests at a time, each
+after a short untimed warm-up on a fresh client), so that all meet the same changes in load on a
+shared machine; the table shows medians over the rounds and the last line the ratios.
 
     python -m benchmarks.client_cost [--requests 5000] [--in-flight 64] [--repeat 3]
     python -m benchmarks.client_cost --instructions [--requests 1000]
@@ -281,7 +282,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--warm", type=int, default=300, help="untimed requests first")
+    parser.add_argument("--warm", type=int, default=128, help="untimed requests first")
+    parser.add_argument("--slices", type=int, default=5, help="contenders alternate by slice")
     parser.add_argument(
         "--only", nargs="*", choices=CONTENDERS, default=list(CONTENDERS), help="contenders"
     )
@@ -302,14 +304,30 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     if args.instructions:
         instructions(args.only, args.requests, args.in_flight, args.warm)
         return {}
-    items = texts(args.requests)
-    print(f"client_cost: {args.requests} sync text moderations, {args.in_flight} in flight")
+    items, warm = texts(args.requests), texts(args.warm)
+    print(
+        f"client_cost: {args.requests} sync text moderations, {args.in_flight} in flight, "
+        f"in {args.slices} slices per round (each after {args.warm} untimed)"
+    )
     print(f"machine: {machine()}\n")
     samples: dict[str, list[Sample]] = {name: [] for name in args.only}
+    size = -(-len(items) // args.slices)
+    slices = [items[i : i + size] for i in range(0, len(items), size)]
     with EmulatorProcess() as emu:
         for round_ in range(args.repeat):
+            parts: dict[str, list[Sample]] = {name: [] for name in args.only}
+            # Slice by slice, every contender in turn: a shared machine's load changes by the
+            # minute, and this way each contender meets the same changes.
+            for part in slices:
+                for name in args.only:
+                    parts[name].append(RUNNERS[name](emu, part, args.in_flight, warm))
             for name in args.only:
-                sample = RUNNERS[name](emu, items, args.in_flight, texts(args.warm))
+                sample = Sample(
+                    sum(p.cpu for p in parts[name]),
+                    sum(p.wall for p in parts[name]),
+                    sum(p.server_cpu for p in parts[name]),
+                    sum(p.requests for p in parts[name]),
+                )
                 samples[name].append(sample)
                 print(
                     f"  round {round_ + 1} {name:<12} {sample.cpu / sample.requests * 1e6:8.0f} "

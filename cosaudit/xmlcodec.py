@@ -124,39 +124,45 @@ def _tree(
     parser = expat.ParserCreate()
     parser.buffer_text = True  # one text callback per run of text, as xmltodict asks too
     parser.ordered_attributes = True
-    # The enclosing elements' (item, text) pairs, flattened: item, text, item, text, ...
+    # The enclosing elements' (item, mark) pairs, flattened: item, mark, item, mark, ... An
+    # element's text is chunks[mark:] when it ends (its children took theirs out already): one
+    # list for the document, where a list per element made work for the garbage collector.
     stack: list[Any] = []
     item: dict[str, Any] | None = None
-    text: list[str] = []
+    chunks: list[str] = []
+    mark = 0
     deepest = 2 * max_depth  # two stack entries per open element
     left = max_elements
 
     def start(_name: str, attributes: list[str]) -> None:
-        nonlocal item, text, left
+        nonlocal item, mark, left
         if len(stack) >= deepest:
             raise XMLError(f"elements nest deeper than the limit of {max_depth}")
         left -= 1
         if left < 0:
             raise XMLError(f"body has more than the limit of {max_elements} elements")
         stack.append(item)
-        stack.append(text)
+        stack.append(mark)
         item = (
             {"@" + attributes[i]: attributes[i + 1] for i in range(0, len(attributes), 2)}
             if attributes
             else None
         )
-        text = []
+        mark = len(chunks)
 
     def end(name: str) -> None:
-        nonlocal item, text
-        value: Any = "".join(text) if text else None
-        if value:
+        nonlocal item, mark
+        value: Any = None
+        count = len(chunks) - mark
+        if count:
+            value = chunks.pop() if count == 1 else "".join(chunks[mark:])
+            del chunks[mark:]
             value = value.strip() or None
         if item is not None:
             if value:
                 item["#text"] = value
             value = item
-        text = stack.pop()
+        mark = stack.pop()
         item = stack.pop()
         if item is None:
             item = {name: value}
@@ -171,7 +177,7 @@ def _tree(
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.CharacterDataHandler = lambda chunk: text.append(chunk)
+    parser.CharacterDataHandler = chunks.append
     parser.EntityDeclHandler = _forbid_entities
     parser.StartDoctypeDeclHandler = _forbid_doctype
     parser.Parse(data, True)

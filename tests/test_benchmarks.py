@@ -58,7 +58,7 @@ def test_hot_path_runs(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_client_cost_runs_every_contender(capsys: pytest.CaptureFixture[str]) -> None:
     per_request = client_cost.main(
-        ["--requests", "12", "--in-flight", "4", "--repeat", "1", "--warm", "4"]
+        ["--requests", "12", "--in-flight", "4", "--repeat", "1", "--warm", "4", "--slices", "2"]
     )
     assert set(per_request) == {"cosaudit", "sdk", "raw aiohttp"}
     assert all(cost > 0 for cost in per_request.values())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -39,12 +40,16 @@ __all__ = [
 ]
 
 
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
 @define(frozen=True, slots=True, repr=False)
 class Node:
     """Base of every model: ``raw`` is the xmltodict dict the model was built from."""
 
-    # Filled by the converter after construction; never compared, never printed.
-    raw: Mapping[str, Any] = field(factory=dict, repr=False, eq=False, kw_only=True)
+    # Filled by the converter after construction; never compared, never printed. The default
+    # is one shared read-only mapping, not a dict per model that the converter throws away.
+    raw: Mapping[str, Any] = field(default=_NOTHING, repr=False, eq=False, kw_only=True)
 
     def __repr__(self) -> str:
         # Results have dozens of optional nodes and most are absent: show what is there.
