@@ -11,7 +11,15 @@ import os
 
 import pytest
 
-from benchmarks import client_cost, emulator_rps, hot_path, import_time, polling, throughput
+from benchmarks import (
+    client_cost,
+    emulator_rps,
+    hot_path,
+    import_time,
+    polling,
+    profile_client,
+    throughput,
+)
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient
 from cosaudit.models import TextJob
@@ -101,3 +109,9 @@ def test_import_time_reads_importtime_output() -> None:
     assert any(name == "cosaudit" and depth == 0 for _, _, depth, name in rows)
     assert import_time.total_ms(rows, startup=set()) > 0
     assert import_time.total_ms(rows, startup={name for *_, name in rows}) == 0
+
+
+def test_profile_client_names_our_functions(capsys: pytest.CaptureFixture[str]) -> None:
+    profile_client.main(["--requests", "8", "--in-flight", "4", "--top", "5"])
+    out = capsys.readouterr().out
+    assert "by own time" in out and "session.py" in out
