@@ -5,9 +5,10 @@
         ...
         emu.cpu_seconds()   # the emulator's own CPU time so far (Linux), for server-side figures
 
-It runs ``python -m cosaudit.emulator --port 0 ...`` with this interpreter, reads the URL from the
-line the CLI prints once it listens, then waits until an HTTP request is answered. Leaving the
-``with`` block stops it (SIGTERM, then SIGKILL after a grace period), also on errors.
+It runs the emulator's CLI (``python -m cosaudit.emulator --port 0 ...``) with this interpreter,
+reads the URL from the line the CLI prints once it listens, then waits until an HTTP request is
+answered. Leaving the ``with`` block stops it (SIGTERM, then SIGKILL after a grace period), also
+on errors; and should this process die without leaving it, the emulator stops by itself.
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ BUCKET = "examplebucket-1250000000"
 REGION = "ap-guangzhou"
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
+
+# ``python -m cosaudit.emulator``, and one more thing: it stops itself (SIGTERM, so it shuts
+# down as on Ctrl-C) when its stdin closes, which happens when the process that started it
+# ends, even by SIGKILL. A benchmark killed midway leaves no emulator behind.
+_WATCHED = """
+import os, signal, sys, threading
+def _watch():
+    sys.stdin.read()
+    os.kill(os.getpid(), signal.SIGTERM)
+threading.Thread(target=_watch, daemon=True).start()
+from cosaudit.emulator.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
@@ -66,7 +80,7 @@ class EmulatorProcess:
         cpu: int | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
-        args = [sys.executable, "-m", "cosaudit.emulator", "--host", "127.0.0.1", "--port", "0"]
+        args = [sys.executable, "-c", _WATCHED, "--host", "127.0.0.1", "--port", "0"]
         if job_duration is not None:
             args += ["--job-duration", str(job_duration)]
         if final_after_polls is not None:
@@ -99,7 +113,7 @@ class EmulatorProcess:
         self._process = subprocess.Popen(
             self.args,
             stdout=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # never written: it closes when this process ends
             text=True,
             env=env,
         )
@@ -167,6 +181,8 @@ class EmulatorProcess:
         process, self._process = self._process, None
         if process is None:
             return
+        if process.stdin is not None:
+            process.stdin.close()
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:

@@ -131,8 +131,8 @@ async def _a_job(emu: EmulatorProcess) -> str:
         bucket=BUCKET, region=REGION, endpoint=emu.url, credentials=emu.credentials
     ) as client:
         job = await client.text.submit(object="posts/000000.txt")
+        assert job.job_id is not None
         await client.text.wait(job.job_id)  # a finished job: queries answer the full result
-    assert job.job_id is not None
     return job.job_id
 
 

@@ -48,15 +48,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_cosaudit(emu, items, args.in_flight, [])  # connections open within, once
         profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    rows = []
+    rows: list[tuple[float, float, int, str]] = []
     for (path, line, name), (_, calls, own, cumulative, _) in stats.items():
         if args.all or _ours(path) or "generated" in path:
             where = path.split("site-packages/")[-1].split("cosaudit/")[-1]
             rows.append((own, cumulative, calls, f"{where}:{line}({name})"))
     per = 1e6 / args.requests
-    for title, key in (("own time", 0), ("cumulative time", 1)):
+    for title, own_first in (("own time", True), ("cumulative time", False)):
         print(f"\nby {title}, µs per request under cProfile (calls per request):")
-        for row in sorted(rows, key=lambda r: -r[key])[: args.top]:
+        ranked = sorted(rows, key=lambda r: r[0] if own_first else r[1], reverse=True)
+        for row in ranked[: args.top]:
             print(
                 f"  {row[0] * per:8.1f} own {row[1] * per:8.1f} cum  x{row[2] / args.requests:5.1f}"
                 f"  {row[3][:100]}"

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +46,36 @@ def test_emulator_process_serves_the_client_and_stops() -> None:
         assert used is None or used > 0
     # Stopped and reaped: no process of that id is left (not even a zombie).
     assert not os.path.exists(f"/proc/{pid}")
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux pidfd_open")
+def test_emulator_process_stops_when_its_starter_is_killed() -> None:
+    starter = (
+        "from benchmarks._emulator import EmulatorProcess\n"
+        "emu = EmulatorProcess()\n"
+        "emu.start()\n"
+        "print(emu.pid, flush=True)\n"
+        "input()\n"  # hold on until killed
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", starter],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    exited = os.pidfd_open(pid)
+    try:
+        parent.kill()  # SIGKILL: no cleanup runs in the starter
+        parent.communicate()
+        ready, _, _ = select.select([exited], [], [], 10)
+        if not ready:  # don't leave it running: the pidfd names exactly that process
+            signal.pidfd_send_signal(exited, signal.SIGKILL)
+        assert ready, "the emulator outlived the process that started it"
+    finally:
+        os.close(exited)
 
 
 def test_dead_service_counts_attempts_with_and_without_the_budget(
