@@ -127,7 +127,10 @@ def is_ambiguous(error: BaseException) -> bool:
     True after a read timeout, a connection broken once the request was under way, and a 5xx
     other than 503 (turned away) and 501 (not implemented). A refused connection, a 4xx, a
     throttle or a 503 are certain refusals. A 200 with a malformed body is certain acceptance
-    (with the answer unreadable): ``MalformedResponse``, not ambiguous.
+    (with the answer unreadable): ``MalformedResponse``, not ambiguous. A ``RequestTimeout``
+    counts even when the deadline passed before anything was sent (waiting for credentials or
+    a free pooled connection): one error for every deadline, and aiohttp's timeouts do not tell
+    a wait for a pooled connection from one for the answer.
     """
     if isinstance(error, RequestTimeout | ConnectionLost):
         return True
