@@ -66,16 +66,17 @@ from .errors import (
     CosAuditError,
     InvalidInput,
     JobTimeout,
+    MalformedResponse,
     NotFoundError,
     ServerError,
     ServiceError,
     SubmissionUnknown,
     ThrottledError,
-    TransportError,
 )
 from .inputs import MAX_DATA_ID_BYTES
 from .journal import Journal, Open, Phase
 from .models import Job, JobState
+from .session import is_ambiguous
 
 __all__ = [
     "AmbiguousPolicy",
@@ -267,12 +268,13 @@ def _plain(value: object) -> object:
 
 
 def _is_ambiguous(error: CosAuditError) -> bool:
-    """A submission that failed this way may have been accepted (see ``session.is_retryable``)."""
-    if isinstance(error, SubmissionUnknown):
-        return True
-    if isinstance(error, TransportError):
-        return not isinstance(error, ConnectError)
-    return isinstance(error, ServerError) and error.status != 503
+    """A submission that failed this way must be reconciled rather than forgotten.
+
+    The session's rule (:func:`cosaudit.session.is_ambiguous`: may have been accepted), plus a
+    2xx with an unreadable body: certainly accepted, but with no JobId to follow, so the item
+    can only be reconciled by its DataId, like an ambiguous one.
+    """
+    return isinstance(error, SubmissionUnknown | MalformedResponse) or is_ambiguous(error)
 
 
 def _may_pass(error: CosAuditError) -> bool:

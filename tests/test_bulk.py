@@ -646,3 +646,18 @@ def test_a_presigned_url_never_becomes_an_id() -> None:
     assert ident == item_id(signed) != item_id(other)
     assert "pw" not in item_id("https://user:pw@b.example/a.jpg")
     assert item_id("https://b.example/a.jpg") == "https://b.example/a.jpg"
+
+
+async def test_a_501_is_a_refusal_not_an_ambiguous_submission(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    # 501 NotImplemented: the service certainly did not take it (the session's rule too).
+    emu.faults.fail_next(1, status=501, code="NotImplemented", path_prefix="/text/auditing")
+    async with client_for(emu) as client:
+        results, summary = await collect(KEYS[:1], client, concurrency=1, journal=journal)
+    assert [(r.id, r.status, r.code) for r in results] == [
+        (KEYS[0], ItemStatus.FAILED, "NotImplemented")
+    ]
+    assert summary.ambiguous == 0 and summary.failed == 1
+    assert {"e": "refused", "id": KEYS[0], "code": "NotImplemented"} in records(journal)
