@@ -172,8 +172,9 @@ def compare(other: Path, rounds: int, repeat: int, number: int) -> None:
     here = Path(__file__).resolve().parents[1]
     before: dict[str, list[float]] = {name: [] for name in CASES}
     after: dict[str, list[float]] = {name: [] for name in CASES}
-    for _ in range(rounds):  # alternate, so both see the same load on a shared machine
-        for target, tree in ((before, other), (after, here)):
+    for round_ in range(rounds):  # alternate, so both see the same load on a shared machine
+        order = ((before, other), (after, here))
+        for target, tree in order if round_ % 2 == 0 else order[::-1]:
             for name, value in _child(tree, repeat, number).items():
                 target[name].append(value)
     print(f"hot path, µs per call (median over {rounds} rounds of best-of-{repeat})")
