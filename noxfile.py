@@ -27,10 +27,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package and the typed-usage examples."""
+    """mypy --strict over the package, the benchmarks and the typed-usage examples."""
     session.install("-e", ".[test]", "mypy")
     session.run("mypy")
     session.run("mypy", "--strict", "tests/typing_usage.py")
+    session.run("mypy", "--strict", "benchmarks")
 
 
 @nox.session(python=PYTHON)

@@ -108,7 +108,7 @@ async def _client_passes(args: argparse.Namespace) -> dict[str, Any]:
                 kind="text",
                 concurrency=args.concurrency,
                 journal=args.journal,
-                on_ambiguous=policy,  # type: ignore[arg-type]
+                on_ambiguous=policy,
                 retry=RetryPolicy(attempts=3, initial=0.2, maximum=1.0, deadline=20.0),
             )
             results = []
@@ -285,7 +285,8 @@ def main() -> None:
         ],
     )
     print("\nfaults injected, by kind:")
-    print_table(["fault", "count"], sorted(soak["faults"].items(), key=lambda kv: (-kv[1], kv[0])))
+    by_count = sorted(soak["faults"].items(), key=lambda kv: (-kv[1], kv[0]))
+    print_table(["fault", "count"], by_count)
     print(
         f"total {sum(soak['faults'].values()):,}; request retries by reason: "
         f"{client['request_retries']}\n"
