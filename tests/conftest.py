@@ -14,6 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from hypothesis import settings
 
+from cosaudit.client import AuditClient
+from cosaudit.config import PollPolicy
 from cosaudit.credentials import Credentials
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import gif_with_comment, jpeg_with_comment, png_with_text
@@ -221,5 +223,33 @@ def make_session(url: str, **kwargs: Any) -> Session:
     return Session(
         Endpoints("examplebucket-1250000000", "ap-guangzhou", url),
         kwargs.pop("credentials", KEY),
+        **kwargs,
+    )
+
+
+BUCKET = "examplebucket-1250000000"
+FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, maximum=0.05, jitter=0.1, timeout=10)
+
+
+class NoWait:
+    """An injected sleep that returns at once, recording what was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        await asyncio.sleep(0)  # let the emulator's background work run; no time passes
+
+
+def client_for(emu: Emulator, **kwargs: Any) -> AuditClient:
+    """A client of ``emu`` whose waits return at once: the emulator finishes jobs after N polls."""
+    kwargs.setdefault("poll", FAST_POLL)
+    kwargs.setdefault("sleep", NoWait())
+    return AuditClient(
+        bucket=BUCKET,
+        region="ap-guangzhou",
+        endpoint=emu.url,
+        credentials=Credentials(emu.config.secret_id, emu.config.secret_key),
         **kwargs,
     )

@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import BUCKET, client_for
 
 from cosaudit import (
     AuditClient,
     BulkResult,
     BulkRun,
     BulkSummary,
-    Credentials,
     InvalidInput,
     ItemStatus,
-    PollPolicy,
     RetryPolicy,
     TextJob,
 )
@@ -36,8 +35,6 @@ from cosaudit.errors import ClientStateError
 from cosaudit.journal import Journal, Open, Phase
 from cosaudit.models import Job, Result
 
-BUCKET = "examplebucket-1250000000"
-FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, maximum=0.05, jitter=0.1, timeout=10)
 KEYS = [f"posts/{i:03}.txt" for i in range(200)]
 # Item-level retries without waiting (the injected sleep returns at once anyway).
 ITEM_RETRY = RetryPolicy(attempts=3, initial=0.01, maximum=0.01, deadline=60)
@@ -46,29 +43,6 @@ ITEM_RETRY = RetryPolicy(attempts=3, initial=0.01, maximum=0.01, deadline=60)
 def text_of(key: str) -> str:
     number = int(key[-7:-4])
     return "buy now, cheap" if number % 5 == 0 else f"post number {number}, a lovely day"
-
-
-class NoWait:
-    """An injected sleep that returns at once (letting other tasks run); no time passes."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        await asyncio.sleep(0)
-
-
-def client_for(emu: Emulator, **kwargs: Any) -> AuditClient:
-    kwargs.setdefault("poll", FAST_POLL)
-    kwargs.setdefault("sleep", NoWait())
-    return AuditClient(
-        bucket=BUCKET,
-        region="ap-guangzhou",
-        endpoint=emu.url,
-        credentials=Credentials(emu.config.secret_id, emu.config.secret_key),
-        **kwargs,
-    )
 
 
 def submissions(emu: Emulator) -> Counter[str]:

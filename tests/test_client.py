@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from conftest import BUCKET, FAST_POLL, NoWait, client_for
 
 from cosaudit import (
     AuditClient,
@@ -32,33 +32,6 @@ from cosaudit.errors import (
     ServerError,
     ThrottledError,
 )
-
-BUCKET = "examplebucket-1250000000"
-FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, maximum=0.05, jitter=0.1, timeout=10)
-
-
-class NoWait:
-    """An injected sleep that returns at once, recording what was asked."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        await asyncio.sleep(0)  # let the emulator's background work run; no time passes
-
-
-def client_for(emu: Emulator, **kwargs: object) -> AuditClient:
-    """A client whose waits return at once: the emulator finishes jobs after N polls."""
-    kwargs.setdefault("poll", FAST_POLL)
-    kwargs.setdefault("sleep", NoWait())
-    return AuditClient(
-        bucket=BUCKET,
-        region="ap-guangzhou",
-        endpoint=emu.url,
-        credentials=Credentials(emu.config.secret_id, emu.config.secret_key),
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture
