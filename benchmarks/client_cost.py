@@ -45,9 +45,10 @@ from yarl import URL
 
 from benchmarks._common import machine, median, print_table, ratio_line, texts
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
-from cosaudit import AuditClient, xmlcodec
+from cosaudit import AuditClient
 from cosaudit.endpoints import Endpoints, Service
-from cosaudit.signing import Signer
+from cosaudit.wire import xmlcodec
+from cosaudit.wire.signing import Signer
 
 T = TypeVar("T")
 

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from benchmarks._common import machine, median, print_table, ratio_line, write_bucket
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
-from cosaudit import AuditClient, xmlcodec
+from cosaudit import AuditClient
 from cosaudit.endpoints import Endpoints, Service
-from cosaudit.signing import Signer
+from cosaudit.wire import xmlcodec
+from cosaudit.wire.signing import Signer
 
 TEXT = "Post 1: buy now and get a discount code for the next order!"
 

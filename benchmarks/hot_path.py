@@ -32,9 +32,9 @@ from pathlib import Path
 
 import xmltodict
 
-from cosaudit import xmlcodec
 from cosaudit.models import TextJob, structure
-from cosaudit.signing import Signer
+from cosaudit.wire import xmlcodec
+from cosaudit.wire.signing import Signer
 
 CONTENT = b"UG9zdCAxOiBidXkgbm93IGFuZCBnZXQgYSBkaXNjb3VudCBjb2RlIGZvciB0aGUgbmV4dCBvcmRlciE="
 RESPONSE = (

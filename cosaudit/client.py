@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from . import xmlcodec
 from .config import PollPolicy, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints
@@ -25,7 +24,8 @@ from .kinds import (
     report_badcase,
 )
 from .session import RetryEvent, Session
-from .signing import Signer
+from .wire import xmlcodec
+from .wire.signing import Signer
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -25,7 +25,7 @@ import aiohttp
 from attrs import define, field
 from yarl import URL
 
-from . import clockskew, xmlcodec
+from . import clockskew
 from .budget import RetryQuota
 from .config import AmbiguousSubmit, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
@@ -44,8 +44,9 @@ from .errors import (
     ThrottledError,
     service_error,
 )
-from .signing import Signer, encode
 from .slowdown import SlowDownBreaker
+from .wire import xmlcodec
+from .wire.signing import Signer, encode
 
 __all__ = ["Response", "RetryEvent", "RetryReason", "Session", "is_ambiguous", "is_retryable"]
 

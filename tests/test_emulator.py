@@ -1,5 +1,5 @@
 """The emulator over real loopback HTTP, driven by raw aiohttp requests signed with
-``cosaudit.signing`` (never the cosaudit client, so the two check each other)."""
+``cosaudit.wire.signing`` (never the cosaudit client, so the two check each other)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from cosaudit.emulator.kinds.base import pick_input, validate_user_info
 from cosaudit.emulator.pages import HIGHLIGHT_OPEN, highlight, parse_page
 from cosaudit.emulator.responses import ApiError
 from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
-from cosaudit.signing import authorization
+from cosaudit.wire.signing import authorization
 
 SECRET_ID = "AKIDcosauditEMULATOR"
 SECRET_KEY = "cosaudit-emulator-secret"

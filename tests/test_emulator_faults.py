@@ -1,5 +1,6 @@
 """Every injected fault of the emulator, over real loopback HTTP with plain aiohttp requests
-signed by ``cosaudit.signing`` (never the cosaudit client), each asserting the exact outcome."""
+signed by ``cosaudit.wire.signing`` (never the cosaudit client), each asserting the exact
+outcome."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from cosaudit.emulator.faults import (
 )
 from cosaudit.emulator.faultspec import SYNTAX, parse_faults, read_faults
 from cosaudit.emulator.injection import WRONG_TYPE_PAGE
-from cosaudit.signing import authorization
+from cosaudit.wire.signing import authorization
 
 SECRET_ID = "AKIDcosauditEMULATOR"
 SECRET_KEY = "cosaudit-emulator-secret"

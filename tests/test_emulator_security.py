@@ -26,7 +26,7 @@ from cosaudit.emulator import Emulator, EmulatorConfig, auth
 from cosaudit.emulator.cli import build_parser
 from cosaudit.emulator.sources import is_loopback_url
 from cosaudit.errors import AuthError
-from cosaudit.signing import Signer
+from cosaudit.wire.signing import Signer
 
 BUCKET, REGION = "examplebucket-1250000000", "ap-guangzhou"
 CI_HOST = f"{BUCKET}.ci.{REGION}.myqcloud.com"

@@ -22,7 +22,7 @@ from cosaudit import AuditClient, Credentials
 from cosaudit.config import RetryPolicy
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.errors import MalformedResponse, ServerError
-from cosaudit.xmlcodec import BYTES_PER_ELEMENT, DEFAULT_MAX_BYTES, MAX_DEPTH
+from cosaudit.wire.xmlcodec import BYTES_PER_ELEMENT, DEFAULT_MAX_BYTES, MAX_DEPTH
 
 MAX_ELEMENTS = DEFAULT_MAX_BYTES // BYTES_PER_ELEMENT
 

@@ -24,7 +24,7 @@ from cosaudit import (
 )
 from cosaudit.errors import MalformedResponse, ServerError
 from cosaudit.models import JobState, Result, VirusSuggestion
-from cosaudit.xmlcodec import parse
+from cosaudit.wire.xmlcodec import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UTC = timezone.utc

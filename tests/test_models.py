@@ -36,7 +36,7 @@ from cosaudit.models import (
     structure_all,
 )
 from cosaudit.models._convert import converter, xml_name
-from cosaudit.xmlcodec import parse
+from cosaudit.wire.xmlcodec import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CST = timezone(timedelta(hours=8))

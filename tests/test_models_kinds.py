@@ -24,7 +24,7 @@ from cosaudit.models import (
     jobs_table,
     structure,
 )
-from cosaudit.xmlcodec import parse
+from cosaudit.wire.xmlcodec import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CST = timezone(timedelta(hours=8))

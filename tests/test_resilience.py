@@ -39,7 +39,7 @@ from cosaudit.errors import (
     ThrottledError,
 )
 from cosaudit.session import RetryEvent
-from cosaudit.signing import parse_authorization
+from cosaudit.wire.signing import parse_authorization
 
 NOW = 1_700_000_000.0
 TEXT_JOB = (

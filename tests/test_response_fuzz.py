@@ -28,7 +28,7 @@ from cosaudit import AuditClient, Credentials, RetryPolicy
 from cosaudit.errors import CosAuditError, MalformedResponse
 from cosaudit.models import ModelError, structure
 from cosaudit.models._convert import is_model, xml_name
-from cosaudit.xmlcodec import XMLError, build, parse
+from cosaudit.wire.xmlcodec import XMLError, build, parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The client attribute of each kind and the model it answers with (fixtures are named after

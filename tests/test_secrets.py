@@ -40,7 +40,7 @@ from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import png_with_text
 from cosaudit.errors import AuthError, ConnectionLost, CosAuditError, NotFoundError
 from cosaudit.session import RetryEvent
-from cosaudit.signing import Signer, encode, parse_authorization
+from cosaudit.wire.signing import Signer, encode, parse_authorization
 
 SECRET_ID = "AKIDsecretsTEST"
 SECRET_KEY = "SECRET-KEY-must-never-be-logged-7f3a"

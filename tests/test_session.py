@@ -27,7 +27,7 @@ from cosaudit.errors import (
     ThrottledError,
 )
 from cosaudit.session import RetryEvent, is_ambiguous
-from cosaudit.signing import compute_signature, parse_authorization
+from cosaudit.wire.signing import compute_signature, parse_authorization
 
 
 async def test_request_is_signed_for_the_real_host(script: tuple[Script, str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosaudit.signing import (
+from cosaudit.wire.signing import (
     Signer,
     authorization,
     compute_signature,

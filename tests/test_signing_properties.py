@@ -2,7 +2,7 @@
 the emulator's verifier, and over loopback HTTP through the emulator.
 
 The reference follows ``shared/spec/request-signature.md`` §1 and §2 step by step and shares no
-code with ``cosaudit.signing`` (its UrlEncode works byte by byte instead of using ``quote``).
+code with ``cosaudit.wire.signing`` (its UrlEncode works byte by byte instead of using ``quote``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from cosaudit.endpoints import Endpoints, Service, object_path
 from cosaudit.errors import AuthError, InvalidInput, ServiceError
 from cosaudit.inputs import object_key
 from cosaudit.session import Session
-from cosaudit.signing import Signer, authorization
+from cosaudit.wire.signing import Signer, authorization
 
 # --- the reference, from the spec ----------------------------------------------------------------
 

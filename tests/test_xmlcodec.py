@@ -17,7 +17,7 @@ import xmltodict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosaudit import xmlcodec
+from cosaudit.wire import xmlcodec
 
 NAMES = st.sampled_from(["A", "B", "Code", "x-y", "ns:tag", "Ü"])
 TEXT = st.text(

@@ -14,10 +14,9 @@ jobs through ``Submitted → Auditing → Success|Failed`` on an injectable cloc
 and judges content with deterministic keyword rules (:mod:`cosaudit.emulator.rules`).
 ``create_app`` gives the bare aiohttp application.
 
-The emulator never imports the client side of cosaudit (session, client, kinds, models,
-waiting): it would stop being an independent check of it. It does share the two pure modules
-:mod:`cosaudit.signing` and :mod:`cosaudit.xmlcodec`, which the published signature vectors and
-the official-SDK tests check from outside.
+The emulator imports nothing of cosaudit but itself and :mod:`cosaudit.wire` (the signature
+and the XML codec, which the published signature vectors and the official-SDK tests check from
+outside): importing the client would stop it being an independent check of it.
 """
 
 from cosaudit.emulator.app import create_app

@@ -54,7 +54,7 @@ from urllib.parse import parse_qsl
 from attrs import define, field
 
 from cosaudit.emulator.responses import ApiError, Dialect
-from cosaudit.signing import AuthorizationParts, compute_signature, encode, parse_authorization
+from cosaudit.wire.signing import AuthorizationParts, compute_signature, encode, parse_authorization
 
 __all__ = [
     "MAX_SKEW_SECONDS",

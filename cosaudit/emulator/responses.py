@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from cosaudit import xmlcodec
 from cosaudit.emulator.xmlchars import replace_illegal
+from cosaudit.wire import xmlcodec
 
 __all__ = ["ApiError", "Dialect", "error_response", "xml_response"]
 

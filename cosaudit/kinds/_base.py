@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-from .. import inputs, xmlcodec
+from .. import inputs
 from ..config import PollPolicy
 from ..errors import CosAuditError, JobFailed, MalformedResponse, SubmissionUnknown
 from ..models import Job, ModelError, structure
 from ..session import Response, Session, is_ambiguous
 from ..waiting import wait_for_job
+from ..wire import xmlcodec
 
 J = TypeVar("J", bound=Job)
 

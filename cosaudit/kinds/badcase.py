@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .. import inputs, xmlcodec
+from .. import inputs
 from ..errors import InvalidInput
 from ..session import Session
+from ..wire import xmlcodec
 
 __all__ = ["report_badcase"]
 

@@ -22,7 +22,6 @@ from typing import Any
 from aiohttp import web
 from attrs import define
 
-from cosaudit import xmlcodec
 from cosaudit.emulator.jobs import (
     DEFAULT_STAGES,
     FAILED,
@@ -37,6 +36,7 @@ from cosaudit.emulator.responses import ApiError, Dialect, xml_response
 from cosaudit.emulator.scenes import parse_detect_type
 from cosaudit.emulator.service import Service
 from cosaudit.emulator.xmlchars import has_illegal
+from cosaudit.wire import xmlcodec
 
 __all__ = [
     "INPUT_PRIORITY",
