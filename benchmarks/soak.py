@@ -57,7 +57,7 @@ REQUEST_FAULTS: list[dict[str, Any]] = [
     {"kind": "wrong-type", "probability": 0.005},
     {"kind": "stuck", "probability": 0.005},
     # A 503 or 429 sent after the job was created. The client's documented rule reads 503/429
-    # as "turned away, safe to resend" (README, session.is_retryable), so each of these may
+    # as "turned away, safe to resend" (README, retrying.is_retryable), so each of these may
     # duplicate a job unseen: limited to submissions, where that can happen, so they are
     # counted, and the duplicates they explain are told apart from any others.
     {"kind": "unavailable", "phase": "after", "probability": 0.003, "method": "POST"},

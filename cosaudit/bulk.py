@@ -62,21 +62,17 @@ from attrs import define, field
 from .config import PollPolicy, RetryPolicy
 from .errors import (
     ClientStateError,
-    ConnectError,
     CosAuditError,
     InvalidInput,
     JobTimeout,
-    MalformedResponse,
     NotFoundError,
-    ServerError,
     ServiceError,
     SubmissionUnknown,
-    ThrottledError,
 )
 from .inputs import MAX_DATA_ID_BYTES
 from .journal import Journal, Open, Phase
 from .models import Job, JobState
-from .session import is_ambiguous
+from .retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
 
 __all__ = [
     "AmbiguousPolicy",
@@ -265,23 +261,6 @@ def _plain(value: object) -> object:
     if isinstance(value, tuple | frozenset | set):
         return sorted(value, key=repr) if not isinstance(value, tuple) else list(value)
     raise TypeError(f"cannot derive a stable id from a {type(value).__name__}")
-
-
-def _is_ambiguous(error: CosAuditError) -> bool:
-    """A submission that failed this way must be reconciled rather than forgotten.
-
-    The session's rule (:func:`cosaudit.session.is_ambiguous`: may have been accepted), plus a
-    2xx with an unreadable body: certainly accepted, but with no JobId to follow, so the item
-    can only be reconciled by its DataId, like an ambiguous one.
-    """
-    return isinstance(error, SubmissionUnknown | MalformedResponse) or is_ambiguous(error)
-
-
-def _may_pass(error: CosAuditError) -> bool:
-    """A refusal worth another try later: the service turned the request away."""
-    if isinstance(error, ConnectError | ThrottledError):
-        return True
-    return isinstance(error, ServerError) and error.status == 503
 
 
 def _code(error: CosAuditError) -> str:
@@ -584,8 +563,8 @@ class BulkRun(Generic[J]):
             outcome = await self._send(ident, kwargs, duplicate)
             if not isinstance(outcome, CosAuditError):
                 break
-            ambiguous = _is_ambiguous(outcome)
-            retry = _may_pass(outcome) or (ambiguous and self._on_ambiguous == "resubmit")
+            ambiguous = needs_reconciling(outcome)
+            retry = is_turned_away(outcome) or (ambiguous and self._on_ambiguous == "resubmit")
             if not retry or not await self._pause(attempt, started):
                 if ambiguous or duplicate:
                     # Refused now, but this or an earlier attempt may have been accepted.
@@ -602,7 +581,7 @@ class BulkRun(Generic[J]):
             return BulkResult(ident, ItemStatus.AMBIGUOUS, job=job, code="NoJobId")
         # The job was just created: the first poll waits an interval (as client.*.moderate).
         policy = self._kind.poll
-        await self._sleep(policy.initial * self._rng.uniform(1 - policy.jitter, 1 + policy.jitter))
+        await self._sleep(first_poll_wait(policy, self._rng))
         return await self._follow(ident, job.job_id, duplicate=duplicate, resumed=False)
 
     async def _send(self, ident: str, kwargs: dict[str, Any], duplicate: bool) -> J | CosAuditError:
@@ -645,7 +624,7 @@ class BulkRun(Generic[J]):
         if journal is None:
             return
         if isinstance(outcome, CosAuditError):
-            if _is_ambiguous(outcome):
+            if needs_reconciling(outcome):
                 journal.ambiguous(ident, _code(outcome))
             else:
                 journal.refused(ident, _code(outcome))
@@ -713,7 +692,7 @@ class BulkRun(Generic[J]):
         policy = self._retry
         if attempt >= policy.attempts:
             return False
-        wait = self._rng.uniform(0, min(policy.maximum, policy.initial * 2 ** (attempt - 1)))
+        wait = backoff(policy, attempt, self._rng)
         if self._monotonic() - started + wait >= policy.deadline:
             return False
         self._counts["retries"] += 1

@@ -39,16 +39,16 @@ from .errors import (
     InvalidInput,
     MalformedResponse,
     RequestTimeout,
-    ServerError,
     ServiceError,
     ThrottledError,
     service_error,
 )
+from .retrying import backoff, is_ambiguous, is_retryable
 from .slowdown import SlowDownBreaker
 from .wire import xmlcodec
 from .wire.signing import Signer, encode
 
-__all__ = ["Response", "RetryEvent", "RetryReason", "Session", "is_ambiguous", "is_retryable"]
+__all__ = ["Response", "RetryEvent", "RetryReason", "Session"]
 
 logger = logging.getLogger("cosaudit")
 
@@ -102,40 +102,6 @@ class RetryEvent:
     wait: float
     error: BaseException
     reason: RetryReason = "transient"
-
-
-def is_retryable(error: BaseException, *, idempotent: bool) -> bool:
-    """Whether a failed request may be sent again.
-
-    Any request: connection refused (nothing was sent), 429/``SlowDown`` and 503 (the service
-    turned it away). Only queries (``idempotent``): timeouts, broken connections, malformed
-    answers and other 5xx but 501, after which a submission may have been accepted.
-    """
-    if isinstance(error, ConnectError | ThrottledError):
-        return True
-    if isinstance(error, ServerError) and error.status == 503:
-        return True
-    if not idempotent:
-        return False
-    if isinstance(error, ServerError):
-        return error.status != 501  # NotImplemented will not change by asking again
-    return isinstance(error, RequestTimeout | ConnectionLost | MalformedResponse)
-
-
-def is_ambiguous(error: BaseException) -> bool:
-    """Whether a failed submission may nonetheless have been accepted by the service.
-
-    True after a read timeout, a connection broken once the request was under way, and a 5xx
-    other than 503 (turned away) and 501 (not implemented). A refused connection, a 4xx, a
-    throttle or a 503 are certain refusals. A 200 with a malformed body is certain acceptance
-    (with the answer unreadable): ``MalformedResponse``, not ambiguous. A ``RequestTimeout``
-    counts even when the deadline passed before anything was sent (waiting for credentials or
-    a free pooled connection): one error for every deadline, and aiohttp's timeouts do not tell
-    a wait for a pooled connection from one for the answer.
-    """
-    if isinstance(error, RequestTimeout | ConnectionLost):
-        return True
-    return isinstance(error, ServerError) and error.status not in (501, 503)
 
 
 class _Skewed(Exception):
@@ -461,7 +427,7 @@ class Session:
                 failures += 1
                 if failures >= policy.attempts:
                     raise
-                wait = self._backoff(failures)
+                wait = backoff(self.retry, failures, self._rng)
                 # No attempt may start late: give up now rather than sleep past the deadline.
                 if self._monotonic() + wait >= deadline:
                     raise
@@ -498,11 +464,6 @@ class Session:
         ):
             return "ambiguous_submit"
         return None
-
-    def _backoff(self, failures: int) -> float:
-        """Full jitter: a random wait up to ``min(maximum, initial * 2**(failures-1))``."""
-        policy = self.retry
-        return self._rng.uniform(0, min(policy.maximum, policy.initial * 2.0 ** (failures - 1)))
 
     def _throttled(self, error: ThrottledError) -> None:
         if self.breaker is None:

@@ -19,8 +19,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 from .config import PollPolicy
 from .errors import InvalidInput, JobFailed, JobTimeout
 from .models import Job
+from .retrying import first_poll_wait, poll_wait
 
-__all__ = ["wait_for_job"]
+__all__ = ["settle", "wait_for_job"]
 
 J = TypeVar("J", bound=Job)
 
@@ -58,19 +59,13 @@ async def wait_for_job(
     jitter = rng or random.Random()
     last: list[J] = [] if first is None else [first]
 
-    def finish(job: J) -> J:
-        if job.is_failed and raise_on_failure:
-            raise JobFailed(job)
-        return job
-
     if first is not None and first.is_final:
-        return finish(first)
+        return settle(first, raise_on_failure)
 
     def next_wait(state: RetryCallState) -> float:
         # With a job in hand from the submit, poll number one already waits an interval.
         attempt = state.attempt_number + (1 if first is not None else 0)
-        base = policy.interval(attempt) * jitter.uniform(1 - policy.jitter, 1 + policy.jitter)
-        return max(0.0, min(base, deadline - clock()))
+        return max(0.0, min(poll_wait(policy, attempt, jitter), deadline - clock()))
 
     def past_deadline(_: RetryCallState) -> bool:
         return clock() >= deadline
@@ -81,8 +76,7 @@ async def wait_for_job(
         return job
 
     if first is not None:
-        first_wait = policy.initial * jitter.uniform(1 - policy.jitter, 1 + policy.jitter)
-        await sleep(max(0.0, min(first_wait, deadline - clock())))
+        await sleep(max(0.0, min(first_poll_wait(policy, jitter), deadline - clock())))
 
     retrying = AsyncRetrying(
         retry=retry_if_result(lambda job: not job.is_final),
@@ -94,4 +88,12 @@ async def wait_for_job(
     job: J | None = await retrying(poll)
     if job is None or not job.is_final:
         raise JobTimeout(job_id, limit, last[-1] if last else None)
-    return finish(job)
+    return settle(job, raise_on_failure)
+
+
+def settle(job: J, raise_on_failure: bool) -> J:
+    """Return a final job, raising :class:`~cosaudit.errors.JobFailed` for a failed one if
+    asked (a synchronous answer is settled the same way as a polled one)."""
+    if raise_on_failure and job.is_failed:
+        raise JobFailed(job)
+    return job

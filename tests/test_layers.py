@@ -21,6 +21,7 @@ PURE = [
     "cosaudit.budget",
     "cosaudit.slowdown",
     "cosaudit.clockskew",
+    "cosaudit.retrying",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",

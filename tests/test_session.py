@@ -26,7 +26,8 @@ from cosaudit.errors import (
     ServiceError,
     ThrottledError,
 )
-from cosaudit.session import RetryEvent, is_ambiguous
+from cosaudit.retrying import is_ambiguous
+from cosaudit.session import RetryEvent
 from cosaudit.wire.signing import compute_signature, parse_authorization
 
 

@@ -10,10 +10,11 @@ from typing import Any, Generic, TypeVar
 
 from .. import inputs
 from ..config import PollPolicy
-from ..errors import CosAuditError, JobFailed, MalformedResponse, SubmissionUnknown
+from ..errors import CosAuditError, MalformedResponse, SubmissionUnknown
 from ..models import Job, ModelError, structure
-from ..session import Response, Session, is_ambiguous
-from ..waiting import wait_for_job
+from ..retrying import is_ambiguous
+from ..session import Response, Session
+from ..waiting import settle, wait_for_job
 from ..wire import xmlcodec
 
 J = TypeVar("J", bound=Job)
@@ -81,7 +82,7 @@ class JobKind(Generic[J]):
     async def _follow(self, job: J, timeout: float | None, raise_on_failure: bool) -> J:
         """Wait for a job the service just answered with, unless it is final already."""
         if job.is_final:
-            return finished(job, raise_on_failure)
+            return settle(job, raise_on_failure)
         if not job.job_id:
             raise MalformedResponse("the submit answer has no JobId")
         return await self._wait(job.job_id, job, timeout, raise_on_failure, None)
@@ -147,10 +148,3 @@ def data_ids(request: Mapping[str, Any]) -> tuple[str | None, ...]:
     items = request.get("Input")
     entries = items if isinstance(items, list | tuple) else [items]
     return tuple(entry.get("DataId") if isinstance(entry, Mapping) else None for entry in entries)
-
-
-def finished(job: J, raise_on_failure: bool) -> J:
-    """Return a job from a synchronous API, raising JobFailed for a failed one if asked."""
-    if raise_on_failure and job.is_failed:
-        raise JobFailed(job)
-    return job

@@ -9,7 +9,8 @@ from ..endpoints import Service, object_path
 from ..errors import InvalidInput, LimitExceeded, MalformedResponse
 from ..inputs import Freeze, ImageInput, UserInfoLike
 from ..models import ImageJob
-from ._base import JobKind, finished
+from ..waiting import settle
+from ._base import JobKind
 
 
 class ImageModeration(JobKind[ImageJob]):
@@ -52,7 +53,7 @@ class ImageModeration(JobKind[ImageJob]):
         job = await self._single(image, biz_type, detect_type, None, None, asynchronous=False)
         # A synchronous answer is the result, whatever its State says (the documented
         # single-image sample has no State at all).
-        return finished(job, raise_on_failure)
+        return settle(job, raise_on_failure)
 
     async def submit(
         self,

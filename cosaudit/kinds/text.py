@@ -8,7 +8,8 @@ from .. import inputs
 from ..errors import InvalidInput
 from ..inputs import Freeze, UserInfoLike
 from ..models import TextJob
-from ._base import JobKind, finished
+from ..waiting import settle
+from ._base import JobKind
 
 
 class TextModeration(JobKind[TextJob]):
@@ -91,5 +92,5 @@ class TextModeration(JobKind[TextJob]):
         )
         if content is not None:
             # A synchronous answer is the result, whatever its State says.
-            return finished(job, raise_on_failure)
+            return settle(job, raise_on_failure)
         return await self._follow(job, timeout, raise_on_failure)
