@@ -9,7 +9,7 @@ from typing import Any
 
 from attrs import define, field
 
-from .errors import InvalidInput
+from .errors import InvalidInput, MissingCredentials
 
 __all__ = ["Credentials", "CredentialsProvider"]
 
@@ -94,14 +94,15 @@ class Credentials:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
         """Read ``TENCENTCLOUD_SECRET_ID``/``_SECRET_KEY``/``_SESSION_TOKEN``.
 
-        ``COS_SECRET_ID``/``COS_SECRET_KEY`` are fallbacks. Raises ``KeyError`` naming the
-        variables when no id or key is set.
+        ``COS_SECRET_ID``/``COS_SECRET_KEY`` are fallbacks. Raises
+        :class:`~cosaudit.errors.MissingCredentials` naming the variables when no id or key is
+        set.
         """
         env = os.environ if environ is None else environ
         secret_id = env.get("TENCENTCLOUD_SECRET_ID") or env.get("COS_SECRET_ID")
         secret_key = env.get("TENCENTCLOUD_SECRET_KEY") or env.get("COS_SECRET_KEY")
         if not secret_id or not secret_key:
-            raise KeyError(
+            raise MissingCredentials(
                 "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY "
                 "(or COS_SECRET_ID and COS_SECRET_KEY)"
             )

@@ -6,6 +6,7 @@
     ├── InvalidInput (also ValueError)      bad input, raised before anything is sent
     │   └── LimitExceeded                    a documented limit (size, count, length) is exceeded
     ├── ClientStateError                    client used before open or after close
+    ├── MissingCredentials (also KeyError)  no keys given and none in the environment
     ├── TransportError                      no usable HTTP answer
     │   ├── ConnectError                    the connection could not be made (nothing was sent)
     │   ├── RequestTimeout                  no answer in time (the request may have been processed)
@@ -41,6 +42,7 @@ __all__ = [
     "JobTimeout",
     "LimitExceeded",
     "MalformedResponse",
+    "MissingCredentials",
     "NotFoundError",
     "RequestTimeout",
     "ServerError",
@@ -81,6 +83,17 @@ class LimitExceeded(InvalidInput):
 
 class ClientStateError(CosAuditError, RuntimeError):
     """The client was used before it was opened or after it was closed."""
+
+
+class MissingCredentials(CosAuditError, KeyError):
+    """No credentials were given and the environment names none.
+
+    Also a ``KeyError`` (what :meth:`Credentials.from_env` raised before it had a type of
+    its own), but printed as a sentence, not as a quoted key.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class TransportError(CosAuditError):

@@ -43,3 +43,13 @@ def test_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "keyx")
     monkeypatch.delenv("TENCENTCLOUD_SESSION_TOKEN", raising=False)
     assert Credentials.from_env() == Credentials("idx", "keyx")
+
+
+def test_missing_keys_are_a_cosaudit_error_that_reads_as_a_sentence() -> None:
+    from cosaudit.errors import CosAuditError, MissingCredentials
+
+    with pytest.raises(CosAuditError) as caught:
+        Credentials.from_env({})
+    assert isinstance(caught.value, MissingCredentials)
+    # A bare KeyError prints its message quoted, like a dictionary key.
+    assert str(caught.value).startswith("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")

@@ -341,3 +341,16 @@ def test_bucket_objects_cannot_escape_the_bucket_folder(tmp_path: Path) -> None:
     for key in ("../secret.txt", "a/../../secret.txt", "/../secret.txt", "..\\secret.txt"):
         with pytest.raises(SourceError):
             sources.read_object(key, 1000)
+
+
+async def test_a_failed_download_is_explained_in_words_not_an_aiohttp_repr() -> None:
+    with socket.socket() as probe:  # a loopback port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with Emulator(EmulatorConfig(job_duration=0.01)) as emu, client_for(emu) as client:
+        job = await client.text.moderate(
+            url=f"http://127.0.0.1:{port}/x.txt", raise_on_failure=False
+        )
+    assert job.code == "ResourceDownloadFailed"
+    assert f"cannot connect to 127.0.0.1:{port}" in (job.message or "")
+    assert "ConnectionKey" not in (job.message or "") and "Error(" not in (job.message or "")

@@ -168,7 +168,7 @@ class Sources:
                 return bytes(body)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise SourceError(
-                "ResourceDownloadFailed", f"Download of {url!r} failed: {exc!r}"
+                "ResourceDownloadFailed", f"Download of {url!r} failed: {_reason(exc)}."
             ) from exc
 
     def abort(self) -> None:
@@ -185,3 +185,22 @@ class Sources:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _reason(error: BaseException) -> str:
+    """Why a download failed, in words: the service's answer is read by people, and an aiohttp
+    repr (``ClientConnectorError(ConnectionKey(host=..., ssl=...))``) says nothing to them."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        cause = error.os_error.strerror or type(error.os_error).__name__
+        return f"cannot connect to {error.host}:{error.port} ({cause})"
+    if isinstance(error, asyncio.TimeoutError):
+        return f"no answer within {FETCH_TIMEOUT:g} s"
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return "the body was cut short"
+    if isinstance(error, aiohttp.InvalidURL | ValueError):
+        return "not a valid URL"
+    if isinstance(error, aiohttp.ClientOSError) and error.strerror:
+        return f"connection error ({error.strerror})"
+    return f"connection error ({type(error).__name__})"
