@@ -59,8 +59,8 @@ from urllib.parse import urlsplit
 import attrs
 from attrs import define, field
 
-from .config import PollPolicy, RetryPolicy
-from .errors import (
+from ..config import PollPolicy, RetryPolicy
+from ..errors import (
     ClientStateError,
     CosAuditError,
     InvalidInput,
@@ -69,10 +69,10 @@ from .errors import (
     ServiceError,
     SubmissionUnknown,
 )
-from .inputs import MAX_DATA_ID_BYTES
-from .journal import Journal, Open, Phase
-from .models import Job, JobState
-from .retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
+from ..inputs import MAX_DATA_ID_BYTES
+from ..journal import Journal, Open, Phase
+from ..models import Job, JobState
+from ..retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
 
 __all__ = [
     "AmbiguousPolicy",
