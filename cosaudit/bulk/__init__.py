@@ -1,18 +1,50 @@
-"""Moderating many items; the runner lives in :mod:`cosaudit.bulk.runner`."""
+"""Moderating many items: bounded concurrency, results as they finish, and a journal to resume
+from, so a run of millions loses nothing and submits nothing twice.
+
+::
+
+    async with client.moderate_many(keys, kind="text", journal="audit.jsonl") as run:
+        async for result in run:                      # in the order items finish
+            if result.ok and result.job.is_sensitive:
+                block(result.id)
+    print(run.summary)
+
+Design choices (each for a reason a bulk job hits sooner or later):
+
+* **The input is pulled, never held.** At most ``concurrency`` items are between the input and
+  the caller at any time (being submitted, polled, or waiting to be handed over): a slow
+  consumer slows the input down instead of filling memory. Memory does not grow with the run.
+* **Results in completion order**, not input order: ordering would make one slow job hold
+  back everything behind it (or buffer it). Each result carries the item's ``id``.
+* **An item's id is its DataId**: the caller's ``data_id``, else the string item itself (an
+  object key or URL of at most 512 bytes; a URL's query and user info, which may hold a
+  pre-signed URL's signature or a password, are replaced by their digest so they never reach
+  the journal), else ``sha256:`` of the item's canonical JSON. The
+  same item gets the same id in every run, which is what lets a resume recognise it. Ids must
+  be unique within the input: a repeated one is submitted again (spotting repeats would take
+  memory growing with the run), though a resume skips every item whose id finished.
+* **Submissions are never retried blindly.** A submission the service certainly did not accept
+  (connection refused, 429/503, a 4xx) may be sent again; one that it may have accepted
+  (:class:`~cosaudit.errors.SubmissionUnknown`, a timeout, a dropped connection, a 500) is
+  *ambiguous*: reported (``on_ambiguous="report"``, the default) or sent again and counted as
+  a possible duplicate (``"resubmit"``).
+* **A result is journaled as finished when the caller moves past it** (asks for the next one,
+  or leaves ``async with`` without an exception), not when the job finishes: if the loop body
+  crashes while handling a result, a resume hands that result over again (by re-polling its
+  JobId, not by resubmitting). Delivery is at least once; submission at most once.
+* **Stopping is graceful.** Leaving ``async with`` early, an exception or a cancellation stops
+  the input, abandons polls (the journal has their JobIds) and lets submissions already on the
+  wire finish, so their JobIds are journaled rather than left ambiguous; cancelling again
+  abandons those too. A hard crash leaves them ambiguous, never silently resubmitted.
+* **No progress-bar dependency.** The loop gets every result as it finishes and
+  :attr:`BulkRun.summary` is a live snapshot, which is all a progress bar (tqdm or other) needs.
+"""
 
 from __future__ import annotations
 
-from .runner import (
-    AmbiguousPolicy,
-    BulkItem,
-    BulkItems,
-    BulkOptions,
-    BulkResult,
-    BulkRun,
-    BulkSummary,
-    ItemStatus,
-    item_id,
-)
+from .identity import BulkItem, BulkItems, item_id
+from .results import BulkResult, BulkSummary, ItemStatus
+from .runner import AmbiguousPolicy, BulkOptions, BulkRun
 
 __all__ = [
     "AmbiguousPolicy",

@@ -1,99 +1,34 @@
-"""Moderating many items: bounded concurrency, results as they finish, and a journal to resume
-from, so a run of millions loses nothing and submits nothing twice.
-
-::
-
-    async with client.moderate_many(keys, kind="text", journal="audit.jsonl") as run:
-        async for result in run:                      # in the order items finish
-            if result.ok and result.job.is_sensitive:
-                block(result.id)
-    print(run.summary)
-
-Design choices (each for a reason a bulk job hits sooner or later):
-
-* **The input is pulled, never held.** At most ``concurrency`` items are between the input and
-  the caller at any time (being submitted, polled, or waiting to be handed over): a slow
-  consumer slows the input down instead of filling memory. Memory does not grow with the run.
-* **Results in completion order**, not input order: ordering would make one slow job hold
-  back everything behind it (or buffer it). Each result carries the item's ``id``.
-* **An item's id is its DataId**: the caller's ``data_id``, else the string item itself (an
-  object key or URL of at most 512 bytes; a URL's query and user info, which may hold a
-  pre-signed URL's signature or a password, are replaced by their digest so they never reach
-  the journal), else ``sha256:`` of the item's canonical JSON. The
-  same item gets the same id in every run, which is what lets a resume recognise it. Ids must
-  be unique within the input: a repeated one is submitted again (spotting repeats would take
-  memory growing with the run), though a resume skips every item whose id finished.
-* **Submissions are never retried blindly.** A submission the service certainly did not accept
-  (connection refused, 429/503, a 4xx) may be sent again; one that it may have accepted
-  (:class:`~cosaudit.errors.SubmissionUnknown`, a timeout, a dropped connection, a 500) is
-  *ambiguous*: reported (``on_ambiguous="report"``, the default) or sent again and counted as
-  a possible duplicate (``"resubmit"``).
-* **A result is journaled as finished when the caller moves past it** (asks for the next one,
-  or leaves ``async with`` without an exception), not when the job finishes: if the loop body
-  crashes while handling a result, a resume hands that result over again (by re-polling its
-  JobId, not by resubmitting). Delivery is at least once; submission at most once.
-* **Stopping is graceful.** Leaving ``async with`` early, an exception or a cancellation stops
-  the input, abandons polls (the journal has their JobIds) and lets submissions already on the
-  wire finish, so their JobIds are journaled rather than left ambiguous; cancelling again
-  abandons those too. A hard crash leaves them ambiguous, never silently resubmitted.
-* **No progress-bar dependency.** The loop gets every result as it finishes and
-  :attr:`BulkRun.summary` is a live snapshot, which is all a progress bar (tqdm or other) needs.
-"""
+"""The bulk runner: pulls items, submits and polls them at bounded concurrency, journals each
+step and hands results over as they finish. Why it works so: :mod:`cosaudit.bulk`."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import hashlib
 import inspect
-import json
 import math
 import os
 import random
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, cast
-from urllib.parse import urlsplit
+from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar
 
 import attrs
-from attrs import define, field
+from attrs import define
 
 from ..config import PollPolicy, RetryPolicy
-from ..errors import (
-    ClientStateError,
-    CosAuditError,
-    InvalidInput,
-    JobTimeout,
-    NotFoundError,
-    ServiceError,
-    SubmissionUnknown,
-)
-from ..inputs import MAX_DATA_ID_BYTES
+from ..errors import ClientStateError, CosAuditError, InvalidInput, JobTimeout, NotFoundError
 from ..journal import Journal, Open, Phase
 from ..models import Job, JobState
 from ..retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
+from .identity import BulkItem, BulkItems, item_id
+from .results import BulkResult, BulkSummary, ItemStatus, _code
 
-__all__ = [
-    "AmbiguousPolicy",
-    "BulkItem",
-    "BulkItems",
-    "BulkOptions",
-    "BulkResult",
-    "BulkRun",
-    "BulkSummary",
-    "ItemStatus",
-    "item_id",
-]
+__all__ = ["DEFAULT_ITEM_RETRY", "AmbiguousPolicy", "BulkOptions", "BulkRun", "Moderation"]
 
 J = TypeVar("J", bound=Job)
 J_co = TypeVar("J_co", bound=Job, covariant=True)
-
-BulkItem = str | Mapping[str, Any]
-"""An item: an object key or http(s) URL, or a mapping of the kind's ``submit`` arguments
-(``{"object": "a.txt", "data_id": "post-1", "biz_type": "..."}``, ``{"content": "..."}``)."""
-
-BulkItems = Iterable[BulkItem] | AsyncIterable[BulkItem]
 
 AmbiguousPolicy = Literal["report", "resubmit"]
 
@@ -125,150 +60,6 @@ class Moderation(Protocol[J_co]):
     def wait(
         self, job_id: str, *, timeout: float | None = ..., raise_on_failure: bool = ...
     ) -> Awaitable[J_co]: ...
-
-
-class ItemStatus(str, enum.Enum):
-    """How an item ended in this run."""
-
-    SUCCEEDED = "succeeded"
-    """The job ended ``Success``; ``job`` holds the verdict (sensitive content included)."""
-    FAILED = "failed"
-    """The job ended ``Failed`` or is gone (``job``/``code`` say why), or the submission was
-    refused (``job`` is None; nothing was accepted, so a resume submits it again)."""
-    AMBIGUOUS = "ambiguous"
-    """The submission may or may not have been accepted; not sent again (reconcile by ``id``)."""
-    PENDING = "pending"
-    """A job exists but was not final by ``timeout`` or could not be queried; a resume waits
-    for it again by its JobId."""
-
-
-@define(frozen=True, slots=True)
-class BulkResult(Generic[J]):
-    """One item's outcome.
-
-    Args:
-        id: the item's id, sent as its DataId.
-        job: the final job (or, when ``PENDING``, the last state seen, if any).
-        code: why it failed, is ambiguous or pending: the job's or the error's code
-            (``SlowDown``, ``RequestTimeout``, ``InvalidInput``, ``JobTimeout``...).
-        error: the exception behind ``code``, if one was raised.
-        possible_duplicate: an earlier submission of this item may have been accepted too.
-        resumed: waited for by the JobId an earlier run journaled, not submitted by this run.
-    """
-
-    id: str
-    status: ItemStatus
-    job: J | None = None
-    job_id: str | None = None
-    code: str | None = None
-    error: CosAuditError | None = field(default=None, eq=False)
-    possible_duplicate: bool = False
-    resumed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """Whether the job ended ``Success`` (its verdict may still be sensitive)."""
-        return self.status is ItemStatus.SUCCEEDED
-
-
-@define(frozen=True, slots=True)
-class BulkSummary:
-    """Counts of one run; ``items == skipped + succeeded + failed + ambiguous + pending``
-    once the run is over.
-
-    Args:
-        items: items taken from the input, plus journaled jobs the input did not bring.
-        skipped: finished in an earlier run (per the journal); not handed over again.
-        succeeded, failed, ambiguous, pending: results handed over, by
-            :class:`ItemStatus`.
-        possible_duplicates: results whose item may have been accepted more than once
-            (resubmitted after an ambiguous submission).
-        resumed: results of jobs an earlier run had submitted, waited for by JobId.
-        retries: item-level retries (a refused submission sent again after a pause, a poll
-            that failed started again, an ambiguous item resubmitted); each request's own
-            retries go to the client's ``on_retry`` hook.
-        elapsed: seconds since the run started (until it ended, once it has).
-    """
-
-    items: int = 0
-    skipped: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    ambiguous: int = 0
-    pending: int = 0
-    possible_duplicates: int = 0
-    resumed: int = 0
-    retries: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def handed_over(self) -> int:
-        """Results handed to the caller so far."""
-        return self.succeeded + self.failed + self.ambiguous + self.pending
-
-
-def item_id(item: BulkItem) -> str:
-    """The id an item is submitted (as DataId) and journaled under; the same in every run."""
-    if isinstance(item, str):
-        ident = _without_secrets(item)
-        size = len(ident.encode("utf-8", "surrogatepass"))
-        return ident if 0 < size <= MAX_DATA_ID_BYTES else _digest(item)
-    if isinstance(item, Mapping):
-        given = item.get("data_id")
-        if given is None:
-            return _digest(item)
-        if not isinstance(given, str):
-            raise InvalidInput("items", f"data_id must be a str, got {type(given).__name__}")
-        return given
-    raise InvalidInput(
-        "items", f"an item is a str or a mapping of submit arguments, not {type(item).__name__}"
-    )
-
-
-def _without_secrets(item: str) -> str:
-    """A URL with its query and user info replaced by a digest of the whole URL.
-
-    A pre-signed URL carries a signature (``q-signature``, ``X-Amz-Signature``...) in its query;
-    it must not be written to the journal or sent as a DataId. The digest keeps URLs that
-    differ only there distinct.
-    """
-    if not item.startswith(("http://", "https://")):
-        return item
-    parts = urlsplit(item)
-    if not parts.query and not parts.fragment and "@" not in parts.netloc:
-        return item
-    host = parts.netloc.rpartition("@")[2]
-    digest = hashlib.sha256(item.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"{parts.scheme}://{host}{parts.path}?sha256={digest}"
-
-
-def _digest(item: BulkItem) -> str:
-    try:
-        canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), default=_plain)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("items", f"give each item a data_id: {exc}") from None
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, bytes | bytearray):
-        return {"bytes.sha256": hashlib.sha256(value).hexdigest()}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if attrs.has(type(value)):
-        fields = attrs.asdict(cast("attrs.AttrsInstance", value), recurse=False)
-        return {k: v for k, v in fields.items() if k != "raw"}
-    if isinstance(value, tuple | frozenset | set):
-        return sorted(value, key=repr) if not isinstance(value, tuple) else list(value)
-    raise TypeError(f"cannot derive a stable id from a {type(value).__name__}")
-
-
-def _code(error: CosAuditError) -> str:
-    if isinstance(error, SubmissionUnknown):
-        return _code(error.cause)
-    if isinstance(error, ServiceError):
-        return error.code
-    return type(error).__name__
 
 
 def _text(value: enum.Enum | str | None) -> str | None:
