@@ -22,6 +22,8 @@ PURE = [
     "cosaudit.slowdown",
     "cosaudit.clockskew",
     "cosaudit.retrying",
+    "cosaudit.bulk.identity",
+    "cosaudit.bulk.results",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",
