@@ -39,7 +39,6 @@ if TYPE_CHECKING:
         ThrottledError,
         TransportError,
     )
-    from .inputs import Freeze, ImageInput
     from .models import (
         AudioJob,
         DocumentJob,
@@ -54,6 +53,19 @@ if TYPE_CHECKING:
         VirusJob,
         WebpageJob,
         jobs_table,
+    )
+    from .requests import (
+        AudioRequest,
+        DocumentRequest,
+        Freeze,
+        ImageBatchRequest,
+        ImageInput,
+        ImageRequest,
+        LiveRequest,
+        TextRequest,
+        VideoRequest,
+        VirusRequest,
+        WebpageRequest,
     )
     from .session import RetryEvent
 
@@ -85,8 +97,6 @@ _EXPORTS = {
     "SubmissionUnknown": "errors",
     "ThrottledError": "errors",
     "TransportError": "errors",
-    "Freeze": "inputs",
-    "ImageInput": "inputs",
     "AudioJob": "models",
     "DocumentJob": "models",
     "HitFlag": "models",
@@ -100,12 +110,24 @@ _EXPORTS = {
     "VirusJob": "models",
     "WebpageJob": "models",
     "jobs_table": "models",
+    "AudioRequest": "requests",
+    "DocumentRequest": "requests",
+    "Freeze": "requests",
+    "ImageBatchRequest": "requests",
+    "ImageInput": "requests",
+    "ImageRequest": "requests",
+    "LiveRequest": "requests",
+    "TextRequest": "requests",
+    "VideoRequest": "requests",
+    "VirusRequest": "requests",
+    "WebpageRequest": "requests",
     "RetryEvent": "session",
 }
 
 __all__ = [
     "AmbiguousSubmit",
     "AudioJob",
+    "AudioRequest",
     "AuditClient",
     "AuthError",
     "BulkItem",
@@ -116,10 +138,13 @@ __all__ = [
     "Credentials",
     "CredentialsProvider",
     "DocumentJob",
+    "DocumentRequest",
     "Freeze",
     "HitFlag",
+    "ImageBatchRequest",
     "ImageInput",
     "ImageJob",
+    "ImageRequest",
     "InvalidInput",
     "ItemStatus",
     "JobFailed",
@@ -127,6 +152,7 @@ __all__ = [
     "JobTimeout",
     "LimitExceeded",
     "LiveJob",
+    "LiveRequest",
     "NotFoundError",
     "PollPolicy",
     "Result",
@@ -137,13 +163,17 @@ __all__ = [
     "SlowDownPause",
     "SubmissionUnknown",
     "TextJob",
+    "TextRequest",
     "ThrottledError",
     "Timeouts",
     "TransportError",
     "UserInfo",
     "VideoJob",
+    "VideoRequest",
     "VirusJob",
+    "VirusRequest",
     "WebpageJob",
+    "WebpageRequest",
     "jobs_table",
 ]
 

@@ -22,6 +22,7 @@ from cosaudit import (
     AuditClient,
     Credentials,
     Freeze,
+    ImageBatchRequest,
     ImageInput,
     InvalidInput,
     LimitExceeded,
@@ -205,7 +206,9 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
     ),
     (
         "sync batch with callback",
-        lambda c: c.image._batch(["a"], None, None, "http://x/", None, asynchronous=False),
+        lambda c: c.image.submit_batch_request(
+            ImageBatchRequest(images=["a"], callback="http://x/", asynchronous=False)
+        ),
         InvalidInput,
         "Conf.Callback",
     ),

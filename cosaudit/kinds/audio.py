@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import inputs
-from ..inputs import Freeze, UserInfoLike
 from ..models import AudioJob
+from ..requests import AudioRequest, Freeze, UserInfoLike
 from ._base import JobKind
 
 
-class AudioModeration(JobKind[AudioJob]):
+class AudioModeration(JobKind[AudioJob, AudioRequest]):
     """``client.audio``: ``POST /audio/auditing`` and ``GET /audio/auditing/<jobId>``.
 
     A video file may be given too: its sound track is moderated.
@@ -34,20 +33,20 @@ class AudioModeration(JobKind[AudioJob]):
         freeze: Freeze | None = None,
     ) -> AudioJob:
         """Start a job for one audio file, a COS ``object`` or a ``url`` (``State=Submitted``)."""
-        request = {
-            "Input": inputs.media_input(
-                object=object, url=url, data_id=data_id, user_info=user_info, freeze=freeze
-            ),
-            "Conf": inputs.conf(
+        return await self.submit_request(
+            AudioRequest(
+                object=object,
+                url=url,
+                data_id=data_id,
+                user_info=user_info,
                 biz_type=biz_type,
-                detect_type_value=detect_type,
+                detect_type=detect_type,
                 callback=callback,
                 callback_version=callback_version,
                 callback_type=callback_type,
                 freeze=freeze,
-            ),
-        }
-        return await self._submit(request)
+            )
+        )
 
     async def moderate(
         self,
@@ -63,7 +62,7 @@ class AudioModeration(JobKind[AudioJob]):
         raise_on_failure: bool = True,
     ) -> AudioJob:
         """Submit an audio file and wait for its final result (``timeout`` seconds at most)."""
-        job = await self.submit(
+        request = AudioRequest(
             object=object,
             url=url,
             data_id=data_id,
@@ -72,4 +71,6 @@ class AudioModeration(JobKind[AudioJob]):
             detect_type=detect_type,
             freeze=freeze,
         )
-        return await self._follow(job, timeout, raise_on_failure)
+        return await self.moderate_request(
+            request, timeout=timeout, raise_on_failure=raise_on_failure
+        )

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .. import inputs
-from ..errors import InvalidInput
+from ..requests import BadcaseReport
 from ..session import Session
 from ..wire import xmlcodec
 
 __all__ = ["report_badcase"]
-
-# ContentType: what the sample is.
-_TEXT, _IMAGE = 1, 2
 
 
 async def report_badcase(
@@ -31,20 +27,14 @@ async def report_badcase(
     moderation. Give the sample as ``text`` (sent base64-encoded, ``ContentType`` 1) or as an
     image ``url`` (``ContentType`` 2).
     """
-    source = inputs.one_source(text=text, url=url)
-    request = {
-        "ContentType": _TEXT if source == "text" else _IMAGE,
-        # The service expects the base64 of the UTF-8 text; the same 10,000-character cap as
-        # text moderation applies, since the sample is a text that was moderated.
-        "Text": inputs.text_content(text, "Text") if text is not None else None,
-        "Url": inputs.url(url, "Url") if url is not None else None,
-        "Label": inputs.label(label, "Label"),
-        "SuggestedLabel": inputs.label(suggested_label, "SuggestedLabel"),
-        "JobId": inputs.job_id(job_id, "JobId") if job_id is not None else None,
-        "ModerationTime": inputs.moderation_time(moderation_time),
-    }
-    if label == suggested_label:
-        raise InvalidInput("SuggestedLabel", f"is the label the service gave ({label!r})")
-    body = xmlcodec.build("Request", request)
+    report = BadcaseReport(
+        text=text,
+        url=url,
+        label=label,
+        suggested_label=suggested_label,
+        job_id=job_id,
+        moderation_time=moderation_time,
+    )
+    body = xmlcodec.build("Request", report.to_body())
     response = await session.request("POST", "/report/badcase", body=body)
     return response.request_id

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import inputs
-from ..inputs import Freeze, UserInfoLike
 from ..models import DocumentJob
+from ..requests import DocumentRequest, Freeze, UserInfoLike
 from ._base import JobKind
 
 
-class DocumentModeration(JobKind[DocumentJob]):
+class DocumentModeration(JobKind[DocumentJob, DocumentRequest]):
     """``client.document``: ``POST /document/auditing`` and ``GET /document/auditing/<jobId>``."""
 
     model = DocumentJob
@@ -37,21 +36,20 @@ class DocumentModeration(JobKind[DocumentJob]):
                 name has no extension, since the service would fail the job.
             callback_type: 1 calls back every page, 2 only the pages that hit.
         """
-        document = inputs.media_input(
-            object=object, url=url, data_id=data_id, user_info=user_info, freeze=freeze
-        )
-        document["Type"] = inputs.document_type(file_type, object=object, url=url)
-        request = {
-            "Input": document,
-            "Conf": inputs.conf(
+        return await self.submit_request(
+            DocumentRequest(
+                object=object,
+                url=url,
+                file_type=file_type,
+                data_id=data_id,
+                user_info=user_info,
                 biz_type=biz_type,
-                detect_type_value=detect_type,
+                detect_type=detect_type,
                 callback=callback,
                 callback_type=callback_type,
                 freeze=freeze,
-            ),
-        }
-        return await self._submit(request)
+            )
+        )
 
     async def moderate(
         self,
@@ -68,7 +66,7 @@ class DocumentModeration(JobKind[DocumentJob]):
         raise_on_failure: bool = True,
     ) -> DocumentJob:
         """Submit a document and wait for its final result (``timeout`` seconds at most)."""
-        job = await self.submit(
+        request = DocumentRequest(
             object=object,
             url=url,
             file_type=file_type,
@@ -78,4 +76,6 @@ class DocumentModeration(JobKind[DocumentJob]):
             detect_type=detect_type,
             freeze=freeze,
         )
-        return await self._follow(job, timeout, raise_on_failure)
+        return await self.moderate_request(
+            request, timeout=timeout, raise_on_failure=raise_on_failure
+        )

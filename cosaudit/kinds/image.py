@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .. import inputs
 from ..endpoints import Service, object_path
-from ..errors import InvalidInput, LimitExceeded, MalformedResponse
-from ..inputs import Freeze, ImageInput, UserInfoLike
+from ..errors import MalformedResponse
 from ..models import ImageJob
-from ..waiting import settle
+from ..requests import Freeze, ImageBatchRequest, ImageInput, ImageRequest, UserInfoLike
 from ._base import JobKind
 
 
-class ImageModeration(JobKind[ImageJob]):
+class ImageModeration(JobKind[ImageJob, ImageRequest]):
     """``client.image``: single images, batches of up to 100, and job queries.
 
     A single image given as ``object`` or ``url`` goes through
@@ -40,7 +38,7 @@ class ImageModeration(JobKind[ImageJob]):
         raise_on_failure: bool = True,
     ) -> ImageJob:
         """Moderate one image synchronously and return the final result."""
-        image = ImageInput(
+        request = ImageRequest(
             object=object,
             url=url,
             content=content,
@@ -49,11 +47,12 @@ class ImageModeration(JobKind[ImageJob]):
             max_frames=max_frames,
             large_image_detect=large_image_detect,
             user_info=user_info,
+            biz_type=biz_type,
+            detect_type=detect_type,
+            asynchronous=False,
         )
-        job = await self._single(image, biz_type, detect_type, None, None, asynchronous=False)
-        # A synchronous answer is the result, whatever its State says (the documented
-        # single-image sample has no State at all).
-        return settle(job, raise_on_failure)
+        # The documented single-image answer has no State at all: it is final as it comes.
+        return await self.moderate_request(request, raise_on_failure=raise_on_failure)
 
     async def submit(
         self,
@@ -72,7 +71,7 @@ class ImageModeration(JobKind[ImageJob]):
         freeze: Freeze | None = None,
     ) -> ImageJob:
         """Start an asynchronous job for one image (``State=Submitted``); see :meth:`wait`."""
-        image = ImageInput(
+        request = ImageRequest(
             object=object,
             url=url,
             content=content,
@@ -81,30 +80,35 @@ class ImageModeration(JobKind[ImageJob]):
             max_frames=max_frames,
             large_image_detect=large_image_detect,
             user_info=user_info,
+            biz_type=biz_type,
+            detect_type=detect_type,
+            callback=callback,
+            freeze=freeze,
         )
-        return await self._single(image, biz_type, detect_type, callback, freeze, asynchronous=True)
+        return await self.submit_request(request)
 
-    async def _single(
-        self,
-        image: ImageInput,
-        biz_type: str | None,
-        detect_type: str | Iterable[str] | None,
-        callback: str | None,
-        freeze: Freeze | None,
-        *,
-        asynchronous: bool,
-    ) -> ImageJob:
-        """One image through the GET where it can go, else through a one-item batch."""
-        if freeze is not None and image.object is None:
-            raise InvalidInput("Conf.Freeze", "applies to a COS object input only")
-        if image.content is None and image.user_info is None and freeze is None:
-            return await self._get_single(
-                image, biz_type, detect_type, asynchronous=asynchronous, callback=callback
+    async def submit_request(self, request: ImageRequest) -> ImageJob:
+        """Send one image's request: through the GET where it can go, else a one-item batch."""
+        if not request.via_get:
+            (job,) = await self._send_batch(request.to_body(), 1)
+            return job
+        if request.object is not None:
+            path, signed_path = object_path(request.object)
+        else:
+            path = signed_path = "/"
+        # A GET, but a submission: each call creates (and bills) a moderation job, so it is
+        # resent after an ambiguous failure only under AmbiguousSubmit.RETRY.
+        with self._submitting((request.data_id,)):
+            response = await self._session.request(
+                "GET",
+                path,
+                service=Service.COS,
+                params=request.query(),
+                signed_path=signed_path,
+                root="RecognitionResult",
+                idempotent=False,
             )
-        (job,) = await self._batch(
-            [image], biz_type, detect_type, callback, freeze, asynchronous=asynchronous
-        )
-        return job
+        return self._structure(response.body, response)
 
     async def moderate_batch(
         self,
@@ -120,7 +124,14 @@ class ImageModeration(JobKind[ImageJob]):
         image content. An image the service could not moderate comes back with
         ``State=Failed`` and its ``code``/``message``; it does not raise.
         """
-        return await self._batch(images, biz_type, detect_type, None, freeze, asynchronous=False)
+        request = ImageBatchRequest(
+            images=images,
+            biz_type=biz_type,
+            detect_type=detect_type,
+            freeze=freeze,
+            asynchronous=False,
+        )
+        return await self.submit_batch_request(request)
 
     async def submit_batch(
         self,
@@ -132,86 +143,26 @@ class ImageModeration(JobKind[ImageJob]):
         freeze: Freeze | None = None,
     ) -> tuple[ImageJob, ...]:
         """Start one asynchronous job per image (up to 100); returns them ``Submitted``."""
-        return await self._batch(images, biz_type, detect_type, callback, freeze, asynchronous=True)
+        request = ImageBatchRequest(
+            images=images,
+            biz_type=biz_type,
+            detect_type=detect_type,
+            callback=callback,
+            freeze=freeze,
+        )
+        return await self.submit_batch_request(request)
 
-    async def _batch(
-        self,
-        images: Sequence[ImageInput | str | bytes],
-        biz_type: str | None,
-        detect_type: str | Iterable[str] | None,
-        callback: str | None,
-        freeze: Freeze | None,
-        *,
-        asynchronous: bool,
-    ) -> tuple[ImageJob, ...]:
-        if isinstance(images, str | bytes) or not isinstance(images, Sequence):
-            raise InvalidInput("Input", "give a sequence of images")
-        if not images:
-            raise InvalidInput("Input", "give at least one image")
-        if len(images) > inputs.MAX_BATCH:
-            raise LimitExceeded("Input", inputs.MAX_BATCH, len(images), "images")
-        if callback is not None and not asynchronous:
-            raise InvalidInput("Conf.Callback", "a callback needs an asynchronous batch")
-        request = {
-            "Input": [
-                ImageInput.of(image).to_xml(f"Input[{index}]") for index, image in enumerate(images)
-            ],
-            "Conf": inputs.conf(
-                biz_type=biz_type,
-                detect_type_value=detect_type,
-                callback=callback,
-                freeze=freeze,
-                Async=1 if asynchronous else 0,
-            ),
-        }
-        response = await self._post(request)
+    async def submit_batch_request(self, request: ImageBatchRequest) -> tuple[ImageJob, ...]:
+        """Send a batch's request; one job per image, in order, as the service answered."""
+        return await self._send_batch(request.to_body(), len(request.images))
+
+    async def _send_batch(self, body: dict[str, object], count: int) -> tuple[ImageJob, ...]:
+        response = await self._post(body)
         jobs = self._jobs(response)
-        if len(jobs) != len(images):
+        if len(jobs) != count:
             raise MalformedResponse(
-                f"sent {len(images)} images, got {len(jobs)} results",
+                f"sent {count} images, got {len(jobs)} results",
                 status=response.status,
                 request_id=response.request_id,
             )
         return jobs
-
-    async def _get_single(
-        self,
-        image: ImageInput,
-        biz_type: str | None,
-        detect_type: str | Iterable[str] | None,
-        *,
-        asynchronous: bool,
-        callback: str | None = None,
-    ) -> ImageJob:
-        params = {"ci-process": "sensitive-content-recognition"}
-        if image.object is not None:
-            path, signed_path = object_path(inputs.object_key(image.object, "object"))
-        else:
-            path = signed_path = "/"
-            params["detect-url"] = inputs.url(image.url or "", "detect-url")
-        optional = {
-            "biz-type": biz_type,
-            "detect-type": inputs.detect_type(detect_type, lower=True, field_name="detect-type"),
-            "interval": image.interval,
-            "max-frames": image.max_frames,
-            "large-image-detect": (
-                None if image.large_image_detect is None else int(image.large_image_detect)
-            ),
-            "dataid": inputs.data_id(image.data_id, "dataid"),
-            "async": 1 if asynchronous else None,
-            "callback": inputs.callback_url(callback, "callback"),
-        }
-        params.update({name: str(value) for name, value in optional.items() if value is not None})
-        # A GET, but a submission: each call creates (and bills) a moderation job, so it is
-        # resent after an ambiguous failure only under AmbiguousSubmit.RETRY.
-        with self._submitting((image.data_id,)):
-            response = await self._session.request(
-                "GET",
-                path,
-                service=Service.COS,
-                params=params,
-                signed_path=signed_path,
-                root="RecognitionResult",
-                idempotent=False,
-            )
-        return self._structure(response.body, response)

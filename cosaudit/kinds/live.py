@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from .. import inputs
 from ..config import PollPolicy
-from ..errors import InvalidInput
-from ..inputs import UserInfoLike
 from ..models import LiveJob
+from ..requests import LiveRequest, UserInfoLike
 from ._base import JobKind
 
 
-class LiveModeration(JobKind[LiveJob]):
+class LiveModeration(JobKind[LiveJob, LiveRequest]):
     """``client.live``: ``POST /video/auditing`` with ``Type=live_video``,
     ``GET /video/auditing/<jobId>`` and ``POST /video/cancel_auditing/<jobId>``.
 
@@ -43,19 +42,17 @@ class LiveModeration(JobKind[LiveJob]):
             storage_path: a folder of the bucket to record the stream to
                 (``<path>/<JobId>.m3u8`` and its ``.ts`` segments).
         """
-        if biz_type is None or biz_type == "":
-            raise InvalidInput("Conf.BizType", "is required for a live stream")
-        request = {
-            "Type": "live_video",
-            "Input": {
-                "Url": inputs.live_url(url),
-                "DataId": inputs.data_id(data_id),
-                "UserInfo": inputs.user_info(user_info),
-            },
-            "Conf": inputs.conf(biz_type=biz_type, callback=callback, callback_type=callback_type),
-            "StorageConf": inputs.storage_path(storage_path),
-        }
-        return await self._submit(request)
+        return await self.submit_request(
+            LiveRequest(
+                url=url,
+                biz_type=biz_type,
+                data_id=data_id,
+                user_info=user_info,
+                callback=callback,
+                callback_type=callback_type,
+                storage_path=storage_path,
+            )
+        )
 
     async def cancel(self, job_id: str) -> LiveJob:
         """Stop a live job (``POST /video/cancel_auditing/<jobId>``).
@@ -66,9 +63,10 @@ class LiveModeration(JobKind[LiveJob]):
         The service documents no final state for a cancelled job; the emulator reports
         ``Cancelled``, which counts as final.
         """
-        response = await self._session.request(
-            "POST", f"/video/cancel_auditing/{inputs.job_id(job_id)}", idempotent=True
-        )
+        with self._kind_hint(job_id):
+            response = await self._session.request(
+                "POST", f"/video/cancel_auditing/{inputs.job_id(job_id)}", idempotent=True
+            )
         return self._job(response)
 
     async def wait(

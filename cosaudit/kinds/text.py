@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import inputs
-from ..errors import InvalidInput
-from ..inputs import Freeze, UserInfoLike
 from ..models import TextJob
-from ..waiting import settle
+from ..requests import Freeze, TextRequest, UserInfoLike
 from ._base import JobKind
 
 
-class TextModeration(JobKind[TextJob]):
+class TextModeration(JobKind[TextJob, TextRequest]):
     """``client.text``: ``POST /text/auditing`` and ``GET /text/auditing/<jobId>``."""
 
     model = TextJob
@@ -38,30 +35,21 @@ class TextModeration(JobKind[TextJob]):
         ``object`` (a COS key) or ``url`` start an asynchronous job (``State=Submitted``);
         ``content`` (at most 10,000 characters) is moderated at once and the answer is final.
         """
-        source = inputs.one_source(content=content, object=object, url=url)
-        if source == "content" and callback is not None:
-            # The service ignores it for inline content; refusing beats silently dropping.
-            raise InvalidInput("Conf.Callback", "needs object or url input")
-        if source != "object" and freeze is not None:
-            raise InvalidInput("Conf.Freeze", "applies to a COS object input only")
-        request = {
-            "Input": {
-                "Content": inputs.text_content(content) if content is not None else None,
-                "Object": inputs.object_key(object) if object is not None else None,
-                "Url": inputs.url(url, "Input.Url") if url is not None else None,
-                "DataId": inputs.data_id(data_id),
-                "UserInfo": inputs.user_info(user_info),
-            },
-            "Conf": inputs.conf(
+        return await self.submit_request(
+            TextRequest(
+                content=content,
+                object=object,
+                url=url,
+                data_id=data_id,
+                user_info=user_info,
                 biz_type=biz_type,
-                detect_type_value=detect_type,
+                detect_type=detect_type,
                 callback=callback,
                 callback_version=callback_version,
                 callback_type=callback_type,
                 freeze=freeze,
-            ),
-        }
-        return await self._submit(request)
+            )
+        )
 
     async def moderate(
         self,
@@ -81,7 +69,7 @@ class TextModeration(JobKind[TextJob]):
         Inline ``content`` uses the synchronous API; ``object``/``url`` submit a job and wait
         for it (``timeout`` seconds at most).
         """
-        job = await self.submit(
+        request = TextRequest(
             content=content,
             object=object,
             url=url,
@@ -90,7 +78,6 @@ class TextModeration(JobKind[TextJob]):
             biz_type=biz_type,
             detect_type=detect_type,
         )
-        if content is not None:
-            # A synchronous answer is the result, whatever its State says.
-            return settle(job, raise_on_failure)
-        return await self._follow(job, timeout, raise_on_failure)
+        return await self.moderate_request(
+            request, timeout=timeout, raise_on_failure=raise_on_failure
+        )

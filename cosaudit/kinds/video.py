@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import inputs
-from ..inputs import Freeze, UserInfoLike
 from ..models import VideoJob
+from ..requests import Freeze, UserInfoLike, VideoRequest
 from ._base import JobKind
 
 
-class VideoModeration(JobKind[VideoJob]):
+class VideoModeration(JobKind[VideoJob, VideoRequest]):
     """``client.video``: ``POST /video/auditing`` and ``GET /video/auditing/<jobId>``.
 
     Frames are captured by ``snapshot_mode``: ``Interval`` (one every ``snapshot_interval``
@@ -50,22 +49,24 @@ class VideoModeration(JobKind[VideoJob]):
                 in (0, 60], to the millisecond.
             detect_content: also moderate the sound (``AudioSection`` results).
         """
-        request = {
-            "Input": inputs.media_input(
-                object=object, url=url, data_id=data_id, user_info=user_info, freeze=freeze
-            ),
-            "Conf": inputs.conf(
+        return await self.submit_request(
+            VideoRequest(
+                object=object,
+                url=url,
+                snapshot_count=snapshot_count,
+                snapshot_mode=snapshot_mode,
+                snapshot_interval=snapshot_interval,
+                detect_content=detect_content,
+                data_id=data_id,
+                user_info=user_info,
                 biz_type=biz_type,
-                detect_type_value=detect_type,
+                detect_type=detect_type,
                 callback=callback,
                 callback_version=callback_version,
                 callback_type=callback_type,
                 freeze=freeze,
-                Snapshot=inputs.snapshot(snapshot_count, snapshot_mode, snapshot_interval),
-                DetectContent=inputs.flag(detect_content, "Conf.DetectContent"),
-            ),
-        }
-        return await self._submit(request)
+            )
+        )
 
     async def moderate(
         self,
@@ -85,7 +86,7 @@ class VideoModeration(JobKind[VideoJob]):
         raise_on_failure: bool = True,
     ) -> VideoJob:
         """Submit a video and wait for its final result (``timeout`` seconds at most)."""
-        job = await self.submit(
+        request = VideoRequest(
             object=object,
             url=url,
             snapshot_count=snapshot_count,
@@ -98,4 +99,6 @@ class VideoModeration(JobKind[VideoJob]):
             detect_type=detect_type,
             freeze=freeze,
         )
-        return await self._follow(job, timeout, raise_on_failure)
+        return await self.moderate_request(
+            request, timeout=timeout, raise_on_failure=raise_on_failure
+        )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .. import inputs
 from ..models import VirusJob
+from ..requests import VirusRequest
 from ._base import JobKind
 
 
-class VirusDetection(JobKind[VirusJob]):
+class VirusDetection(JobKind[VirusJob, VirusRequest]):
     """``client.virus``: ``POST /virus/detect`` and ``GET /virus/detect/<jobId>``.
 
     A job's ``suggestion`` is ``block`` when a virus was found; ``viruses`` names the files.
@@ -24,17 +24,7 @@ class VirusDetection(JobKind[VirusJob]):
         callback: str | None = None,
     ) -> VirusJob:
         """Start a scan of one file, a COS ``object`` or a ``url`` (``State=Submitted``)."""
-        inputs.one_source(object=object, url=url)
-        request = {
-            "Input": {
-                "Object": inputs.object_key(object) if object is not None else None,
-                "Url": inputs.url(url, "Input.Url") if url is not None else None,
-            },
-            # DetectType is required and has one value; the scene names of inputs.conf's
-            # detect_type do not apply here.
-            "Conf": {"DetectType": "Virus", "Callback": inputs.callback_url(callback)},
-        }
-        return await self._submit(request)
+        return await self.submit_request(VirusRequest(object=object, url=url, callback=callback))
 
     async def moderate(
         self,
@@ -45,5 +35,8 @@ class VirusDetection(JobKind[VirusJob]):
         raise_on_failure: bool = True,
     ) -> VirusJob:
         """Scan a file and wait for the final result (``timeout`` seconds at most)."""
-        job = await self.submit(object=object, url=url)
-        return await self._follow(job, timeout, raise_on_failure)
+        return await self.moderate_request(
+            VirusRequest(object=object, url=url),
+            timeout=timeout,
+            raise_on_failure=raise_on_failure,
+        )

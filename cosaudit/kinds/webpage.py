@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import inputs
-from ..inputs import UserInfoLike
 from ..models import WebpageJob
+from ..requests import UserInfoLike, WebpageRequest
 from ._base import JobKind
 
 
-class WebpageModeration(JobKind[WebpageJob]):
+class WebpageModeration(JobKind[WebpageJob, WebpageRequest]):
     """``client.webpage``: ``POST /webpage/auditing`` and ``GET /webpage/auditing/<jobId>``."""
 
     model = WebpageJob
@@ -28,20 +27,17 @@ class WebpageModeration(JobKind[WebpageJob]):
         return_highlight_html: bool = False,
     ) -> WebpageJob:
         """Start a job for the page at ``url`` (``State=Submitted``)."""
-        request = {
-            "Input": {
-                "Url": inputs.url(url, "Input.Url"),
-                "DataId": inputs.data_id(data_id),
-                "UserInfo": inputs.user_info(user_info),
-            },
-            "Conf": inputs.conf(
+        return await self.submit_request(
+            WebpageRequest(
+                url=url,
+                data_id=data_id,
+                user_info=user_info,
                 biz_type=biz_type,
-                detect_type_value=detect_type,
+                detect_type=detect_type,
                 callback=callback,
-                ReturnHighlightHtml=bool(return_highlight_html),
-            ),
-        }
-        return await self._submit(request)
+                return_highlight_html=return_highlight_html,
+            )
+        )
 
     async def moderate(
         self,
@@ -56,12 +52,14 @@ class WebpageModeration(JobKind[WebpageJob]):
         raise_on_failure: bool = True,
     ) -> WebpageJob:
         """Submit the page and wait for its final result (``timeout`` seconds at most)."""
-        job = await self.submit(
-            url,
+        request = WebpageRequest(
+            url=url,
             data_id=data_id,
             user_info=user_info,
             biz_type=biz_type,
             detect_type=detect_type,
             return_highlight_html=return_highlight_html,
         )
-        return await self._follow(job, timeout, raise_on_failure)
+        return await self.moderate_request(
+            request, timeout=timeout, raise_on_failure=raise_on_failure
+        )

@@ -14,8 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 from attrs import define, field
 
+from ..userinfo import UserInfoFields
 from . import _render
-from ._convert import xml, xml_name
 from .enums import FINAL_STATES, HitFlag, JobState, Result
 
 __all__ = [
@@ -175,29 +175,17 @@ class SceneInfo(Node):
 
 
 @define(frozen=True, slots=True, repr=False)
-class UserInfo(Node):
-    """Business user information: sent with a request, echoed in results (each ≤ 128 bytes)."""
+class UserInfo(UserInfoFields):
+    """Business user information: sent with a request, echoed in results (each ≤ 128 bytes).
 
-    token_id: str | None = None
-    nickname: str | None = None
-    device_id: str | None = None
-    app_id: str | None = None
-    room: str | None = None
-    ip: str | None = field(default=None, metadata=xml("IP"))
-    type: str | None = None
-    receive_token_id: str | None = None
-    gender: str | None = None
-    level: str | None = None
-    role: str | None = None
+    Its fields are defined once in :mod:`cosaudit.userinfo`, which requests import (they never
+    import response models); this adds ``raw``, as every model has.
+    """
 
-    def to_xml(self) -> dict[str, str]:
-        """The request element, e.g. ``{"TokenId": "u1", "IP": "10.0.0.1"}``, no unset fields."""
-        out: dict[str, str] = {}
-        for attribute in attrs.fields(UserInfo):
-            value = getattr(self, attribute.name)
-            if attribute.name != "raw" and value is not None:
-                out[xml_name(attribute)] = value
-        return out
+    # Not a Node: two slotted bases cannot both hold fields, so raw and the repr are Node's, copied.
+    raw: Mapping[str, Any] = field(default=_NOTHING, repr=False, eq=False, kw_only=True)
+
+    __repr__ = Node.__repr__
 
 
 @define(frozen=True, slots=True, repr=False)

@@ -1,0 +1,58 @@
+"""Scene names (``DetectType``): the CI host's capitalised names and the COS GET's lower-case ones.
+
+>>> detect_type("porn, terrorist")
+'Porn,Terrorism'
+>>> detect_type(["Porn", "Terrorism"], lower=True, field_name="detect-type")
+'porn,terrorist'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import InvalidInput
+from ..inputs import require_str
+
+__all__ = ["SCENES", "detect_type"]
+
+# Any accepted spelling (lower case) -> (the CI host's name, the name the COS GET takes).
+_SCENES = {
+    "porn": ("Porn", "porn"),
+    "ads": ("Ads", "ads"),
+    "illegal": ("Illegal", "illegal"),
+    "abuse": ("Abuse", "abuse"),
+    "terrorism": ("Terrorism", "terrorist"),
+    "terrorist": ("Terrorism", "terrorist"),
+    "politics": ("Politics", "politics"),
+    "teenager": ("Teenager", "teenager"),
+}
+SCENES = tuple(sorted({ci for ci, _ in _SCENES.values()}))
+"""The scene names ``DetectType`` takes, as the CI host spells them."""
+
+
+def detect_type(
+    value: str | Iterable[str], *, lower: bool = False, field_name: str = "Conf.DetectType"
+) -> str:
+    """``"Porn,Ads"`` from ``"porn,ads"`` or ``["Porn", "Ads"]``; unknown scenes are refused.
+
+    ``lower=True`` gives the COS query form (``porn,terrorist``).
+    """
+    if isinstance(value, str):
+        names: Iterable[object] = value.split(",")
+    elif isinstance(value, Iterable):
+        names = list(value)
+    else:
+        raise InvalidInput(
+            field_name, f"must be a string or a list of scenes, not {type(value).__name__}"
+        )
+    out: list[str] = []
+    for name in names:
+        key = require_str(name, field_name).strip().lower()
+        if key not in _SCENES:
+            raise InvalidInput(field_name, f"unknown scene {name!r}; known: {', '.join(SCENES)}")
+        chosen = _SCENES[key][1 if lower else 0]
+        if chosen not in out:
+            out.append(chosen)
+    if not out:
+        raise InvalidInput(field_name, "must name at least one scene")
+    return ",".join(out)

@@ -1,0 +1,63 @@
+"""Request models from plain data (a dict, a JSON line): keys are the keyword API's snake_case
+names, values are checked by the models themselves.
+
+>>> from cosaudit.requests import TextRequest
+>>> structure({"object": "a.txt", "data_id": "x"}, TextRequest).data_id
+'x'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
+from ..errors import InvalidInput
+from .common import Request
+
+__all__ = ["structure"]
+
+R = TypeVar("R", bound=Request)
+
+
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    # Values reach the model as given: its converters take a UserInfo, Freeze or image list as a
+    # mapping, and its validators refuse a bad value naming the request node, where cattrs
+    # would coerce ("90" -> 90) or fail with a message of its own.
+    converter.register_structure_hook_func(lambda tp: not attrs.has(tp), lambda value, _: value)
+    return converter
+
+
+_CONVERTER = _converter()
+
+
+def structure(data: Mapping[str, Any], cls: type[R]) -> R:
+    """A ``cls`` request from a mapping of its field names; raises :class:`InvalidInput`.
+
+    An unknown or missing key is named in the error, as a bad value is.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidInput("request", f"must be a mapping, not {type(data).__name__}")
+    try:
+        return _CONVERTER.structure(data, cls)
+    except ClassValidationError as group:
+        raise _first_error(group, cls) from None
+
+
+def _first_error(group: ClassValidationError, cls: type[Any]) -> InvalidInput:
+    known = sorted(a.name for a in attrs.fields(cls))
+    for error in group.exceptions:
+        if isinstance(error, InvalidInput):
+            return error
+        if isinstance(error, ForbiddenExtraKeysError):
+            extra = sorted(error.extra_fields)
+            return InvalidInput(
+                extra[0], f"is not a field of {cls.__name__}: unknown {extra}; known: {known}"
+            )
+        if isinstance(error, KeyError):
+            return InvalidInput(str(error.args[0]), f"is required by {cls.__name__}")
+    return InvalidInput("request", f"cannot make a {cls.__name__}: {group.exceptions[0]!r}")
