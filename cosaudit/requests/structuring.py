@@ -28,7 +28,12 @@ def _converter() -> cattrs.Converter:
     # Values reach the model as given: its converters take a UserInfo, Freeze or image list as a
     # mapping, and its validators refuse a bad value naming the request node, where cattrs
     # would coerce ("90" -> 90) or fail with a message of its own.
-    converter.register_structure_hook_func(lambda tp: not attrs.has(tp), lambda value, _: value)
+    as_given = lambda value, _: value  # noqa: E731
+    converter.register_structure_hook_func(lambda tp: not attrs.has(tp), as_given)
+    # Plain types have hooks of their own that win over the predicate above: "5" would pass
+    # as an int field's 5, 1 as a bool field's True.
+    for plain in (int, float, str, bool, bytes):
+        converter.register_structure_hook(plain, as_given)
     return converter
 
 
