@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -335,3 +337,25 @@ async def test_a_job_id_of_another_kind_gets_a_not_found_that_says_so(emu: Emula
     assert "'si…' looks like an image job id: use client.image.get" in str(error)
     assert "'st…' looks like a text job id: use client.text.get" in str(waited.value)
     assert "looks like" not in str(plain.value) and "looks like" not in str(own_kind.value)
+
+
+def readme_request_example(bucket: Path) -> str:
+    """The README's request-model block, with the objects it names put in ``bucket``."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    found = re.search(r"`moderate_request`:\n\n```python\n(.*?)```", readme, re.S)
+    assert found is not None, "the README shows request models"
+    (bucket / "posts" / "1.txt").write_text("buy now! " * 3, "utf-8")
+    for name in ("a.jpg", "b.png"):
+        (bucket / name).write_bytes(png_with_text("a cat on a mat"))
+    return found.group(1)
+
+
+async def test_the_readme_request_example_runs(emu: Emulator) -> None:
+    assert emu.config.bucket_dir is not None
+    code = readme_request_example(emu.config.bucket_dir)
+    namespace: dict[str, Any] = {}
+    exec(f"async def main(client):\n{textwrap.indent(code, '    ')}    return job, jobs", namespace)
+    async with client_for(emu) as client:
+        job, jobs = await namespace["main"](client)
+    assert job.is_final and job.data_id == "post-1" and job.label == "Ads"
+    assert [j.state for j in jobs] == [JobState.SUBMITTED, JobState.SUBMITTED]
