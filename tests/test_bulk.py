@@ -28,6 +28,8 @@ from cosaudit import (
     ItemStatus,
     RetryPolicy,
     TextJob,
+    TextRequest,
+    VideoRequest,
 )
 from cosaudit.bulk import item_id
 from cosaudit.emulator import Emulator, EmulatorConfig
@@ -635,3 +637,32 @@ async def test_a_501_is_a_refusal_not_an_ambiguous_submission(
     ]
     assert summary.ambiguous == 0 and summary.failed == 1
     assert {"e": "refused", "id": KEYS[0], "code": "NotImplemented"} in records(journal)
+
+
+async def test_items_may_be_requests_or_json_lines(emu: Emulator, tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"object": KEYS[0], "data_id": "line-0", "biz_type": "b1"}),
+        json.dumps({"object": KEYS[1], "detect_type": ["ads"]}),  # its id: a digest of the line
+        json.dumps({"object": KEYS[2], "snapshot_count": 5}),  # not a text field
+    ]
+    items: list[Any] = [
+        TextRequest(object=KEYS[3], data_id="request-3"),
+        TextRequest(object=KEYS[4]),  # sent with its id as DataId
+        VideoRequest(object="a.mp4", snapshot_count=5),  # another kind's request
+        *(json.loads(line) for line in lines),
+    ]
+    async with client_for(emu) as client:
+        results, summary = await collect(items, client)
+    by_id = {r.id: r for r in results}
+    assert by_id["request-3"].ok and by_id["line-0"].ok
+    digested = [r for r in results if r.id.startswith("sha256:")]
+    assert len(digested) == 4 and sum(r.ok for r in digested) == 2  # TextRequest 4 and line 1
+    refused = sorted(str(r.error) for r in results if not r.ok)
+    assert refused[0].startswith("items: text takes a TextRequest, not a VideoRequest")
+    assert refused[1].startswith("snapshot_count: is not a field of TextRequest")
+    assert summary.succeeded == 4 and summary.failed == 2
+    sent = submissions(emu)
+    assert sent["request-3"] == sent["line-0"] == 1 and sum(sent.values()) == 4
+    assert set(sent) >= {r.id for r in digested if r.ok}  # the id went out as DataId
+    line_0 = next(job for job in emu.jobs.values() if job.request["Input"]["DataId"] == "line-0")
+    assert line_0.request["Conf"]["BizType"] == "b1"

@@ -18,12 +18,14 @@ import attrs
 
 from ..errors import InvalidInput
 from ..inputs import MAX_DATA_ID_BYTES
+from ..requests import Request
 
 __all__ = ["BulkItem", "BulkItems", "item_id"]
 
-BulkItem = str | Mapping[str, Any]
-"""An item: an object key or http(s) URL, or a mapping of the kind's ``submit`` arguments
-(``{"object": "a.txt", "data_id": "post-1", "biz_type": "..."}``, ``{"content": "..."}``)."""
+BulkItem = str | Mapping[str, Any] | Request
+"""An item: an object key or http(s) URL, a mapping of the kind's request fields (its
+``submit`` arguments: ``{"object": "a.txt", "data_id": "post-1", "biz_type": "..."}``,
+``{"content": "..."}``, a JSON line), or the kind's request (``TextRequest(...)``)."""
 
 BulkItems = Iterable[BulkItem] | AsyncIterable[BulkItem]
 
@@ -34,15 +36,17 @@ def item_id(item: BulkItem) -> str:
         ident = _without_secrets(item)
         size = len(ident.encode("utf-8", "surrogatepass"))
         return ident if 0 < size <= MAX_DATA_ID_BYTES else _digest(item)
-    if isinstance(item, Mapping):
-        given = item.get("data_id")
+    if isinstance(item, Mapping | Request):
+        given = item.get("data_id") if isinstance(item, Mapping) else getattr(item, "data_id", None)
         if given is None:
             return _digest(item)
         if not isinstance(given, str):
             raise InvalidInput("items", f"data_id must be a str, got {type(given).__name__}")
         return given
     raise InvalidInput(
-        "items", f"an item is a str or a mapping of submit arguments, not {type(item).__name__}"
+        "items",
+        "an item is a str or a mapping of submit arguments (or the kind's request), "
+        f"not {type(item).__name__}",
     )
 
 

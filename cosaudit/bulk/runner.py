@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import inspect
 import math
 import os
 import random
@@ -21,6 +20,7 @@ from ..config import PollPolicy, RetryPolicy
 from ..errors import ClientStateError, CosAuditError, InvalidInput, JobTimeout, NotFoundError
 from ..journal import Journal, Open, Phase
 from ..models import Job, JobState
+from ..requests import Request, structure
 from ..retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
 from .identity import BulkItem, BulkItems, item_id
 from .results import BulkResult, BulkSummary, ItemStatus, _code
@@ -55,7 +55,10 @@ class Moderation(Protocol[J_co]):
     poll: PollPolicy
 
     @property
-    def submit(self) -> Callable[..., Awaitable[J_co]]: ...
+    def request_type(self) -> type[Request]: ...
+
+    @property
+    def submit_request(self) -> Callable[[Any], Awaitable[J_co]]: ...
 
     def wait(
         self, job_id: str, *, timeout: float | None = ..., raise_on_failure: bool = ...
@@ -135,10 +138,11 @@ class BulkRun(Generic[J]):
         self._sleep = sleep
         self._monotonic = monotonic
         self._rng = rng or random.Random()
-        self._signature = inspect.signature(kind.submit)
-        self._takes_object = "object" in self._signature.parameters
+        self._request_type = kind.request_type
+        fields = attrs.fields_dict(self._request_type)
+        self._takes_object = "object" in fields
         # Virus detection has no DataId: there the id lives in the journal only.
-        self._takes_data_id = "data_id" in self._signature.parameters
+        self._takes_data_id = "data_id" in fields
         self._state = _State.NEW
         self._journal: Journal | None = None
         self._slots = asyncio.Semaphore(concurrency)
@@ -309,19 +313,27 @@ class BulkRun(Generic[J]):
             for item in items:
                 yield item
 
-    def _arguments(self, ident: str, item: BulkItem) -> dict[str, Any]:
+    def _request(self, ident: str, item: BulkItem) -> Request:
+        """The item as the kind's request, sent with its id as DataId; refused if it is not one."""
+        if isinstance(item, Request):
+            if not isinstance(item, self._request_type):
+                raise InvalidInput(
+                    "items",
+                    f"{self.name} takes a {self._request_type.__name__}, "
+                    f"not a {type(item).__name__}",
+                )
+            if self._takes_data_id and getattr(item, "data_id", None) != ident:
+                renamed: dict[str, Any] = {"data_id": ident}  # a field of this kind's request
+                return attrs.evolve(item, **renamed)
+            return item
         if isinstance(item, str):
             is_url = item.startswith(("http://", "https://"))
-            kwargs: dict[str, Any] = {"url" if is_url or not self._takes_object else "object": item}
+            data: dict[str, Any] = {"url" if is_url or not self._takes_object else "object": item}
         else:
-            kwargs = dict(item)
+            data = dict(item)
         if self._takes_data_id:
-            kwargs["data_id"] = ident
-        try:
-            self._signature.bind(**kwargs)
-        except TypeError as exc:
-            raise InvalidInput("items", f"{self.name}.submit(): {exc}") from None
-        return kwargs
+            data["data_id"] = ident
+        return structure(data, self._request_type)
 
     # -- one item ------------------------------------------------------------------------
 
@@ -342,7 +354,7 @@ class BulkRun(Generic[J]):
             duplicate = True
         assert item is not None
         try:
-            kwargs = self._arguments(ident, item)
+            request = self._request(ident, item)
         except InvalidInput as error:
             if self._journal is not None:
                 self._journal.refused(ident, _code(error))
@@ -351,7 +363,7 @@ class BulkRun(Generic[J]):
         attempt = 0
         while True:
             attempt += 1
-            outcome = await self._send(ident, kwargs, duplicate)
+            outcome = await self._send(ident, request, duplicate)
             if not isinstance(outcome, CosAuditError):
                 break
             ambiguous = needs_reconciling(outcome)
@@ -375,7 +387,7 @@ class BulkRun(Generic[J]):
         await self._sleep(first_poll_wait(policy, self._rng))
         return await self._follow(ident, job.job_id, duplicate=duplicate, resumed=False)
 
-    async def _send(self, ident: str, kwargs: dict[str, Any], duplicate: bool) -> J | CosAuditError:
+    async def _send(self, ident: str, request: Request, duplicate: bool) -> J | CosAuditError:
         """One submission; the journal learns its outcome even if the run is stopped meanwhile."""
         journal = self._journal
         if journal is not None:
@@ -385,7 +397,7 @@ class BulkRun(Generic[J]):
             except asyncio.CancelledError:
                 journal.refused(ident, "Cancelled")  # nothing was sent
                 raise
-        task = asyncio.ensure_future(self._call_submit(kwargs))
+        task = asyncio.ensure_future(self._call_submit(request))
         try:
             outcome = await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -402,9 +414,9 @@ class BulkRun(Generic[J]):
         self._journal_submission(ident, outcome, duplicate)
         return outcome
 
-    async def _call_submit(self, kwargs: dict[str, Any]) -> J | CosAuditError:
+    async def _call_submit(self, request: Request) -> J | CosAuditError:
         try:
-            return await self._kind.submit(**kwargs)
+            return await self._kind.submit_request(request)
         except ClientStateError:
             raise  # a closed client fails every item alike: stop the run instead
         except CosAuditError as error:

@@ -54,6 +54,7 @@ class JobKind(Generic[J, R]):
     """
 
     model: type[J]
+    request_type: type[R]
     path: str
 
     def __init__(

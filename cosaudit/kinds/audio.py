@@ -16,6 +16,7 @@ class AudioModeration(JobKind[AudioJob, AudioRequest]):
     """
 
     model = AudioJob
+    request_type = AudioRequest
     path = "/audio/auditing"
 
     async def submit(

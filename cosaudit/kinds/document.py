@@ -13,6 +13,7 @@ class DocumentModeration(JobKind[DocumentJob, DocumentRequest]):
     """``client.document``: ``POST /document/auditing`` and ``GET /document/auditing/<jobId>``."""
 
     model = DocumentJob
+    request_type = DocumentRequest
     path = "/document/auditing"
 
     async def submit(

@@ -20,6 +20,7 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
     """
 
     model = ImageJob
+    request_type = ImageRequest
     path = "/image/auditing"
 
     async def moderate(

@@ -20,6 +20,7 @@ class LiveModeration(JobKind[LiveJob, LiveRequest]):
     """
 
     model = LiveJob
+    request_type = LiveRequest
     path = "/video/auditing"
 
     async def submit(

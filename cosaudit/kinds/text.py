@@ -13,6 +13,7 @@ class TextModeration(JobKind[TextJob, TextRequest]):
     """``client.text``: ``POST /text/auditing`` and ``GET /text/auditing/<jobId>``."""
 
     model = TextJob
+    request_type = TextRequest
     path = "/text/auditing"
 
     async def submit(

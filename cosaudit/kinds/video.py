@@ -20,6 +20,7 @@ class VideoModeration(JobKind[VideoJob, VideoRequest]):
     """
 
     model = VideoJob
+    request_type = VideoRequest
     path = "/video/auditing"
 
     async def submit(

@@ -14,6 +14,7 @@ class VirusDetection(JobKind[VirusJob, VirusRequest]):
     """
 
     model = VirusJob
+    request_type = VirusRequest
     path = "/virus/detect"
 
     async def submit(

@@ -13,6 +13,7 @@ class WebpageModeration(JobKind[WebpageJob, WebpageRequest]):
     """``client.webpage``: ``POST /webpage/auditing`` and ``GET /webpage/auditing/<jobId>``."""
 
     model = WebpageJob
+    request_type = WebpageRequest
     path = "/webpage/auditing"
 
     async def submit(
