@@ -145,7 +145,7 @@ class Freeze:
 
 def as_freeze(value: Freeze | Mapping[str, int] | None) -> Freeze | None:
     """A Freeze from itself or a mapping of its field names (a JSON line's ``freeze``)."""
-    if not isinstance(value, Mapping):
+    if value is None or isinstance(value, Freeze) or not isinstance(value, Mapping):
         return value  # the field's validator refuses anything but None or a Freeze
     unknown_keys(value, (a.name for a in fields(Freeze)), "Conf.Freeze")
     return Freeze(**value)

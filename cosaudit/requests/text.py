@@ -57,7 +57,10 @@ class TextRequest(Request):
     freeze: Freeze | None = field(default=None, converter=as_freeze, validator=check_freeze)
 
     def __attrs_post_init__(self) -> None:
-        source = inputs.one_source(content=self.content, object=self.object, url=self.url)
+        if self.content is not None and self.object is None and self.url is None:
+            source = "content"  # the synchronous call's case, checked without building a dict
+        else:
+            source = inputs.one_source(content=self.content, object=self.object, url=self.url)
         if source == "content" and self.callback is not None:
             # The service ignores it for inline content; refusing beats silently dropping.
             raise InvalidInput("Conf.Callback", "needs object or url input")
