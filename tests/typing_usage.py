@@ -34,13 +34,16 @@ from cosaudit import (
     SlowDownPause,
     SubmissionUnknown,
     TextJob,
+    TextRequest,
     Timeouts,
     UserInfo,
     VideoJob,
+    VideoRequest,
     VirusJob,
     WebpageJob,
     jobs_table,
 )
+from cosaudit.requests import structure
 
 
 async def provider() -> Credentials:
@@ -116,6 +119,13 @@ async def usage() -> None:
         print(frame_ms, words, offsets, pages, taken, stopped, infected, request_id)
         print(jobs_table([video, audio, document, now, virus]))
 
+        request = TextRequest(object="a.txt", data_id="a", user_info={"token_id": "u1"})
+        sent: TextJob = await client.text.submit_request(request)
+        final: TextJob = await client.text.moderate_request(request, timeout=30.0)
+        clip = structure({"object": "a.mp4", "snapshot_count": 10}, VideoRequest)
+        frames: VideoJob = await client.video.moderate_request(clip, raise_on_failure=False)
+        print(sent, final, frames)
+
 
 async def listing() -> AsyncIterator[BulkItem]:
     yield "posts/1.txt"
@@ -140,6 +150,9 @@ async def bulk_usage(client: AuditClient) -> BulkSummary:
                 print(first.id, first.job.label, first.job.is_sensitive, first.possible_duplicate)
             elif first.status is ItemStatus.AMBIGUOUS:
                 print("reconcile", first.id, first.code)
+    requested: BulkRun[TextJob] = client.moderate_many([TextRequest(content="hi")], kind="text")
+    async with requested:
+        print([result.id async for result in requested])
     images: BulkRun[ImageJob] = client.moderate_many(["a.jpg", "b.png"], kind="image")
     async with images:
         done: list[ImageJob | None] = [result.job async for result in images]
