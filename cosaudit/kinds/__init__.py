@@ -1,4 +1,5 @@
-"""One module per moderation kind; each offers submit / get / wait / moderate."""
+"""One module per moderation kind; each offers submit / get / wait / moderate, and
+submit_request / moderate_request for a request model (:mod:`cosaudit.requests`)."""
 
 from .audio import AudioModeration
 from .badcase import report_badcase
