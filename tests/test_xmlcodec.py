@@ -1,9 +1,9 @@
 """xmlcodec.parse gives exactly what xmltodict gives, and refuses what it must.
 
-``parse`` has its own expat handlers (for speed); xmltodict with its defaults is the reference
-shape every model and the emulator were written against, so generated documents — repeated
-siblings, attributes, mixed content, whitespace, CDATA, comments, character references — must
-come out identical.
+``parse`` is ``xmltodict.parse`` with caps around it; xmltodict with its defaults is the shape
+every model and the emulator were written against, so generated documents — repeated siblings,
+attributes, mixed content, whitespace, CDATA, comments, character references — must come out
+identical: the caps must change nothing in what they let through.
 """
 
 from __future__ import annotations
@@ -93,6 +93,59 @@ def test_parse_refuses_bad_documents(body: bytes) -> None:
         xmlcodec.parse(body)
 
 
+# (codec, declared encoding or None, byte-order mark): every way expat reads a body.
+ENCODINGS = {
+    "utf-8": ("utf-8", None, b""),
+    "utf-8 with BOM": ("utf-8", None, b"\xef\xbb\xbf"),
+    "utf-16 LE with BOM": ("utf-16-le", None, b"\xff\xfe"),
+    "utf-16 BE with BOM": ("utf-16-be", None, b"\xfe\xff"),
+    "utf-16 LE declared": ("utf-16-le", "UTF-16LE", b""),
+    "utf-16 BE declared": ("utf-16-be", "UTF-16BE", b""),
+    "utf-16 declared with BOM": ("utf-16-le", "UTF-16", b"\xff\xfe"),
+    "iso-8859-1 declared": ("iso-8859-1", "ISO-8859-1", b""),
+}
+DTDS = {
+    "internal entity": '<!DOCTYPE R [<!ENTITY e "x">]>',
+    "entity bomb": '<!DOCTYPE R [<!ENTITY a "aa"><!ENTITY b "&a;&a;&a;">]>',
+    "external entity": '<!DOCTYPE R [<!ENTITY e SYSTEM "file:///etc/hostname">]>',
+    "parameter entity": '<!DOCTYPE R [<!ENTITY % p SYSTEM "http://127.0.0.1:1/p"> %p;]>',
+    "external DTD": '<!DOCTYPE R SYSTEM "http://127.0.0.1:1/r.dtd">',
+    "bare DOCTYPE": "<!DOCTYPE R>",
+}
+
+
+def _encoded(encoding: str, dtd: str, content: str) -> bytes:
+    codec, declared, bom = ENCODINGS[encoding]
+    prolog = f'<?xml version="1.0" encoding="{declared}"?>' if declared else ""
+    return bom + (prolog + dtd + f"<R><A>{content}</A></R>").encode(codec)
+
+
+@pytest.mark.parametrize("encoding", list(ENCODINGS))
+def test_parse_reads_every_encoding(encoding: str) -> None:
+    # the control for the test below: each body is read, so a refusal there is the DTD's
+    assert xmlcodec.parse(_encoded(encoding, "", "é")) == {"R": {"A": "é"}}
+
+
+@pytest.mark.parametrize("dtd", list(DTDS))
+@pytest.mark.parametrize("encoding", list(ENCODINGS))
+def test_parse_refuses_a_dtd_in_every_encoding(encoding: str, dtd: str) -> None:
+    content = "&e;" if "entity" in dtd else ""
+    with pytest.raises(xmlcodec.XMLError, match="declares a DTD or entities"):
+        xmlcodec.parse(_encoded(encoding, DTDS[dtd], content))
+
+
+def test_parse_refuses_nesting_past_the_depth_limit() -> None:
+    def nested(depth: int) -> bytes:
+        return b"<a>" * depth + b"</a>" * depth
+
+    assert xmlcodec.parse(nested(5), max_depth=5) == {"a": {"a": {"a": {"a": {"a": None}}}}}
+    with pytest.raises(xmlcodec.XMLError, match="nest deeper than the limit of 5"):
+        xmlcodec.parse(nested(6), max_depth=5)
+    # counted or not (a large body is counted), the depth limit holds
+    with pytest.raises(xmlcodec.XMLError, match="nest deeper than the limit of 5"):
+        xmlcodec.parse(nested(6), max_depth=5, max_elements=6)
+
+
 def test_parse_refuses_oversized_bodies() -> None:
     with pytest.raises(xmlcodec.XMLError, match="exceeds the limit of 10 bytes"):
         xmlcodec.parse(b"<A>0123456789</A>", max_bytes=10)
@@ -134,6 +187,29 @@ def test_build_matches_the_reference_serializer(tree: dict[str, Any]) -> None:
     out: list[str] = []
     _reference_build("Request", tree, out)
     assert xmlcodec.build("Request", tree) == "".join(out).encode("utf-8")
+
+
+# The trees xmltodict.unparse writes as build does: no None (unparse writes an empty element,
+# build leaves it out) and no sequence directly inside a sequence (unparse writes its repr).
+UNPARSE_LEAVES = st.one_of(st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
+UNPARSE_TREES = st.recursive(
+    UNPARSE_LEAVES,
+    lambda children: st.one_of(
+        st.dictionaries(NAMES, children, max_size=4),
+        st.lists(
+            st.one_of(UNPARSE_LEAVES, st.dictionaries(NAMES, children, max_size=4)), max_size=3
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree=st.dictionaries(NAMES, UNPARSE_TREES, max_size=5))
+def test_build_writes_what_xmltodict_unparse_writes(tree: dict[str, Any]) -> None:
+    # build is hand-written for speed (figures in xmlcodec's docstring), not a dialect of its own
+    expected = xmltodict.unparse({"Request": tree}, full_document=False).encode("utf-8")
+    assert xmlcodec.build("Request", tree) == expected
 
 
 def test_parse_counts_elements_against_a_limit() -> None:
