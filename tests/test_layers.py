@@ -23,6 +23,7 @@ PURE = [
     "cosaudit.clockskew",
     "cosaudit.retrying",
     "cosaudit.bulk.identity",
+    "cosaudit.bulk.item",
     "cosaudit.bulk.results",
 ]
 CLIENT_SIDE = [

@@ -38,13 +38,22 @@ Design choices (each for a reason a bulk job hits sooner or later):
   abandons those too. A hard crash leaves them ambiguous, never silently resubmitted.
 * **No progress-bar dependency.** The loop gets every result as it finishes and
   :attr:`BulkRun.summary` is a live snapshot, which is all a progress bar (tqdm or other) needs.
+
+Where each piece lives:
+
+* :mod:`~cosaudit.bulk.identity`: an item's id, its DataId in every run.
+* :mod:`~cosaudit.bulk.item`: one item's life: request, journaled submission, polls, retries.
+* :mod:`~cosaudit.bulk.results`: what a run hands over: :class:`BulkResult`, :class:`BulkSummary`.
+* :mod:`~cosaudit.bulk.runner`: the run: ``async with``/``for``, input, slots, delivery, counts.
+* :mod:`cosaudit.journal` (beside this package): the record a run resumes from.
 """
 
 from __future__ import annotations
 
 from .identity import BulkItem, BulkItems, item_id
+from .item import AmbiguousPolicy
 from .results import BulkResult, BulkSummary, ItemStatus
-from .runner import AmbiguousPolicy, BulkOptions, BulkRun
+from .runner import BulkOptions, BulkRun
 
 __all__ = [
     "AmbiguousPolicy",

@@ -1,5 +1,6 @@
-"""The bulk runner: pulls items, submits and polls them at bounded concurrency, journals each
-step and hands results over as they finish. Why it works so: :mod:`cosaudit.bulk`."""
+"""The bulk runner: a run's lifecycle. It pulls the input, runs each item (:mod:`.item`) in one
+of ``concurrency`` slots, hands results over as they finish, journals each as finished once the
+caller is past it, and counts. Why it works so: :mod:`cosaudit.bulk`."""
 
 from __future__ import annotations
 
@@ -11,26 +12,21 @@ import random
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar
+from typing import Generic, TypedDict, TypeVar
 
 import attrs
-from attrs import define
 
-from ..config import PollPolicy, RetryPolicy
-from ..errors import ClientStateError, CosAuditError, InvalidInput, JobTimeout, NotFoundError
-from ..journal import Journal, Open, Phase
-from ..models import Job, JobState
-from ..requests import Request, structure
-from ..retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
+from ..config import RetryPolicy
+from ..errors import ClientStateError, InvalidInput
+from ..journal import Journal, Open
+from ..models import Job
 from .identity import BulkItem, BulkItems, item_id
-from .results import BulkResult, BulkSummary, ItemStatus, _code
+from .item import DEFAULT_ITEM_RETRY, AmbiguousPolicy, Delivery, ItemLife, Moderation
+from .results import BulkResult, BulkSummary
 
-__all__ = ["DEFAULT_ITEM_RETRY", "AmbiguousPolicy", "BulkOptions", "BulkRun", "Moderation"]
+__all__ = ["BulkOptions", "BulkRun"]
 
 J = TypeVar("J", bound=Job)
-J_co = TypeVar("J_co", bound=Job, covariant=True)
-
-AmbiguousPolicy = Literal["report", "resubmit"]
 
 
 class BulkOptions(TypedDict, total=False):
@@ -44,31 +40,6 @@ class BulkOptions(TypedDict, total=False):
     retry: RetryPolicy | None
 
 
-# Item-level retries, on top of the session's per-request ones: longer waits, for outages that
-# outlast a request's retries (throttling storms, a restarting service).
-DEFAULT_ITEM_RETRY = RetryPolicy(attempts=3, initial=1.0, maximum=30.0, deadline=300.0)
-
-
-class Moderation(Protocol[J_co]):
-    """What the runner needs of a kind (``client.text``, ``client.image``...)."""
-
-    poll: PollPolicy
-
-    @property
-    def request_type(self) -> type[Request]: ...
-
-    @property
-    def submit_request(self) -> Callable[[Any], Awaitable[J_co]]: ...
-
-    def wait(
-        self, job_id: str, *, timeout: float | None = ..., raise_on_failure: bool = ...
-    ) -> Awaitable[J_co]: ...
-
-
-def _text(value: enum.Enum | str | None) -> str | None:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 class _State(enum.Enum):
     NEW = "not started"
     RUNNING = "running"
@@ -77,14 +48,6 @@ class _State(enum.Enum):
 
 
 _END = object()
-
-
-@define(frozen=True, slots=True)
-class _Delivery(Generic[J]):
-    """A result on its way to the caller; ``finish`` is journaled once the caller is past it."""
-
-    result: BulkResult[J]
-    finish: bool
 
 
 class BulkRun(Generic[J]):
@@ -127,29 +90,28 @@ class BulkRun(Generic[J]):
                 "timeout", f"must be a finite number of seconds >= 0, got {timeout!r}"
             )
         self.name = name
-        self._kind = kind
         self._items = items
-        self._concurrency = concurrency
         self._journal_path = journal
         self._fsync = fsync
-        self._on_ambiguous = on_ambiguous
-        self._timeout = timeout
-        self._retry = retry or DEFAULT_ITEM_RETRY
-        self._sleep = sleep
         self._monotonic = monotonic
-        self._rng = rng or random.Random()
-        self._request_type = kind.request_type
-        fields = attrs.fields_dict(self._request_type)
-        self._takes_object = "object" in fields
-        # Virus detection has no DataId: there the id lives in the journal only.
-        self._takes_data_id = "data_id" in fields
+        self._life: ItemLife[J] = ItemLife(
+            name,
+            kind,
+            on_ambiguous=on_ambiguous,
+            timeout=timeout,
+            retry=retry or DEFAULT_ITEM_RETRY,
+            sleep=sleep,
+            monotonic=monotonic,
+            rng=rng or random.Random(),
+            on_retry=self._retried,
+        )
         self._state = _State.NEW
         self._journal: Journal | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._producer: asyncio.Task[None] | None = None
-        self._in_hand: _Delivery[J] | None = None
+        self._in_hand: Delivery[J] | None = None
         self._started = 0.0
         self._ended: float | None = None
         self._counts = dict.fromkeys(set(attrs.fields_dict(BulkSummary)) - {"elapsed"}, 0)
@@ -174,6 +136,7 @@ class BulkRun(Generic[J]):
             self._journal = await asyncio.to_thread(
                 Journal.open, self._journal_path, self.name, fsync=self._fsync
             )
+            self._life = attrs.evolve(self._life, journal=self._journal)
         self._started = self._monotonic()
         self._state = _State.RUNNING
         self._producer = asyncio.ensure_future(self._produce())
@@ -208,8 +171,8 @@ class BulkRun(Generic[J]):
         if isinstance(message, BaseException):
             self._end(_State.DONE)
             raise message
-        assert isinstance(message, _Delivery)
-        delivery: _Delivery[J] = message
+        assert isinstance(message, Delivery)
+        delivery: Delivery[J] = message
         self._slots.release()
         self._in_hand = delivery
         self._count(delivery.result)
@@ -247,36 +210,26 @@ class BulkRun(Generic[J]):
             # A bug or the input failing: the caller sees it at its next result.
             self._queue.put_nowait(task.exception())
 
-    def _spawn(self, work: Awaitable[BulkResult[J] | _Delivery[J]]) -> None:
-        task = asyncio.ensure_future(self._deliver(work))
+    def _spawn(self, ident: str, item: BulkItem | None, entry: Open | None) -> None:
+        task = asyncio.ensure_future(self._deliver(ident, item, entry))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
-    async def _deliver(self, work: Awaitable[BulkResult[J] | _Delivery[J]]) -> None:
-        outcome = await work
-        delivery = outcome if isinstance(outcome, _Delivery) else _Delivery(outcome, False)
-        self._queue.put_nowait(delivery)
+    async def _deliver(self, ident: str, item: BulkItem | None, entry: Open | None) -> None:
+        self._queue.put_nowait(await self._life.run(ident, item, entry))
 
     def _finish_in_hand(self) -> None:
         delivery, self._in_hand = self._in_hand, None
-        if delivery is None or not delivery.finish or self._journal is None:
-            return
-        result = delivery.result
-        job = result.job
-        verdict = job.verdict if job is not None else None
-        self._journal.done(
-            result.id,
-            result.job_id,
-            state=_text(job.state) if job is not None else None,
-            label=job.label if job is not None else None,
-            verdict=int(verdict) if verdict is not None else None,
-            code=result.code,
-        )
+        if delivery is not None and delivery.finish:
+            self._life.done(delivery.result)
 
     def _count(self, result: BulkResult[J]) -> None:
         self._counts[result.status.value] += 1
         self._counts["possible_duplicates"] += result.possible_duplicate
         self._counts["resumed"] += result.resumed
+
+    def _retried(self) -> None:
+        self._counts["retries"] += 1
 
     # -- the input -----------------------------------------------------------------------
 
@@ -292,14 +245,14 @@ class BulkRun(Generic[J]):
                 continue
             entry = journal.claim(ident) if journal is not None else None
             await self._slots.acquire()
-            self._spawn(self._item(ident, item, entry))
+            self._spawn(ident, item, entry)
         if journal is not None:
             # Jobs an earlier run submitted that this input did not bring: their results
             # are owed all the same.
             for ident, entry in journal.unclaimed():
                 self._counts["items"] += 1
                 await self._slots.acquire()
-                self._spawn(self._item(ident, None, entry))
+                self._spawn(ident, None, entry)
         while self._tasks:
             await asyncio.wait(set(self._tasks))
         self._queue.put_nowait(_END)
@@ -312,192 +265,3 @@ class BulkRun(Generic[J]):
         else:
             for item in items:
                 yield item
-
-    def _request(self, ident: str, item: BulkItem) -> Request:
-        """The item as the kind's request, sent with its id as DataId; refused if it is not one."""
-        if isinstance(item, Request):
-            if not isinstance(item, self._request_type):
-                raise InvalidInput(
-                    "items",
-                    f"{self.name} takes a {self._request_type.__name__}, "
-                    f"not a {type(item).__name__}",
-                )
-            if self._takes_data_id and getattr(item, "data_id", None) != ident:
-                renamed: dict[str, Any] = {"data_id": ident}  # a field of this kind's request
-                return attrs.evolve(item, **renamed)
-            return item
-        if isinstance(item, str):
-            is_url = item.startswith(("http://", "https://"))
-            data: dict[str, Any] = {"url" if is_url or not self._takes_object else "object": item}
-        else:
-            data = dict(item)
-        if self._takes_data_id:
-            data["data_id"] = ident
-        return structure(data, self._request_type)
-
-    # -- one item ------------------------------------------------------------------------
-
-    async def _item(
-        self, ident: str, item: BulkItem | None, entry: Open | None
-    ) -> BulkResult[J] | _Delivery[J]:
-        duplicate = False
-        if entry is not None:
-            if entry.phase is Phase.SUBMITTED and entry.job_id is not None:
-                return await self._follow(
-                    ident, entry.job_id, duplicate=entry.earlier, resumed=True
-                )
-            code = entry.code or "Interrupted"  # 'trying' never answered: the process died
-            if self._on_ambiguous == "report" or item is None:
-                return BulkResult(
-                    ident, ItemStatus.AMBIGUOUS, code=code, possible_duplicate=entry.earlier
-                )
-            duplicate = True
-        assert item is not None
-        try:
-            request = self._request(ident, item)
-        except InvalidInput as error:
-            if self._journal is not None:
-                self._journal.refused(ident, _code(error))
-            return self._refused(ident, error, duplicate)
-        started = self._monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            outcome = await self._send(ident, request, duplicate)
-            if not isinstance(outcome, CosAuditError):
-                break
-            ambiguous = needs_reconciling(outcome)
-            retry = is_turned_away(outcome) or (ambiguous and self._on_ambiguous == "resubmit")
-            if not retry or not await self._pause(attempt, started):
-                if ambiguous or duplicate:
-                    # Refused now, but this or an earlier attempt may have been accepted.
-                    return BulkResult(
-                        ident, ItemStatus.AMBIGUOUS, code=_code(outcome), error=outcome,
-                        possible_duplicate=duplicate,
-                    )  # fmt: skip
-                return self._refused(ident, outcome, duplicate)
-            duplicate = duplicate or ambiguous
-        job = outcome
-        if job.is_final:
-            return self._final(ident, job, job.job_id, duplicate, resumed=False)
-        if not job.job_id:
-            return BulkResult(ident, ItemStatus.AMBIGUOUS, job=job, code="NoJobId")
-        # The job was just created: the first poll waits an interval (as client.*.moderate).
-        policy = self._kind.poll
-        await self._sleep(first_poll_wait(policy, self._rng))
-        return await self._follow(ident, job.job_id, duplicate=duplicate, resumed=False)
-
-    async def _send(self, ident: str, request: Request, duplicate: bool) -> J | CosAuditError:
-        """One submission; the journal learns its outcome even if the run is stopped meanwhile."""
-        journal = self._journal
-        if journal is not None:
-            journal.trying(ident)
-            try:
-                await journal.commit()  # on disk before the request can be
-            except asyncio.CancelledError:
-                journal.refused(ident, "Cancelled")  # nothing was sent
-                raise
-        task = asyncio.ensure_future(self._call_submit(request))
-        try:
-            outcome = await asyncio.shield(task)
-        except asyncio.CancelledError:
-            # Stopping: this request may be on the wire. Let it finish so its JobId (or
-            # refusal) is journaled; a second cancellation gives up on it, and the 'trying'
-            # record makes it ambiguous on resume.
-            try:
-                await asyncio.wait({task})
-            finally:
-                if not task.done():
-                    task.cancel()
-            self._journal_submission(ident, task.result(), duplicate)
-            raise
-        self._journal_submission(ident, outcome, duplicate)
-        return outcome
-
-    async def _call_submit(self, request: Request) -> J | CosAuditError:
-        try:
-            return await self._kind.submit_request(request)
-        except ClientStateError:
-            raise  # a closed client fails every item alike: stop the run instead
-        except CosAuditError as error:
-            return error
-
-    def _journal_submission(self, ident: str, outcome: J | CosAuditError, duplicate: bool) -> None:
-        journal = self._journal
-        if journal is None:
-            return
-        if isinstance(outcome, CosAuditError):
-            if needs_reconciling(outcome):
-                journal.ambiguous(ident, _code(outcome))
-            else:
-                journal.refused(ident, _code(outcome))
-        elif outcome.job_id:
-            # Final answers too (a synchronous API): should the run stop before handing it
-            # over, a resume fetches it by JobId instead of calling it ambiguous.
-            journal.submitted(ident, outcome.job_id, duplicate=duplicate)
-
-    async def _follow(
-        self, ident: str, job_id: str, *, duplicate: bool, resumed: bool
-    ) -> BulkResult[J] | _Delivery[J]:
-        """Wait for a job by id; always safe to retry."""
-        started = self._monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                job = await self._kind.wait(job_id, timeout=self._timeout, raise_on_failure=False)
-            except JobTimeout as error:
-                return BulkResult(
-                    ident, ItemStatus.PENDING, job=error.job, job_id=job_id, code="JobTimeout",
-                    error=error, possible_duplicate=duplicate, resumed=resumed,
-                )  # fmt: skip
-            except (NotFoundError, InvalidInput) as error:
-                # Expired, or never existed: waiting again cannot help, and resubmitting
-                # would bill a second job. Final.
-                result: BulkResult[J] = BulkResult(
-                    ident, ItemStatus.FAILED, job_id=job_id, code=_code(error), error=error,
-                    possible_duplicate=duplicate, resumed=resumed,
-                )  # fmt: skip
-                return _Delivery(result, True)
-            except ClientStateError:
-                raise
-            except CosAuditError as error:
-                if await self._pause(attempt, started):
-                    continue
-                return BulkResult(
-                    ident, ItemStatus.PENDING, job_id=job_id, code=_code(error), error=error,
-                    possible_duplicate=duplicate, resumed=resumed,
-                )  # fmt: skip
-            return self._final(ident, job, job_id, duplicate, resumed=resumed)
-
-    def _final(
-        self, ident: str, job: J, job_id: str | None, duplicate: bool, *, resumed: bool
-    ) -> _Delivery[J]:
-        succeeded = job.state == JobState.SUCCESS
-        result = BulkResult(
-            ident,
-            ItemStatus.SUCCEEDED if succeeded else ItemStatus.FAILED,
-            job=job,
-            job_id=job.job_id or job_id,
-            code=None if succeeded else (job.code or _text(job.state)),
-            possible_duplicate=duplicate,
-            resumed=resumed,
-        )
-        return _Delivery(result, True)
-
-    def _refused(self, ident: str, error: CosAuditError, duplicate: bool) -> BulkResult[J]:
-        return BulkResult(
-            ident, ItemStatus.FAILED, code=_code(error), error=error, possible_duplicate=duplicate
-        )
-
-    async def _pause(self, attempt: int, started: float) -> bool:
-        """Sleep before item attempt ``attempt + 1``; False when the policy says stop."""
-        policy = self._retry
-        if attempt >= policy.attempts:
-            return False
-        wait = backoff(policy, attempt, self._rng)
-        if self._monotonic() - started + wait >= policy.deadline:
-            return False
-        self._counts["retries"] += 1
-        await self._sleep(wait)
-        return True
