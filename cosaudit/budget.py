@@ -1,7 +1,7 @@
 """The retry budget's live token count: one bucket per session, never global.
 
-Pure bookkeeping (no I/O, no clock): the session asks :meth:`RetryQuota.acquire` before each
-retry and calls :meth:`RetryQuota.release` when a request succeeds. The shape follows
+Pure bookkeeping (no I/O, no clock): the session asks :meth:`RetryBudgetState.acquire` before each
+retry and calls :meth:`RetryBudgetState.release` when a request succeeds. The shape follows
 botocore's "standard" retry quota and gRPC's retry throttling: while the service keeps failing,
 tokens drain and retries stop, so every request fails after one attempt (fast) instead of
 retrying up to its attempts; successes fill the bucket again.
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from .config import RetryBudget
 
-__all__ = ["RetryQuota"]
+__all__ = ["RetryBudgetState"]
 
 
-class RetryQuota:
+class RetryBudgetState:
     """The tokens left in a session's :class:`~cosaudit.config.RetryBudget`."""
 
     __slots__ = ("available", "budget")
@@ -24,7 +24,7 @@ class RetryQuota:
         self.available = budget.capacity
 
     def __repr__(self) -> str:
-        return f"<RetryQuota {self.available:g}/{self.budget.capacity:g}>"
+        return f"<RetryBudgetState {self.available:g}/{self.budget.capacity:g}>"
 
     def cost(self, *, timeout: bool) -> float:
         """What one retry takes: a timeout costs more, as it held a connection longer."""

@@ -1,8 +1,8 @@
 """The pause on sustained throttling: a small circuit breaker, one per session.
 
 Pure bookkeeping over an injected monotonic clock: the session reports each throttling answer
-(:meth:`SlowDownBreaker.throttled`) and each success (:meth:`SlowDownBreaker.succeeded`), and
-asks :meth:`SlowDownBreaker.delay` before sending. After ``threshold`` throttles within
+(:meth:`SlowDownPauseState.throttled`) and each success (:meth:`SlowDownPauseState.succeeded`), and
+asks :meth:`SlowDownPauseState.delay` before sending. After ``threshold`` throttles within
 ``window`` seconds the breaker opens for a pause that doubles on each further trip, so a
 session stops hammering a service that keeps saying ``SlowDown``.
 """
@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from .config import SlowDownPause
 
-__all__ = ["SlowDownBreaker"]
+__all__ = ["SlowDownPauseState"]
 
 
-class SlowDownBreaker:
+class SlowDownPauseState:
     """Counts ``SlowDown`` answers and says how long every request must wait before sending."""
 
     __slots__ = ("_clock", "_recent", "last_status", "paused_until", "policy", "trips")
@@ -32,7 +32,7 @@ class SlowDownBreaker:
         self.last_status = 429
 
     def __repr__(self) -> str:
-        return f"<SlowDownBreaker trips={self.trips} recent={len(self._recent)}>"
+        return f"<SlowDownPauseState trips={self.trips} recent={len(self._recent)}>"
 
     def delay(self) -> float:
         """Seconds a request must still wait before it is sent (0 when not paused)."""

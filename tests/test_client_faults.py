@@ -291,7 +291,7 @@ async def test_a_dead_service_fails_fast_once_the_budget_is_spent(emu: Emulator)
         assert emu.stats.requests[QUERY] == 4 + 1 + 1 + 1
         emu.faults.remove(dead)
         await client.text.get(job.job_id)
-        assert client.session.quota is not None and client.session.quota.available == 1
+        assert client.session.budget is not None and client.session.budget.available == 1
 
 
 async def test_sustained_slowdown_pauses_the_session(emu: Emulator) -> None:

@@ -25,6 +25,8 @@ PURE = [
     "cosaudit.bulk.identity",
     "cosaudit.bulk.item",
     "cosaudit.bulk.results",
+    "cosaudit.auth",
+    "cosaudit.messages",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",

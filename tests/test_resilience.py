@@ -172,11 +172,11 @@ async def test_a_dead_service_empties_the_budget_and_requests_fail_fast(
     events: list[RetryEvent] = []
     retry = RetryPolicy(attempts=4, budget=RetryBudget(capacity=10, retry_cost=5))
     async with make_session(url, retry=retry, on_retry=events.append) as session:
-        assert session.quota is not None
+        assert session.budget is not None
         with pytest.raises(ServerError):
             await session.request("GET", "/text/auditing/st1")
         # two retries took the 10 tokens: the first call made 3 attempts, not 4
-        assert len(server.seen) == 3 and session.quota.available == 0
+        assert len(server.seen) == 3 and session.budget.available == 0
         for _ in range(3):
             with pytest.raises(ServerError):
                 await session.request("GET", "/text/auditing/st1")
@@ -185,7 +185,7 @@ async def test_a_dead_service_empties_the_budget_and_requests_fail_fast(
         assert len(events) == 2
         server.answers = [(200, OK, {})]
         await session.request("GET", "/text/auditing/st1")
-        assert session.quota.available == 1  # a first-attempt success refunds one token
+        assert session.budget.available == 1  # a first-attempt success refunds one token
 
 
 async def test_a_success_after_retries_gives_their_tokens_back(script: tuple[Script, str]) -> None:
@@ -193,10 +193,10 @@ async def test_a_success_after_retries_gives_their_tokens_back(script: tuple[Scr
     server.then(503, error_body("ServiceUnavailable")).then(500, error_body("InternalError"))
     retry = RetryPolicy(budget=RetryBudget(capacity=100, retry_cost=5, refund=1))
     async with make_session(url, retry=retry) as session:
-        assert session.quota is not None
-        session.quota.available = 50
+        assert session.budget is not None
+        session.budget.available = 50
         await session.request("GET", "/text/auditing/st1")
-        assert session.quota.available == 50
+        assert session.budget.available == 50
     assert len(server.seen) == 3
 
 
@@ -208,7 +208,7 @@ async def test_a_timeout_costs_more_of_the_budget(script: tuple[Script, str]) ->
     async with make_session(url, retry=retry, timeouts=timeouts) as session:
         with pytest.raises(RequestTimeout):
             await session.request("GET", "/text/auditing/st1")
-        assert session.quota is not None and session.quota.available == 5
+        assert session.budget is not None and session.budget.available == 5
     assert len(server.seen) == 2
 
 
@@ -217,7 +217,7 @@ async def test_without_a_budget_only_attempts_limit_retries(script: tuple[Script
     server.answers = [(503, error_body("ServiceUnavailable"), {})]
     retry = RetryPolicy(attempts=3, budget=None)
     async with make_session(url, retry=retry) as session:
-        assert session.quota is None
+        assert session.budget is None
         for _ in range(3):
             with pytest.raises(ServerError):
                 await session.request("GET", "/text/auditing/st1")
@@ -283,7 +283,7 @@ async def test_throttles_outside_the_window_do_not_add_up(script: tuple[Script, 
             with pytest.raises(ThrottledError):
                 await session.request("GET", "/text/auditing/st1")
             time.now += 11
-        assert session.breaker is not None and session.breaker.delay() == 0
+        assert session.slowdown is not None and session.slowdown.delay() == 0
     assert time.sleeps == []
 
 
