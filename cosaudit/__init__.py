@@ -67,7 +67,7 @@ if TYPE_CHECKING:
         VirusRequest,
         WebpageRequest,
     )
-    from .session import RetryEvent
+    from .retrying import RetryEvent
 
 # Public names load on first use: ``import cosaudit`` stays cheap, and importing a pure part
 # (``cosaudit.models``) or the emulator never drags in the HTTP client.
@@ -121,7 +121,7 @@ _EXPORTS = {
     "VirusJob": "models",
     "WebpageJob": "models",
     "jobs_table": "models",
-    "RetryEvent": "session",
+    "RetryEvent": "retrying",
 }
 
 __all__ = [

@@ -1,7 +1,8 @@
 """Clock skew: read the service's ``Date`` and decide whether it explains a rejection.
 
-Pure functions; the session keeps the offset (per session, never global), re-signs and resends
-once, and signs every later request with its clock plus the offset, as botocore does.
+Pure functions; the auth flow (:mod:`cosaudit.auth`) keeps the offset (per session, never
+global), re-signs and resends once, and signs every later request with its clock plus the
+offset, as botocore does.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ class AmbiguousSubmit(Enum):
     * ``REPORT`` (default): raise :class:`~cosaudit.errors.SubmissionUnknown` carrying the
       kind, the ``DataId`` and the cause, so the caller can reconcile (by ``DataId``).
     * ``RETRY``: resubmit like a query, within the attempts and the budget; each such retry
-      is a :class:`~cosaudit.session.RetryEvent` with ``reason="ambiguous_submit"``, a possible
+      is a :class:`~cosaudit.retrying.RetryEvent` with ``reason="ambiguous_submit"``, a possible
       duplicate. If the last attempt is ambiguous too, ``SubmissionUnknown`` is raised.
     """
 

@@ -1,8 +1,10 @@
-"""The pause on sustained throttling: a small circuit breaker, one per session.
+"""The live state of a :class:`~cosaudit.config.SlowDownPause`: a small circuit breaker, one per
+session.
 
-Pure bookkeeping over an injected monotonic clock: the session reports each throttling answer
-(:meth:`SlowDownPauseState.throttled`) and each success (:meth:`SlowDownPauseState.succeeded`), and
-asks :meth:`SlowDownPauseState.delay` before sending. After ``threshold`` throttles within
+Pure bookkeeping over an injected monotonic clock: the retry loop
+(:class:`~cosaudit.retrying.RequestRetrying`) reports each throttling answer
+(:meth:`SlowDownPauseState.throttled`) and each success (:meth:`SlowDownPauseState.succeeded`),
+and asks :meth:`SlowDownPauseState.delay` before sending. After ``threshold`` throttles within
 ``window`` seconds the breaker opens for a pause that doubles on each further trip, so a
 session stops hammering a service that keeps saying ``SlowDown``.
 """

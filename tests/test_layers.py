@@ -30,6 +30,10 @@ PURE = [
 ]
 CLIENT_SIDE = [
     "cosaudit.session",
+    "cosaudit.auth",
+    "cosaudit.transport",
+    "cosaudit.messages",
+    "cosaudit.retrying",
     "cosaudit.client",
     "cosaudit.kinds",
     "cosaudit.models",
