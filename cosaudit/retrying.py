@@ -183,10 +183,10 @@ class Tries:
         self.held = 0.0  # tokens this call's retries took from the budget
         self.last: CosAuditError | None = None  # what the previous attempt raised
         self.reason: RetryReason | None = None  # why the last failure may be retried
-        # Set once a submission is resent under AmbiguousSubmit.RETRY: that earlier attempt may
-        # have been accepted, so if the call fails in the end, it fails as that attempt did
-        # (ambiguous), whatever refused the later ones.
-        self.unsettled: list[CosAuditError] = []
+        # The last submission resent under AmbiguousSubmit.RETRY: that attempt may have been
+        # accepted, so if the call fails in the end, it fails as that attempt did (ambiguous),
+        # whatever refused the later ones.
+        self.unsettled: CosAuditError | None = None
         self.final: BaseException | None = None  # raised to end the call, never retried
         self.pending: CosAuditError | None = None  # the first attempt's error, for tenacity
         self.attempt: Callable[[Tries], Awaitable[Any]] | None = None
@@ -312,13 +312,9 @@ class RequestRetrying:
             try:
                 result = await self._retrying(_replay, tries)
             except CosAuditError as final:
-                if (
-                    not tries.unsettled
-                    or is_ambiguous(final)
-                    or isinstance(final, MalformedResponse)
-                ):
+                earlier = tries.unsettled
+                if earlier is None or is_ambiguous(final) or isinstance(final, MalformedResponse):
                     raise  # a MalformedResponse is a 2xx: accepted, only unreadable
-                earlier = tries.unsettled[-1]
                 earlier.__suppress_context__ = False  # the later refusal shows in its traceback
                 raise earlier  # noqa: B904 (its __context__ becomes ``final``, as wanted)
         if self.budget is not None:
@@ -387,7 +383,7 @@ class RequestRetrying:
         error = _error(state)
         assert isinstance(error, CosAuditError) and tries.reason is not None
         if tries.reason == "ambiguous_submit":
-            tries.unsettled.append(error)
+            tries.unsettled = error
         tries.last = error
         self.report(
             RetryEvent(

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
 from functools import partial
 
@@ -98,6 +98,10 @@ class Session:
                 f"must be a whole number of bytes >= 1, not {max_response_bytes!r}",
             )
         self.endpoints = endpoints
+        # Per service: where to connect and the host to name (endpoints are frozen).
+        self._hosts = {
+            service: (endpoints.base_url(service), endpoints.host(service)) for service in Service
+        }
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self._auth = Auth(credentials, signer=signer or Signer(), clock=clock, monotonic=monotonic)
@@ -188,16 +192,21 @@ class Session:
         if self._state is not _State.OPEN:
             raise ClientStateError(f"session is {self._state.value}; use 'async with' first")
         idempotent = method == "GET" if idempotent is None else idempotent
-        query = "&".join(f"{encode(k)}={encode(v)}" for k, v in (params or {}).items())
-        base = f"{self.endpoints.base_url(service)}{path}"
-        # Logs and errors name the parameters, never their values: a detect-url may be a
-        # pre-signed URL carrying someone's signature and token.
-        shown = "&".join(f"{encode(k)}=..." for k in (params or {}))
+        base, host = self._hosts[service]
+        base += path
+        if params:
+            query = "&".join(f"{encode(k)}={encode(v)}" for k, v in params.items())
+            # Logs and errors name the parameters, never their values: a detect-url may be a
+            # pre-signed URL carrying someone's signature and token.
+            shown = "&".join(f"{encode(k)}=..." for k in params)
+            url, shown_url = f"{base}?{query}", f"{base}?{shown}"
+        else:
+            url = shown_url = base
         call = Call(
             method=method,
-            url=base + (f"?{query}" if query else ""),
-            shown_url=base + (f"?{shown}" if shown else ""),
-            host=self.endpoints.host(service),
+            url=url,
+            shown_url=shown_url,
+            host=host,
             service=service,
             signed_path=signed_path or path,
             params=dict(params or {}),
@@ -217,46 +226,29 @@ class Session:
 
     async def _attempt(self, call: Call, resends: Resends, tries: Tries) -> Response:
         """One attempt: the auth flow's request, and its resend if the flow mends a rejection."""
-        assert self._transport is not None
-        flow = self._auth.flow(call, resends, tries.deadline, tries.ready, tries.resending)
-        try:
-            request = await self._next(flow, tries, None)
-            while request is not None:
-                remaining = tries.remaining()
-                tries.sent += 1
-                started = self._monotonic()
-                raw = await self._transport.send(request, remaining)
-                logger.debug(
-                    "%s %s -> %d (request id %s) in %.1f ms",
-                    call.method,
-                    call.shown_url,
-                    raw.status,
-                    request_id(raw.headers),
-                    (self._monotonic() - started) * 1000,
-                )
-                try:
-                    return read(call, raw, self._max_response_bytes)
-                except AuthError as error:
-                    rejection = Rejection(error, raw.headers.get("Date"))
-                request = await self._next(flow, tries, rejection)
-            raise rejection.error  # the flow cannot mend it
-        finally:
-            await flow.aclose()
+        return await self._auth.flow(call, resends, tries, partial(self._exchange, tries))
 
-    @staticmethod
-    async def _next(
-        flow: AsyncGenerator[Request, Rejection], tries: Tries, rejection: Rejection | None
-    ) -> Request | None:
-        """The flow's next request, or None when it has none; what it raises ends the call
-        (it was raised before anything was sent: a pause past the deadline, the provider)."""
+    async def _exchange(self, tries: Tries, request: Request) -> Response | Rejection:
+        """Send one signed request: the answer, or the rejection the auth flow may mend."""
+        assert self._transport is not None
+        remaining = tries.remaining()
+        tries.sent += 1
+        started = self._monotonic()
+        raw = await self._transport.send(request, remaining)
+        call = request.call
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d (request id %s) in %.1f ms",
+                call.method,
+                call.shown_url,
+                raw.status,
+                request_id(raw.headers),
+                (self._monotonic() - started) * 1000,
+            )
         try:
-            if rejection is None:
-                return await flow.__anext__()
-            return await flow.asend(rejection)
-        except StopAsyncIteration:
-            return None
-        except CosAuditError as error:
-            tries.give_up(error)
+            return read(call, raw, self._max_response_bytes)
+        except AuthError as error:
+            return Rejection(error, raw.headers.get("Date"))
 
     def _report(self, event: RetryEvent) -> None:
         drop_foreign_context(event.error)  # before the hook may keep it

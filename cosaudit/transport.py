@@ -20,7 +20,7 @@ from yarl import URL
 
 from .config import Timeouts
 from .errors import ConnectError, ConnectionLost, CosAuditError, RequestTimeout
-from .messages import RawResponse, Request
+from .messages import Call, RawResponse, Request
 
 __all__ = ["AiohttpTransport", "Transport", "drop_foreign_context"]
 
@@ -62,6 +62,10 @@ def drop_foreign_context(error: BaseException) -> None:
         if current.__suppress_context__ and not isinstance(current.__context__, CosAuditError):
             current.__context__ = None
         current = current.__cause__ or current.__context__
+
+
+def _where(call: Call) -> dict[str, str]:
+    return {"method": call.method, "url": call.shown_url}
 
 
 # Bodies up to this size go to aiohttp as bytes: written with the headers in one segment. Larger
@@ -119,7 +123,6 @@ class AiohttpTransport:
 
     async def send(self, request: Request, timeout: float) -> RawResponse:
         call = request.call
-        where = {"method": call.method, "url": call.shown_url}
         try:
             # Redirects are not followed: aiohttp would resend the body and our token header
             # to wherever Location points. A 3xx is an <Error> answer (spec §2.4).
@@ -133,13 +136,13 @@ class AiohttpTransport:
             ) as response:
                 return await self._read(response)
         except aiohttp.ConnectionTimeoutError:
-            error: CosAuditError = ConnectError("connect timeout", **where)
+            error: CosAuditError = ConnectError("connect timeout", **_where(call))
         except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
-            error = ConnectError(f"cannot connect: {_describe(exc)}", **where)
+            error = ConnectError(f"cannot connect: {_describe(exc)}", **_where(call))
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError):
-            error = RequestTimeout("no answer in time", **where)
+            error = RequestTimeout("no answer in time", **_where(call))
         except (aiohttp.ClientError, OSError) as exc:
-            error = ConnectionLost(f"connection lost: {_describe(exc)}", **where)
+            error = ConnectionLost(f"connection lost: {_describe(exc)}", **_where(call))
         # Raised outside the except clauses, so the aiohttp exception (whose RequestInfo
         # holds our headers) is not even in its __context__.
         raise error
