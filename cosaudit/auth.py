@@ -68,6 +68,9 @@ class Attempt(Protocol):
     async def ready(self) -> None:
         """Wait until a request may be sent (the SlowDown pause)."""
 
+    def sending(self) -> float:
+        """A request is about to be sent: the seconds left for it (or the call ends)."""
+
     def give_up(self, error: CosAuditError) -> NoReturn:
         """End the call with ``error``."""
 
@@ -120,13 +123,14 @@ class Auth:
         self,
         call: Call,
         resends: Resends,
+        exchange: Callable[[Request, float], Awaitable[Response | Rejection]],
         attempt: Attempt,
-        exchange: Callable[[Request], Awaitable[Response | Rejection]],
     ) -> Response:
         """Sign and send ``call``; sign and send it again for a rejection we can mend.
 
-        What happens before a request is sent (the SlowDown pause, the provider) ends the call
-        through ``attempt.give_up``, however retryable the error looks.
+        ``exchange(request, timeout)`` sends and reads. What happens before a request is sent
+        (the SlowDown pause, the provider, the deadline) ends the call through
+        ``attempt.give_up``, however retryable the error looks.
         """
         while True:
             try:
@@ -135,7 +139,7 @@ class Auth:
             except CosAuditError as error:
                 attempt.give_up(error)
             request = self.sign(call, credentials)
-            answer = await exchange(request)
+            answer = await exchange(request, attempt.sending())
             if isinstance(answer, Response):
                 return answer
             reason = self._mend(answer, request, credentials, resends, attempt.deadline)

@@ -218,8 +218,9 @@ class Tries:
         # One sleep, not a loop: an injected sleep that does not move the clock must not spin.
         await owner.sleep(delay)
 
-    def remaining(self) -> float:
-        """Seconds left to the deadline for a request about to be sent; ends the call if none."""
+    def sending(self) -> float:
+        """A request is about to be sent: count it, and return the seconds left to the
+        deadline, or end the call if none are."""
         remaining = self.deadline - self.owner.monotonic()
         if remaining <= 0:
             # A backoff, a pause or the provider ended past the deadline (a loaded loop wakes
@@ -234,6 +235,7 @@ class Tries:
                     url=self.url,
                 )
             )
+        self.sent += 1
         return remaining
 
     def resending(self, error: AuthError, reason: RetryReason) -> None:

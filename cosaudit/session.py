@@ -30,7 +30,7 @@ from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints, Service
 from .errors import AuthError, ClientStateError, CosAuditError, InvalidInput
 from .messages import Call, Request, Response, read, request_id
-from .retrying import RequestRetrying, RetryEvent, RetryReason, Tries
+from .retrying import RequestRetrying, RetryEvent, RetryReason
 from .slowdown import SlowDownPauseState
 from .transport import AiohttpTransport, Transport, drop_foreign_context
 from .wire import xmlcodec
@@ -215,7 +215,8 @@ class Session:
         )
         try:
             return await self._retrying(
-                partial(self._attempt, call, Resends()),
+                # Each attempt is the auth flow's: one request, and a resend if it mends one.
+                partial(self._auth.flow, call, Resends(), self._exchange),
                 method=method,
                 url=call.shown_url,
                 idempotent=idempotent,
@@ -224,19 +225,14 @@ class Session:
             drop_foreign_context(error)
             raise
 
-    async def _attempt(self, call: Call, resends: Resends, tries: Tries) -> Response:
-        """One attempt: the auth flow's request, and its resend if the flow mends a rejection."""
-        return await self._auth.flow(call, resends, tries, partial(self._exchange, tries))
-
-    async def _exchange(self, tries: Tries, request: Request) -> Response | Rejection:
+    async def _exchange(self, request: Request, timeout: float) -> Response | Rejection:
         """Send one signed request: the answer, or the rejection the auth flow may mend."""
         assert self._transport is not None
-        remaining = tries.remaining()
-        tries.sent += 1
-        started = self._monotonic()
-        raw = await self._transport.send(request, remaining)
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = self._monotonic() if debug else 0.0
+        raw = await self._transport.send(request, timeout)
         call = request.call
-        if logger.isEnabledFor(logging.DEBUG):
+        if debug:
             logger.debug(
                 "%s %s -> %d (request id %s) in %.1f ms",
                 call.method,

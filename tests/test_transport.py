@@ -6,6 +6,7 @@ only the network is replaced, so these pin what the session does with what comes
 
 from __future__ import annotations
 
+import asyncio
 from email.utils import formatdate
 
 import pytest
@@ -143,3 +144,37 @@ async def test_clock_skew_is_mended_once_by_the_auth_flow_not_retried() -> None:
     first, second = (r.signed_at for r in transport.sent)
     assert second - first == pytest.approx(3600)
     assert session.budget is not None and session.budget.available == 500  # no retry taken
+
+
+class FirstTurnedAway:
+    """Turns away the first send of each body with a 503, then answers it."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes | None] = []
+
+    async def send(self, request: Request, timeout: float) -> RawResponse:
+        body = request.call.body
+        first = body not in self.seen
+        self.seen.append(body)
+        await asyncio.sleep(0)  # let the other calls run in between
+        if first:
+            return error_answer(503, "ServiceUnavailable")
+        return RawResponse(200, {}, OK)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_concurrent_calls_keep_their_own_retry_state() -> None:
+    # One tenacity AsyncRetrying serves the whole session; each call's state is its own.
+    transport = FirstTurnedAway()
+    session, events = session_over(transport)
+    bodies = [f"<Request>{i}</Request>".encode() for i in range(20)]
+    async with session:
+        answers = await asyncio.gather(
+            *(session.request("POST", "/text/auditing", body=body) for body in bodies)
+        )
+    assert len(answers) == 20 and len(transport.seen) == 40
+    assert sorted(e.attempt for e in events) == [1] * 20
+    # every retry took 5 tokens and its success put them back
+    assert session.budget is not None and session.budget.available == 500
