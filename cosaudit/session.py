@@ -203,15 +203,15 @@ class Session:
         else:
             url = shown_url = base
         call = Call(
-            method=method,
-            url=url,
-            shown_url=shown_url,
-            host=host,
-            service=service,
-            signed_path=signed_path or path,
-            params=dict(params or {}),
-            body=body,
-            root=root,
+            method,
+            url,
+            shown_url,
+            host,
+            service,
+            signed_path or path,
+            dict(params) if params else {},
+            body,
+            root,
         )
         try:
             return await self._retrying(
