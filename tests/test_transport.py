@@ -7,6 +7,7 @@ only the network is replaced, so these pin what the session does with what comes
 from __future__ import annotations
 
 import asyncio
+import random
 from email.utils import formatdate
 
 import pytest
@@ -178,3 +179,28 @@ async def test_concurrent_calls_keep_their_own_retry_state() -> None:
     assert sorted(e.attempt for e in events) == [1] * 20
     # every retry took 5 tokens and its success put them back
     assert session.budget is not None and session.budget.available == 500
+
+
+class CountingRandom(random.Random):
+    """A seeded source of jitter that counts its draws."""
+
+    def __init__(self) -> None:
+        super().__init__(7)
+        self.draws = 0
+
+    def uniform(self, a: float, b: float) -> float:
+        self.draws += 1
+        return super().uniform(a, b)
+
+
+async def test_jitter_is_drawn_only_for_waits_taken() -> None:
+    # tenacity asks for the wait before it asks whether to stop; the last failure of a call
+    # must not draw jitter, or a seeded run's later waits would shift.
+    rng = CountingRandom()
+    transport = Canned(*(error_answer(503, "ServiceUnavailable") for _ in range(3)))
+    session, events = session_over(transport, rng=rng, retry=RetryPolicy(attempts=3))
+    async with session:
+        with pytest.raises(ServerError):
+            await session.request("GET", "/text/auditing/st1")
+    assert len(transport.sent) == 3 and len(events) == 2
+    assert rng.draws == 2
