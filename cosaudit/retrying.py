@@ -325,17 +325,6 @@ class RequestRetrying:
             self.slowdown.succeeded()
         return result
 
-    def _reason(self, error: CosAuditError, idempotent: bool) -> RetryReason | None:
-        if is_retryable(error, idempotent=idempotent):
-            return "transient"
-        if (
-            not idempotent
-            and self.policy.ambiguous_submit is AmbiguousSubmit.RETRY
-            and is_ambiguous(error)
-        ):
-            return "ambiguous_submit"
-        return None
-
     def _retry(self, state: RetryCallState) -> bool:
         tries: Tries = state.args[0]
         error = _error(state)
@@ -351,8 +340,17 @@ class RequestRetrying:
                     self.slowdown.policy.window,
                     pause,
                 )
-        tries.reason = self._reason(error, tries.idempotent)
-        return tries.reason is not None
+        if is_retryable(error, idempotent=tries.idempotent):
+            tries.reason = "transient"
+        elif (
+            not tries.idempotent
+            and self.policy.ambiguous_submit is AmbiguousSubmit.RETRY
+            and is_ambiguous(error)
+        ):
+            tries.reason = "ambiguous_submit"
+        else:
+            return False
+        return True
 
     def _wait(self, state: RetryCallState) -> float:
         if state.attempt_number >= self.policy.attempts:
