@@ -67,8 +67,12 @@ REQUEST = {
 DETAIL = xmlcodec.parse(RESPONSE)["Response"]["JobsDetail"]
 
 
+# One signer for every call, as a session keeps one: it remembers work from call to call.
+SIGNER = Signer()
+
+
 def _sign() -> None:
-    Signer().sign("AKID", "key", "POST", "/text/auditing", {}, HEADERS, 1_700_000_000)
+    SIGNER.sign("AKID", "key", "POST", "/text/auditing", {}, HEADERS, 1_700_000_000)
 
 
 def _build() -> None:
