@@ -56,8 +56,9 @@ def xml_name(attribute: attrs.Attribute[Any]) -> str:
 
 def is_model(tp: Any) -> bool:
     """Whether ``tp`` is one of our models (an attrs class with a ``raw`` field)."""
-    # attrs.fields reads the class's cached field tuple; fields_dict would build a dict per call.
-    return isinstance(tp, type) and attrs.has(tp) and hasattr(attrs.fields(tp), "raw")
+    # What attrs.has and attrs.fields read, read once: the class's tuple of fields, which names
+    # each field as an attribute. structure() asks this on every call.
+    return isinstance(tp, type) and hasattr(getattr(tp, "__attrs_attrs__", None), "raw")
 
 
 def _describe(value: Any) -> str:
@@ -221,7 +222,7 @@ def _keywords(value: Any, _: Any) -> tuple[str, ...]:
         parts = [_to_text(item) for item in value if item is not None]
     else:
         parts = _to_text(value).split(",")
-    return tuple(stripped for part in parts if (stripped := part.strip()))
+    return tuple([stripped for part in parts if (stripped := part.strip())])
 
 
 def _tuple_hook(tp: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
@@ -235,7 +236,7 @@ def _tuple_hook(tp: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
         if value is None:
             return ()
         items = value if isinstance(value, list) else [value]
-        return tuple(item_hook(item, item_type) for item in items if item is not None)
+        return tuple([item_hook(item, item_type) for item in items if item is not None])
 
     return hook
 
@@ -348,4 +349,4 @@ def structure_all(cls: type[T], value: Any) -> tuple[T, ...]:
     if value is None:
         return ()
     items = value if isinstance(value, list) else [value]
-    return tuple(structure(cls, item) for item in items if item is not None)
+    return tuple([structure(cls, item) for item in items if item is not None])
