@@ -152,6 +152,18 @@ def _instructions(tree: Path, case: str, number: int) -> int:
     return int(match.group(1))
 
 
+def _check_layout(tree: Path) -> None:
+    """Refuse a checkout that lacks a module this script imports.
+
+    The child imports ``cosaudit`` from ``tree`` through PYTHONPATH, but a module missing there
+    (an older layout: ``cosaudit/signing.py`` before ``cosaudit/wire/``) is found by the
+    editable install instead, and "before" would silently measure "after"'s code.
+    """
+    for module in ("wire/signing.py", "wire/xmlcodec.py", "models/_convert.py"):
+        if not (tree / "cosaudit" / module).exists():
+            raise SystemExit(f"{tree} has no cosaudit/{module}: too old a layout to compare")
+
+
 def compare_instructions(other: Path, number: int) -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind")
@@ -210,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for _ in range(args.number):
             fn()
         return
+    if args.against is not None:
+        _check_layout(args.against.resolve())
     if args.against is not None and args.instructions:
         compare_instructions(args.against.resolve(), min(args.number, 500))
         return
