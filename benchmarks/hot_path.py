@@ -67,8 +67,12 @@ REQUEST = {
 DETAIL = xmlcodec.parse(RESPONSE)["Response"]["JobsDetail"]
 
 
+# One signer for every call, as a session keeps one: it remembers work from call to call.
+SIGNER = Signer()
+
+
 def _sign() -> None:
-    Signer().sign("AKID", "key", "POST", "/text/auditing", {}, HEADERS, 1_700_000_000)
+    SIGNER.sign("AKID", "key", "POST", "/text/auditing", {}, HEADERS, 1_700_000_000)
 
 
 def _build() -> None:
@@ -148,6 +152,18 @@ def _instructions(tree: Path, case: str, number: int) -> int:
     return int(match.group(1))
 
 
+def _check_layout(tree: Path) -> None:
+    """Refuse a checkout that lacks a module this script imports.
+
+    The child imports ``cosaudit`` from ``tree`` through PYTHONPATH, but a module missing there
+    (an older layout: ``cosaudit/signing.py`` before ``cosaudit/wire/``) is found by the
+    editable install instead, and "before" would silently measure "after"'s code.
+    """
+    for module in ("wire/signing.py", "wire/xmlcodec.py", "models/_convert.py"):
+        if not (tree / "cosaudit" / module).exists():
+            raise SystemExit(f"{tree} has no cosaudit/{module}: too old a layout to compare")
+
+
 def compare_instructions(other: Path, number: int) -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind")
@@ -206,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for _ in range(args.number):
             fn()
         return
+    if args.against is not None:
+        _check_layout(args.against.resolve())
     if args.against is not None and args.instructions:
         compare_instructions(args.against.resolve(), min(args.number, 500))
         return

@@ -196,6 +196,39 @@ def test_signer_picks_headers_and_window_as_the_spec_says(
     assert signer.sign("AKIDprop", "prop-key", method, path, params, headers, now) == expected
 
 
+@given(
+    requests=st.lists(
+        st.tuples(
+            secret_keys,
+            methods,
+            params_strategy,
+            headers_strategy,
+            st.sampled_from([1_700_000_000.0, 1_700_000_000.9, 1_700_000_001.0, 1_699_999_999.5]),
+        ),
+        min_size=2,
+        max_size=8,
+    )
+)
+def test_a_signer_reused_signs_each_request_as_a_fresh_one(
+    requests: list[tuple[str, str, dict[str, str], dict[str, str], float]],
+) -> None:
+    # A session signs every request with one Signer, which remembers header encodings and the
+    # SignKey of the current second: nothing remembered may leak into the next request. The
+    # times repeat and go back, as after a clock-skew correction; keys change, as on refresh.
+    signer = Signer()
+    for key, method, params, headers, now in requests:
+        expected = ref_authorization(
+            "AKIDprop",
+            key,
+            method,
+            "/p",
+            params,
+            ref_chosen_headers(headers),
+            f"{int(now) - 60};{int(now) + 900}",
+        )
+        assert signer.sign("AKIDprop", key, method, "/p", params, headers, now) == expected
+
+
 # --- signed by the client, verified by the emulator ----------------------------------------------
 
 KEY = Key("AKIDprop", "prop-secret-key")

@@ -47,8 +47,8 @@ _NOTHING: Mapping[str, Any] = MappingProxyType({})
 class Node:
     """Base of every model: ``raw`` is the xmltodict dict the model was built from."""
 
-    # Filled by the converter after construction; never compared, never printed. The default
-    # is one shared read-only mapping, not a dict per model that the converter throws away.
+    # Given by the converter with the other fields; never compared, never printed. The default
+    # is one shared read-only mapping, for models built by hand.
     raw: Mapping[str, Any] = field(default=_NOTHING, repr=False, eq=False, kw_only=True)
 
     def __repr__(self) -> str:

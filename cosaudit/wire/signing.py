@@ -114,13 +114,21 @@ def compute_signature(
     http_parameters, param_list = _canonical(params.items())
     http_headers, header_list = _canonical(headers.items())
     http_string = f"{method.lower()}\n{path}\n{http_parameters}\n{http_headers}\n"
+    string_to_sign, signature = _signature(_sign_key(secret_key, key_time), key_time, http_string)
+    return SignedString(http_string, string_to_sign, header_list, param_list, signature)
+
+
+def _sign_key(secret_key: str, key_time: str) -> bytes:
+    """SignKey of the spec, as the ASCII of its hex digest (what the second HMAC is keyed with)."""
+    # hmac.digest is OpenSSL's one-shot HMAC: no HMAC object, a third of hmac.new's cost.
+    return hmac.digest(secret_key.encode("utf-8"), key_time.encode("utf-8"), "sha1").hex().encode()
+
+
+def _signature(sign_key: bytes, key_time: str, http_string: str) -> tuple[str, str]:
+    """``(StringToSign, Signature)`` of an HttpString."""
     digest = hashlib.sha1(http_string.encode("utf-8")).hexdigest()
     string_to_sign = f"sha1\n{key_time}\n{digest}\n"
-    sign_key = hmac.new(secret_key.encode("utf-8"), key_time.encode("utf-8"), hashlib.sha1)
-    signature = hmac.new(
-        sign_key.hexdigest().encode("ascii"), string_to_sign.encode("utf-8"), hashlib.sha1
-    ).hexdigest()
-    return SignedString(http_string, string_to_sign, header_list, param_list, signature)
+    return string_to_sign, hmac.digest(sign_key, string_to_sign.encode("utf-8"), "sha1").hex()
 
 
 def authorization(
@@ -134,10 +142,13 @@ def authorization(
 ) -> str:
     """The ``Authorization`` header value for a request, signing every given param and header."""
     signed = compute_signature(secret_key, method, path, params, headers, key_time)
+    return _value(secret_id, key_time, signed.header_list, signed.param_list, signed.signature)
+
+
+def _value(secret_id: str, key_time: str, header_list: str, param_list: str, signature: str) -> str:
     return (
         f"q-sign-algorithm=sha1&q-ak={secret_id}&q-sign-time={key_time}&q-key-time={key_time}"
-        f"&q-header-list={signed.header_list}&q-url-param-list={signed.param_list}"
-        f"&q-signature={signed.signature}"
+        f"&q-header-list={header_list}&q-url-param-list={param_list}&q-signature={signature}"
     )
 
 
@@ -194,6 +205,12 @@ def parse_authorization(value: str) -> AuthorizationParts:
     )
 
 
+# How many distinct (header, value) pairs a Signer remembers the encoding of; more and it starts
+# over. A client sends a handful of headers whose values rarely change (host, content type, the
+# token, content lengths), so this is never reached in steady use.
+_MEMO_SIZE = 256
+
+
 @define(frozen=True, slots=True)
 class Signer:
     """Signs client requests with a key-time window around ``now``.
@@ -202,10 +219,23 @@ class Signer:
         window: seconds the signature stays valid after ``now``.
         backdate: seconds the window opens before ``now``, so a server whose clock is slightly
             behind ours still accepts it (the official SDK back-dates by 60 s as well).
+
+    Consecutive requests share most of their signing work, so a signer remembers it: the
+    encoding of each header it has signed, and the key time and SignKey of the current second
+    (both depend only on the whole second of ``now``). Both memos are per instance and bounded.
     """
 
     window: int = 900
     backdate: int = 60
+    # (name, value) → (encoded lower-case name, "name=value" encoded), or None if not signed.
+    _headers: dict[tuple[str, str], tuple[str, str] | None] = field(
+        factory=dict, init=False, repr=False, eq=False
+    )
+    # (secret key, whole second) → (key time, SignKey): one entry, the second being signed in.
+    # The SignKey is derived from the secret key: never printed (repr=False), never compared.
+    _keys: dict[tuple[str, int], tuple[str, bytes]] = field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     def key_time(self, now: float) -> str:
         """``"<start>;<end>"`` for a request signed at ``now`` (Unix seconds)."""
@@ -222,10 +252,41 @@ class Signer:
         headers: Mapping[str, str],
         now: float,
     ) -> str:
-        """Authorization for a request: every param, and the headers :func:`is_signed_header`."""
-        chosen = {
-            lowered: value for name, value in headers.items() if _is_signed(lowered := name.lower())
-        }
-        return authorization(
-            secret_id, secret_key, method, path, params, chosen, self.key_time(now)
-        )
+        """Authorization for a request: every param, and the headers :func:`is_signed_header`.
+
+        The same value as :func:`authorization` of the chosen headers, with less work.
+        """
+        second = int(now)
+        memo = self._keys.get((secret_key, second))
+        if memo is None:
+            key_time = self.key_time(second)
+            memo = (key_time, _sign_key(secret_key, key_time))
+            self._keys.clear()  # the previous second is over: keep only this one
+            self._keys[secret_key, second] = memo
+        key_time, sign_key = memo
+        # Encoded name → "name=value"; a later header of the same name wins, as in a dict.
+        chosen: dict[str, str] = {}
+        for item in headers.items():
+            try:
+                pair = self._headers[item]
+            except KeyError:
+                pair = self._encode_header(*item)
+            if pair is not None:
+                chosen[pair[0]] = pair[1]
+        names = sorted(chosen)
+        http_parameters, param_list = _canonical(params.items())
+        http_headers = "&".join([chosen[name] for name in names])
+        http_string = f"{method.lower()}\n{path}\n{http_parameters}\n{http_headers}\n"
+        _, signature = _signature(sign_key, key_time, http_string)
+        return _value(secret_id, key_time, ";".join(names), param_list, signature)
+
+    def _encode_header(self, name: str, value: str) -> tuple[str, str] | None:
+        lowered = name.lower()
+        pair = None
+        if _is_signed(lowered):
+            key = encode(lowered).lower()
+            pair = (key, f"{key}={encode(value)}")
+        if len(self._headers) >= _MEMO_SIZE:
+            self._headers.clear()
+        self._headers[name, value] = pair
+        return pair
