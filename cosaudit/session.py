@@ -2,8 +2,9 @@
 
 One call goes through layers, one module each (httpx's shape):
 
-* :mod:`cosaudit.retrying`: the attempts, on tenacity, within the policy's attempts and
-  deadline, the session's retry budget and its SlowDown pause;
+* :mod:`cosaudit.request_retrying`: the attempts, on tenacity, within the policy's attempts
+  and deadline, the session's retry budget and its SlowDown pause, by the rules of
+  :mod:`cosaudit.retrying`;
 * :mod:`cosaudit.auth`: each attempt's auth flow: credentials, signing, and the resends for
   clock skew and stale credentials that are not retries;
 * :mod:`cosaudit.transport`: one request over aiohttp (or a transport a test passes in);
@@ -30,7 +31,8 @@ from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints, Service
 from .errors import AuthError, ClientStateError, CosAuditError, InvalidInput
 from .messages import Call, Request, Response, read, request_id
-from .retrying import RequestRetrying, RetryEvent, RetryReason
+from .request_retrying import RequestRetrying
+from .retrying import RetryEvent, RetryReason
 from .slowdown import SlowDownPauseState
 from .transport import AiohttpTransport, Transport, drop_foreign_context
 from .wire import xmlcodec
