@@ -1,11 +1,11 @@
 """The live state of a :class:`~cosaudit.config.RetryBudget`: one bucket per session.
 
-Pure bookkeeping (no I/O, no clock): the retry loop (:class:`~cosaudit.retrying.RequestRetrying`)
-asks :meth:`RetryBudgetState.acquire` before each retry and calls
-:meth:`RetryBudgetState.succeeded` when a request succeeds. The shape follows
-botocore's "standard" retry quota and gRPC's retry throttling: while the service keeps failing,
-tokens drain and retries stop, so every request fails after one attempt (fast) instead of
-retrying up to its attempts; successes fill the bucket again.
+Pure bookkeeping (no I/O, no clock): the retry loop
+(:class:`~cosaudit.request_retrying.RequestRetrying`) asks :meth:`RetryBudgetState.acquire`
+before each retry and calls :meth:`RetryBudgetState.succeeded` when a request succeeds. The
+shape follows botocore's "standard" retry quota and gRPC's retry throttling: while the service
+keeps failing, tokens drain and retries stop, so every request fails after one attempt (fast)
+instead of retrying up to its attempts; successes fill the bucket again.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Each check raises :class:`~cosaudit.errors.InvalidInput` (a ``ValueError``) or
 :class:`~cosaudit.errors.LimitExceeded` naming the request node (``field_name``) and the limit,
-and returns the value it was given. The request models (:mod:`cosaudit.requests`) run them at
-construction; turning values into request XML is theirs.
+and returns the value it was given, or where its docstring says so, its spelling on the wire
+(:func:`snapshot_mode`, :func:`snapshot_interval`, :func:`moderation_time`). The request
+models (:mod:`cosaudit.requests`) run them at construction and build the request bodies.
 """
 
 from __future__ import annotations

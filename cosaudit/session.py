@@ -2,15 +2,18 @@
 
 One call goes through layers, one module each (httpx's shape):
 
-* :mod:`cosaudit.retrying`: the attempts, on tenacity, within the policy's attempts and
-  deadline, the session's retry budget and its SlowDown pause;
+* :mod:`cosaudit.request_retrying`: the attempts, on tenacity, within the policy's attempts
+  and deadline, the session's retry budget and its SlowDown pause, by the rules of
+  :mod:`cosaudit.retrying`;
 * :mod:`cosaudit.auth`: each attempt's auth flow: credentials, signing, and the resends for
   clock skew and stale credentials that are not retries;
 * :mod:`cosaudit.transport`: one request over aiohttp (or a transport a test passes in);
 * :mod:`cosaudit.messages`: the answer read as a :class:`Response` or our error.
 
-The session holds the state these share (open or closed, the clock offset, the budget and the
-pause), all per session, never global.
+The session owns one of each, so all their state is per session, never global: open or closed
+is its own, the credentials and clock offset its auth flow's, the retry budget and the SlowDown
+pause its retrying's (read through :attr:`Session.clock_offset`, :attr:`Session.budget` and
+:attr:`Session.slowdown`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from .credentials import Credentials, CredentialsProvider
 from .endpoints import Endpoints, Service
 from .errors import AuthError, ClientStateError, CosAuditError, InvalidInput
 from .messages import Call, Request, Response, read, request_id
-from .retrying import RequestRetrying, RetryEvent, RetryReason
+from .request_retrying import RequestRetrying
+from .retrying import RetryEvent, RetryReason
 from .slowdown import SlowDownPauseState
 from .transport import AiohttpTransport, Transport, drop_foreign_context
 from .wire import xmlcodec
@@ -187,7 +191,7 @@ class Session:
                 when they differ.
             idempotent: whether sending twice is harmless; defaults to ``method == "GET"``.
                 A call that is not is a submission: it is resent after an ambiguous failure
-                (:func:`is_ambiguous`) only under ``AmbiguousSubmit.RETRY``.
+                (:func:`~cosaudit.retrying.is_ambiguous`) only under ``AmbiguousSubmit.RETRY``.
         """
         if self._state is not _State.OPEN:
             raise ClientStateError(f"session is {self._state.value}; use 'async with' first")

@@ -2,7 +2,7 @@
 session.
 
 Pure bookkeeping over an injected monotonic clock: the retry loop
-(:class:`~cosaudit.retrying.RequestRetrying`) reports each throttling answer
+(:class:`~cosaudit.request_retrying.RequestRetrying`) reports each throttling answer
 (:meth:`SlowDownPauseState.throttled`) and each success (:meth:`SlowDownPauseState.succeeded`),
 and asks :meth:`SlowDownPauseState.delay` before sending. After ``threshold`` throttles within
 ``window`` seconds the breaker opens for a pause that doubles on each further trip, so a

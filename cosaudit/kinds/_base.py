@@ -1,4 +1,6 @@
-"""What every kind shares: query a job by id, wait for it, submit a body, read JobsDetail."""
+"""What every kind shares: send a request model (and wait for its job), query a job by id,
+wait for it, read ``JobsDetail``; an ambiguous submission becomes ``SubmissionUnknown``, and a
+not-found job id that looks like another kind's says so."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
 
     A single image given as ``object`` or ``url`` goes through
     ``GET /<key>?ci-process=sensitive-content-recognition``; one given as ``content`` bytes,
-    or with ``user_info``, goes through a one-item batch (the GET can carry neither).
+    or with ``user_info`` or ``freeze``, goes through a one-item batch (the GET can carry none
+    of them).
     """
 
     model = ImageJob

@@ -28,10 +28,14 @@ __all__ = [
     "check_user_info",
     "checked",
     "conf_tree",
+    "data_id_field",
     "detect_type_field",
     "freeze_needs_object",
+    "input_tree",
+    "object_field",
     "pascal",
     "unknown_keys",
+    "url_field",
     "user_info_tree",
 ]
 
@@ -76,6 +80,35 @@ def unknown_keys(value: Mapping[Any, Any], known: Iterable[str], field_name: str
     unknown = sorted(str(name) for name in value if name not in allowed)
     if unknown:
         raise InvalidInput(field_name, f"unknown fields {unknown}; known: {sorted(allowed)}")
+
+
+# --- Input -------------------------------------------------------------------------------------
+# ``user_info`` and ``freeze`` are declared in each class, not by a helper here: mypy's attrs
+# plugin reads a field's converter only from a ``field(...)`` written in the class, and the
+# converter is what lets the keyword API take a mapping for them.
+
+
+def object_field() -> Any:
+    """``object``: a COS object key (``Input.Object``)."""
+    return field(default=None, validator=checked("Input.Object", inputs.object_key))
+
+
+def url_field() -> Any:
+    """``url``: an http(s) URL the service fetches (``Input.Url``)."""
+    return field(default=None, validator=checked("Input.Url", inputs.url))
+
+
+def data_id_field() -> Any:
+    """``data_id``: the caller's id, echoed in the result (``Input.DataId``)."""
+    return field(default=None, validator=checked("Input.DataId", inputs.data_id))
+
+
+def input_tree(request: Any, **sources: object) -> dict[str, object]:
+    """The ``<Input>`` children: the ``sources`` in the order given, then ``DataId`` and
+    ``UserInfo``."""
+    sources["DataId"] = request.data_id
+    sources["UserInfo"] = user_info_tree(request.user_info, "Input.UserInfo")
+    return sources
 
 
 # --- UserInfo ----------------------------------------------------------------------------------

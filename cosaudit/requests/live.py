@@ -17,7 +17,8 @@ from .common import (
     check_user_info,
     checked,
     conf_tree,
-    user_info_tree,
+    data_id_field,
+    input_tree,
 )
 
 __all__ = ["LiveRequest"]
@@ -43,7 +44,7 @@ class LiveRequest(Request):
     # BizType first: a missing policy is the first thing to say about a live request.
     biz_type: str = field(validator=_required_biz_type)
     url: str = field(validator=checked("Input.Url", inputs.live_url))
-    data_id: str | None = field(default=None, validator=checked("Input.DataId", inputs.data_id))
+    data_id: str | None = data_id_field()
     user_info: UserInfoFields | None = field(
         default=None, converter=as_user_info, validator=check_user_info
     )
@@ -57,11 +58,7 @@ class LiveRequest(Request):
         path = self.storage_path
         return {
             "Type": "live_video",
-            "Input": {
-                "Url": self.url,
-                "DataId": self.data_id,
-                "UserInfo": user_info_tree(self.user_info, "Input.UserInfo"),
-            },
+            "Input": input_tree(self, Url=self.url),
             "Conf": conf_tree(self),
             "StorageConf": {"Path": path} if path is not None else None,
         }

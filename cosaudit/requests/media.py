@@ -26,33 +26,19 @@ from .common import (
     check_user_info,
     checked,
     conf_tree,
+    data_id_field,
     detect_type_field,
     freeze_needs_object,
-    user_info_tree,
+    input_tree,
+    object_field,
+    url_field,
 )
 
 __all__ = ["AudioRequest", "DocumentRequest", "VideoRequest", "guess_file_type"]
 
 
-def _object() -> Any:
-    return field(default=None, validator=checked("Input.Object", inputs.object_key))
-
-
-def _url() -> Any:
-    return field(default=None, validator=checked("Input.Url", inputs.url))
-
-
-def _data_id() -> Any:
-    return field(default=None, validator=checked("Input.DataId", inputs.data_id))
-
-
-def _media_input(request: Any) -> dict[str, Any]:
-    return {
-        "Object": request.object,
-        "Url": request.url,
-        "DataId": request.data_id,
-        "UserInfo": user_info_tree(request.user_info, "Input.UserInfo"),
-    }
+def _media_input(request: Any) -> dict[str, object]:
+    return input_tree(request, Object=request.object, Url=request.url)
 
 
 def _one_file(request: Any) -> None:
@@ -73,8 +59,8 @@ class VideoRequest(Request):
         detect_content: also moderate the sound (``AudioSection`` results).
     """
 
-    object: str | None = _object()
-    url: str | None = _url()
+    object: str | None = object_field()
+    url: str | None = url_field()
     snapshot_count: int = field(validator=checked("Conf.Snapshot.Count", inputs.snapshot_count))
     snapshot_mode: str | None = field(
         default=None, validator=checked("Conf.Snapshot.Mode", inputs.snapshot_mode)
@@ -85,7 +71,7 @@ class VideoRequest(Request):
     detect_content: bool | None = field(
         default=None, validator=checked("Conf.DetectContent", inputs.flag)
     )
-    data_id: str | None = _data_id()
+    data_id: str | None = data_id_field()
     user_info: UserInfoFields | None = field(
         default=None, converter=as_user_info, validator=check_user_info
     )
@@ -121,9 +107,9 @@ class VideoRequest(Request):
 class AudioRequest(Request):
     """One audio file (or a video file, whose sound track is moderated)."""
 
-    object: str | None = _object()
-    url: str | None = _url()
-    data_id: str | None = _data_id()
+    object: str | None = object_field()
+    url: str | None = url_field()
+    data_id: str | None = data_id_field()
     user_info: UserInfoFields | None = field(
         default=None, converter=as_user_info, validator=check_user_info
     )
@@ -162,10 +148,10 @@ class DocumentRequest(Request):
         callback_type: 1 calls back every page, 2 only the pages that hit.
     """
 
-    object: str | None = _object()
-    url: str | None = _url()
+    object: str | None = object_field()
+    url: str | None = url_field()
     file_type: str | None = field(default=None, validator=checked("Input.Type", inputs.file_type))
-    data_id: str | None = _data_id()
+    data_id: str | None = data_id_field()
     user_info: UserInfoFields | None = field(
         default=None, converter=as_user_info, validator=check_user_info
     )

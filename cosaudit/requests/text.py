@@ -24,9 +24,12 @@ from .common import (
     check_user_info,
     checked,
     conf_tree,
+    data_id_field,
     detect_type_field,
     freeze_needs_object,
-    user_info_tree,
+    input_tree,
+    object_field,
+    url_field,
 )
 
 __all__ = ["TextRequest"]
@@ -43,9 +46,9 @@ class TextRequest(Request):
     content: str | None = field(
         default=None, repr=False, validator=checked("Input.Content", inputs.text_content)
     )
-    object: str | None = field(default=None, validator=checked("Input.Object", inputs.object_key))
-    url: str | None = field(default=None, validator=checked("Input.Url", inputs.url))
-    data_id: str | None = field(default=None, validator=checked("Input.DataId", inputs.data_id))
+    object: str | None = object_field()
+    url: str | None = url_field()
+    data_id: str | None = data_id_field()
     user_info: UserInfoFields | None = field(
         default=None, converter=as_user_info, validator=check_user_info
     )
@@ -73,16 +76,15 @@ class TextRequest(Request):
     def to_body(self) -> dict[str, Any]:
         content = self.content
         return {
-            "Input": {
-                "Content": (
+            "Input": input_tree(
+                self,
+                Content=(
                     base64.b64encode(content.encode("utf-8")).decode("ascii")
                     if content is not None
                     else None
                 ),
-                "Object": self.object,
-                "Url": self.url,
-                "DataId": self.data_id,
-                "UserInfo": user_info_tree(self.user_info, "Input.UserInfo"),
-            },
+                Object=self.object,
+                Url=self.url,
+            ),
             "Conf": conf_tree(self),
         }

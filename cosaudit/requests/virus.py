@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import define, field
+from attrs import define
 
 from .. import inputs
-from .common import Request, callback_field, checked
+from .common import Request, callback_field, object_field, url_field
 
 __all__ = ["VirusRequest"]
 
@@ -16,8 +16,8 @@ __all__ = ["VirusRequest"]
 class VirusRequest(Request):
     """Scan one file, a COS ``object`` or a ``url`` (an archive's members are scanned too)."""
 
-    object: str | None = field(default=None, validator=checked("Input.Object", inputs.object_key))
-    url: str | None = field(default=None, validator=checked("Input.Url", inputs.url))
+    object: str | None = object_field()
+    url: str | None = url_field()
     callback: str | None = callback_field()
 
     def __attrs_post_init__(self) -> None:

@@ -17,8 +17,9 @@ from .common import (
     check_user_info,
     checked,
     conf_tree,
+    data_id_field,
     detect_type_field,
-    user_info_tree,
+    input_tree,
 )
 
 __all__ = ["WebpageRequest"]
@@ -29,7 +30,7 @@ class WebpageRequest(Request):
     """The page at ``url``: its text and images."""
 
     url: str = field(validator=checked("Input.Url", inputs.url))
-    data_id: str | None = field(default=None, validator=checked("Input.DataId", inputs.data_id))
+    data_id: str | None = data_id_field()
     user_info: UserInfoFields | None = field(
         default=None, converter=as_user_info, validator=check_user_info
     )
@@ -40,10 +41,6 @@ class WebpageRequest(Request):
 
     def to_body(self) -> dict[str, Any]:
         return {
-            "Input": {
-                "Url": self.url,
-                "DataId": self.data_id,
-                "UserInfo": user_info_tree(self.user_info, "Input.UserInfo"),
-            },
+            "Input": input_tree(self, Url=self.url),
             "Conf": conf_tree(self, ReturnHighlightHtml=self.return_highlight_html),
         }
