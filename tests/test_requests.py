@@ -295,6 +295,38 @@ async def test_submit_request_answers_as_the_keyword_call(emu: Emulator) -> None
     assert done.is_final and done.label == "Ads"
 
 
+async def test_a_request_of_another_kind_is_refused_before_it_is_sent(emu: Emulator) -> None:
+    async with client_for(emu) as client:
+        with pytest.raises(
+            InvalidInput,
+            match=r"takes TextRequest, not ImageRequest: send it with client\.image",
+        ):
+            await client.text.submit_request(ImageRequest(object="img/ad.png"))  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match=r"send it with client\.image"):
+            await client.video.moderate_request(ImageBatchRequest(images=["img/ad.png"]))  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="takes ImageBatchRequest, not ImageRequest"):
+            await client.image.submit_batch_request(ImageRequest(object="img/ad.png"))  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="takes ImageRequest, not dict"):
+            await client.image.submit_request({"object": "img/ad.png"})  # type: ignore[arg-type]
+    assert emu.stats.total_requests == 0
+
+
+def test_a_json_text_line_is_structured_and_bad_json_is_an_invalid_input() -> None:
+    line = '{"object": "posts/spam.txt", "data_id": "s"}'
+    assert structure(line, TextRequest) == structure(line.encode(), TextRequest)
+    assert structure(line, TextRequest) == TextRequest(object="posts/spam.txt", data_id="s")
+    with pytest.raises(InvalidInput, match=r"^request: is not JSON: .*column 12"):
+        structure('{"object": ', TextRequest)
+    with pytest.raises(InvalidInput, match="must be a mapping, not list"):
+        structure("[1, 2]", TextRequest)
+
+
+def test_inline_content_shows_its_size_in_the_repr_never_its_text() -> None:
+    assert "content=<6 characters>" in repr(TextRequest(content="secret"))
+    assert "secret" not in repr(TextRequest(content="secret"))
+    assert "content=<3 bytes>" in repr(ImageInput(content=b"abc"))
+
+
 async def test_image_requests_single_and_batch(emu: Emulator) -> None:
     async with client_for(emu) as client:
         now = await client.image.moderate_request(

@@ -12,7 +12,13 @@ from typing import Any, Generic, TypeVar
 
 from .. import inputs
 from ..config import PollPolicy
-from ..errors import CosAuditError, MalformedResponse, NotFoundError, SubmissionUnknown
+from ..errors import (
+    CosAuditError,
+    InvalidInput,
+    MalformedResponse,
+    NotFoundError,
+    SubmissionUnknown,
+)
 from ..models import Job, ModelError, structure
 from ..requests import Request
 from ..retrying import is_ambiguous
@@ -80,7 +86,21 @@ class JobKind(Generic[J, R]):
     async def submit_request(self, request: R) -> J:
         """Send a request model; returns the job as the service answered (``Submitted``, or
         final for a synchronous request)."""
+        self._own(request, self.request_type)
         return self._job(await self._post(request.to_body()))
+
+    def _own(self, request: object, expected: type[Any]) -> None:
+        """Refuse a request model of another kind before it is sent: the service would take
+        an ImageRequest's body at the text endpoint and bill a text job that cannot succeed."""
+        if isinstance(request, expected):
+            return
+        given = type(request).__name__
+        detail = f"this kind takes {expected.__name__}, not {given}"
+        if isinstance(request, Request):
+            # ImageBatchRequest -> image, LiveRequest -> live: the client attribute to use.
+            kind = given.removesuffix("Request").removesuffix("Batch").lower()
+            detail += f": send it with client.{kind}"
+        raise InvalidInput("request", detail)
 
     async def moderate_request(
         self, request: R, *, timeout: float | None = None, raise_on_failure: bool = True

@@ -91,6 +91,7 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
 
     async def submit_request(self, request: ImageRequest) -> ImageJob:
         """Send one image's request: through the GET where it can go, else a one-item batch."""
+        self._own(request, ImageRequest)
         if not request.via_get:
             (job,) = await self._send_batch(request.to_body(), 1)
             return job
@@ -156,6 +157,7 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
 
     async def submit_batch_request(self, request: ImageBatchRequest) -> tuple[ImageJob, ...]:
         """Send a batch's request; one job per image, in order, as the service answered."""
+        self._own(request, ImageBatchRequest)
         return await self._send_batch(request.to_body(), len(request.images))
 
     async def _send_batch(self, body: dict[str, object], count: int) -> tuple[ImageJob, ...]:

@@ -21,6 +21,7 @@ from .common import (
     conf_tree,
     freeze_needs_object,
     pascal,
+    sized,
     unknown_keys,
     user_info_tree,
 )
@@ -63,7 +64,7 @@ class ImageInput:
 
     object: str | None = field(default=None, validator=_STRING)
     url: str | None = field(default=None, validator=_STRING)
-    content: bytes | None = field(default=None, repr=False, validator=_typed(bytes, "bytes"))
+    content: bytes | None = field(default=None, repr=sized, validator=_typed(bytes, "bytes"))
     data_id: str | None = field(default=None, validator=_STRING)
     interval: int | None = field(default=None, validator=_positive)
     max_frames: int | None = field(default=None, validator=_positive)
@@ -149,7 +150,7 @@ class ImageRequest(Request):
 
     object: str | None = field(default=None, validator=_STRING)
     url: str | None = field(default=None, validator=_STRING)
-    content: bytes | None = field(default=None, repr=False, validator=_typed(bytes, "bytes"))
+    content: bytes | None = field(default=None, repr=sized, validator=_typed(bytes, "bytes"))
     data_id: str | None = field(default=None, validator=_STRING)
     interval: int | None = field(default=None, validator=_positive)
     max_frames: int | None = field(default=None, validator=_positive)

@@ -4,10 +4,13 @@ names, values are checked by the models themselves.
 >>> from cosaudit.requests import TextRequest
 >>> structure({"object": "a.txt", "data_id": "x"}, TextRequest).data_id
 'x'
+>>> structure('{"content": "hello"}', TextRequest).content
+'hello'
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -40,11 +43,18 @@ def _converter() -> cattrs.Converter:
 _CONVERTER = _converter()
 
 
-def structure(data: Mapping[str, Any], cls: type[R]) -> R:
-    """A ``cls`` request from a mapping of its field names; raises :class:`InvalidInput`.
+def structure(data: Mapping[str, Any] | str | bytes, cls: type[R]) -> R:
+    """A ``cls`` request from a mapping of its field names, or from one JSON object (a line
+    of a JSON-lines file); raises :class:`InvalidInput`.
 
-    An unknown or missing key is named in the error, as a bad value is.
+    An unknown or missing key is named in the error, as a bad value is; text that is not JSON
+    is refused with where it stops being JSON.
     """
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            raise InvalidInput("request", f"is not JSON: {exc}") from None
     if not isinstance(data, Mapping):
         raise InvalidInput("request", f"must be a mapping, not {type(data).__name__}")
     try:

@@ -29,6 +29,7 @@ from .common import (
     freeze_needs_object,
     input_tree,
     object_field,
+    sized,
     url_field,
 )
 
@@ -44,7 +45,7 @@ class TextRequest(Request):
     """
 
     content: str | None = field(
-        default=None, repr=False, validator=checked("Input.Content", inputs.text_content)
+        default=None, repr=sized, validator=checked("Input.Content", inputs.text_content)
     )
     object: str | None = object_field()
     url: str | None = url_field()
