@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import shutil
 import sys
 import tempfile
@@ -244,19 +245,48 @@ def _report(outcomes: Sequence[_Outcome], elapsed: float, out: TextIO) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``cosaudit demo [--concurrency N] [--job-duration MIN MAX]``."""
+    """``cosaudit demo [--concurrency N] [--job-duration MIN MAX]``; exit status 0 when every
+    call succeeded, 1 when some failed, 2 for bad arguments, 130 on Ctrl-C."""
     parser = argparse.ArgumentParser(prog="cosaudit demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, default=32, help="calls in flight at once")
+    parser.add_argument(
+        "--concurrency", type=_positive_int, default=32, help="calls in flight at once (>= 1)"
+    )
     parser.add_argument(
         "--job-duration",
-        type=float,
+        type=_seconds,
         nargs=2,
         default=(0.3, 1.5),
         metavar=("MIN", "MAX"),
         help="seconds an emulated job takes (default 0.3 1.5)",
     )
     args = parser.parse_args(argv)
-    return asyncio.run(
-        run_demo(concurrency=args.concurrency, job_duration=tuple(args.job_duration))
-    )
+    low, high = args.job_duration
+    if low > high:
+        parser.error(f"--job-duration: MIN ({low:g}) is more than MAX ({high:g})")
+    try:
+        return asyncio.run(run_demo(concurrency=args.concurrency, job_duration=(low, high)))
+    except KeyboardInterrupt:
+        # The demo keeps nothing between runs: there is nothing to resume, only to rerun.
+        print("\ninterrupted; nothing was kept, run `cosaudit demo` again", file=sys.stderr)
+        return 130

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from cosaudit.cli import main
 from cosaudit.demo import run_demo
 
@@ -49,3 +51,27 @@ async def test_demo_moderates_every_sample() -> None:
 def test_cli_help_and_usage(capsys: object) -> None:
     assert main(["--help"]) == 0
     assert main([]) == 2
+
+
+def test_ctrl_c_ends_the_demo_with_130_and_a_sentence_not_a_traceback() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "cosaudit", "demo", "--job-duration", "30", "60"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        assert p.stdout is not None
+        assert p.stdout.readline().startswith("cosaudit demo: ")  # under way: jobs of 30-60 s
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["--concurrency", "0"], ["--job-duration", "2", "1"], ["--job-duration", "x", "1"]]
+)
+def test_bad_demo_arguments_are_usage_errors(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["demo", *argv])
+    assert exit.value.code == 2
