@@ -578,8 +578,11 @@ async def test_unreadable_inputs_fail_the_job(api: Api) -> None:
     missing = await api.submit("text", {"Input": {"Object": "texts/nope.txt"}})
     remote = await api.submit("text", {"Input": {"Url": "http://example.com/a.txt"}})
     escape = await api.submit("text", {"Input": {"Object": "../bucket/texts/hello.txt"}})
+    # A valid key (COS takes 850 bytes) that no file name can hold: not found, not a 500.
+    too_long = await api.submit("text", {"Input": {"Object": "texts/" + "a" * 600}})
     for reply, code in [
         (missing, "ResourceNotFound"),
+        (too_long, "ResourceNotFound"),
         (remote, "ResourceDownloadFailed"),
         (escape, "ResourceNotFound"),
     ]:

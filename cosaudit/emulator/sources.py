@@ -96,9 +96,14 @@ class Sources:
         parts = PurePosixPath(key.lstrip("/")).parts
         if not parts or any(part in ("..", ".") for part in parts):
             raise missing
-        path = self._bucket_dir.joinpath(*parts).resolve()
-        if not path.is_relative_to(self._bucket_dir) or not path.is_file():
-            raise missing
+        try:
+            path = self._bucket_dir.joinpath(*parts).resolve()
+            if not path.is_relative_to(self._bucket_dir) or not path.is_file():
+                raise missing
+        except OSError:
+            # A key COS accepts (up to 850 bytes) can be a name this file system cannot hold
+            # (a segment over 255 bytes): no such file, so no such object, not a server error.
+            raise missing from None
         return path
 
     def read_object(self, key: str, max_bytes: int, *, truncate: bool = False) -> bytes:
