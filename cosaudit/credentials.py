@@ -104,7 +104,7 @@ class Credentials:
         if not secret_id or not secret_key:
             raise MissingCredentials(
                 "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY "
-                "(or COS_SECRET_ID and COS_SECRET_KEY)"
+                "(or COS_SECRET_ID and COS_SECRET_KEY), or pass credentials=Credentials(...)"
             )
         token = env.get("TENCENTCLOUD_SESSION_TOKEN") or None
         return cls(secret_id, secret_key, token)
