@@ -153,6 +153,9 @@ class AiohttpTransport:
         if declared is not None and declared > limit:
             detail = f"of {declared} bytes exceeds the limit of {limit} bytes"
             return RawResponse(response.status, response.headers, b"", detail)
+        if declared is not None:
+            # aiohttp reads no more than a declared length: one read, no chunk loop.
+            return RawResponse(response.status, response.headers, await response.read())
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(65536):
