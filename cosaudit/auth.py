@@ -135,7 +135,13 @@ class Auth:
         while True:
             try:
                 await attempt.ready()
-                credentials = await self._credentials(call, attempt.deadline, resends.rejected)
+                source = self._source
+                # Fixed keys are taken as they are, without a coroutine for _credentials.
+                credentials = (
+                    source
+                    if isinstance(source, Credentials)
+                    else await self._credentials(source, call, attempt.deadline, resends.rejected)
+                )
             except CosAuditError as error:
                 attempt.give_up(error)
             request = self.sign(call, credentials)
@@ -230,18 +236,20 @@ class Auth:
         return left > 0 and self._monotonic() < self._provider_hold_until
 
     async def _credentials(
-        self, call: Call, deadline: float, rejected: Credentials | None
+        self,
+        source: CredentialsProvider,
+        call: Call,
+        deadline: float,
+        rejected: Credentials | None,
     ) -> Credentials:
-        """Current credentials: cached, or fetched once however many requests ask at once.
+        """A provider's current credentials: cached, or fetched once however many requests
+        ask at once.
 
         ``rejected`` are credentials the service just refused: they are never handed out
         again, but a refresh already made by a concurrent request is reused, not repeated.
         Waiting for the provider (or for a refresh under way) ends at the call's deadline:
         a provider that hangs cannot hold every request of the session.
         """
-        source = self._source
-        if isinstance(source, Credentials):
-            return source
         if self._usable(self._cached, rejected):
             assert self._cached is not None
             return self._cached

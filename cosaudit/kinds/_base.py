@@ -180,26 +180,35 @@ class JobKind(Generic[J, R]):
         return await self._wait(job.job_id, job, timeout, raise_on_failure, None)
 
     async def _post(self, body: Mapping[str, Any]) -> Response:
-        with self._submitting(data_ids(body)):
-            return await self._session.request(
-                "POST", self.path, body=xmlcodec.build("Request", body)
-            )
+        payload = xmlcodec.build("Request", body)
+        # A plain try, not ``_submitting``: the DataIds are read only when the call failed
+        # (every submission comes here, and a with-block's generator costs on each).
+        try:
+            return await self._session.request("POST", self.path, body=payload)
+        except CosAuditError as error:
+            if not is_ambiguous(error):
+                raise
+            raise self._unknown(error, data_ids(body)) from error
 
     @contextmanager
     def _submitting(self, ids: tuple[str | None, ...]) -> Iterator[None]:
-        """Turn a failure that leaves the submission's fate open into ``SubmissionUnknown``.
-
-        The session already resent it if the policy is ``AmbiguousSubmit.RETRY``; what is
-        left is ambiguous either way, and the caller reconciles by ``DataId``.
-        """
+        """Turn a failure that leaves the submission's fate open into ``SubmissionUnknown``."""
         try:
             yield
         except CosAuditError as error:
             if not is_ambiguous(error):
                 raise
-            kind = self.path.strip("/").split("/")[0]
-            single = ids[0] if len(ids) == 1 else None
-            raise SubmissionUnknown(kind, single, error, data_ids=ids) from error
+            raise self._unknown(error, ids) from error
+
+    def _unknown(self, error: CosAuditError, ids: tuple[str | None, ...]) -> SubmissionUnknown:
+        """The error of a submission whose fate is open.
+
+        The session already resent it if the policy is ``AmbiguousSubmit.RETRY``; what is
+        left is ambiguous either way, and the caller reconciles by ``DataId``.
+        """
+        kind = self.path.strip("/").split("/")[0]
+        single = ids[0] if len(ids) == 1 else None
+        return SubmissionUnknown(kind, single, error, data_ids=ids)
 
     def _job(self, response: Response) -> J:
         return self._jobs(response)[0]
