@@ -16,6 +16,7 @@ import io
 from typing import Protocol
 
 import aiohttp
+from aiohttp import hdrs
 from yarl import URL
 
 from .config import Timeouts
@@ -158,8 +159,10 @@ class AiohttpTransport:
         if declared is not None and declared > limit:
             detail = f"of {declared} bytes exceeds the limit of {limit} bytes"
             return RawResponse(response.status, response.headers, b"", detail)
-        if declared is not None:
-            # aiohttp reads no more than a declared length: one read, no chunk loop.
+        if declared is not None and hdrs.CONTENT_ENCODING not in response.headers:
+            # aiohttp reads no more than a declared length: one read, no chunk loop. Not for a
+            # compressed answer: the length counts what came over the wire, and aiohttp unpacks
+            # it (a 16 MB gzip body unpacks to 16 GB), so the loop counts what it unpacks to.
             return RawResponse(response.status, response.headers, await response.read())
         chunks: list[bytes] = []
         size = 0

@@ -311,3 +311,6 @@ async def test_a_gzip_bomb_is_cut_off_at_the_cap(hostile: tuple[Hostile, str]) -
     error = await _malformed(url)
     assert (error.status, error.request_id) == (200, "hostile-1")
     assert f"exceeds the limit of {DEFAULT_MAX_BYTES} bytes" in str(error)
+    # Cut while unpacking (the declared length counts packed bytes), never unpacked whole and
+    # refused by the parser afterwards: a 16 MB bomb would unpack to 16 GB first.
+    assert f"answer exceeds the limit of {DEFAULT_MAX_BYTES} bytes" in str(error)
