@@ -227,3 +227,26 @@ def test_the_element_limit_follows_the_byte_limit() -> None:
     with pytest.raises(xmlcodec.XMLError, match=f"more than the limit of {limit} elements"):
         xmlcodec.parse(b"<R>" + b"<a/>" * limit + b"</R>", max_bytes=4096)
     assert xmlcodec.DEFAULT_MAX_BYTES // xmlcodec.BYTES_PER_ELEMENT == 1_048_576
+
+
+def test_the_caps_hold_without_xmltodicts_private_path() -> None:
+    # The depth cap reads xmltodict's open-element list, which is not public API; handlers
+    # without it (a future xmltodict) are counted by our own wrappers instead.
+    from cosaudit.wire.xmlcodec import _capped
+
+    seen: list[str] = []
+    start, end = _capped(lambda name, attrs: seen.append(name), lambda name: None, 2, 10)
+    start("a", [])
+    start("b", [])
+    end("b")
+    start("c", [])
+    with pytest.raises(xmlcodec.XMLError, match="deeper than the limit of 2"):
+        start("d", [])
+    assert seen == ["a", "b", "c"]
+
+
+def test_attributes_count_towards_the_element_cap() -> None:
+    flood = b"<a " + b" ".join(b'x%d=""' % i for i in range(100)) + b"/>"
+    with pytest.raises(xmlcodec.XMLError, match="more than the limit of 50 elements"):
+        xmlcodec.parse(flood, max_elements=50)
+    assert xmlcodec.parse(flood, max_elements=101)["a"]["@x0"] == ""

@@ -155,37 +155,58 @@ class _Guard:
         settings: dict[str, Any] = self.__dict__
         for name, value in settings.items():
             setattr(parser, name, value)
-        parser.StartElementHandler = _capped(
-            settings["StartElementHandler"], self._max_depth, self._max_elements
+        parser.StartElementHandler, parser.EndElementHandler = _capped(
+            settings["StartElementHandler"],
+            settings["EndElementHandler"],
+            self._max_depth,
+            self._max_elements,
         )
         parser.StartDoctypeDeclHandler = _forbid_doctype
         return parser.Parse(data, final)
 
 
 def _capped(
-    start: Callable[[str, list[str]], None], max_depth: int, max_elements: int | None
-) -> Callable[[str, list[str]], None]:
-    """``start``, xmltodict's start-element handler, refusing elements past the caps."""
+    start: Callable[[str, list[str]], None],
+    end: Callable[[str], None],
+    max_depth: int,
+    max_elements: int | None,
+) -> tuple[Callable[[str, list[str]], None], Callable[[str], None]]:
+    """xmltodict's start- and end-element handlers, refusing elements past the caps.
+
+    An element's attributes count towards ``max_elements`` too: 16 MB of attributes on one
+    element cost as much to parse as 16 MB of elements.
+    """
     # xmltodict keeps the open elements in its handler's ``path`` (the path it hands its
-    # callbacks): its length is the depth, so no end-element wrapper is needed to track it.
-    path: list[Any] = start.__self__.path  # type: ignore[attr-defined]
+    # callbacks): its length is the depth, so the end handler needs no wrapper (3 % of a
+    # parse). ``path`` is not public API: without it, count the open elements ourselves.
+    path = getattr(getattr(start, "__self__", None), "path", None)
+    if not isinstance(path, list):
+        path = []
+        inner_start, inner_end = start, end
+
+        def start(name: str, attributes: list[str]) -> None:
+            path.append(name)
+            inner_start(name, attributes)
+
+        def end(name: str) -> None:
+            path.pop()
+            inner_end(name)
+
+    open_elements: list[Any] = path
+    left = max_elements if max_elements is not None else -1
 
     def start_element(name: str, attributes: list[str]) -> None:
-        if len(path) >= max_depth:
+        if len(open_elements) >= max_depth:
             raise XMLError(f"elements nest deeper than the limit of {max_depth}")
         start(name, attributes)
-
-    if max_elements is None:
-        return start_element
-    left = max_elements
 
     def counted_start(name: str, attributes: list[str]) -> None:
         nonlocal left
-        left -= 1
+        left -= 1 + len(attributes) // 2  # ordered attributes: name, value, name, value...
         if left < 0:
             raise XMLError(f"body has more than the limit of {max_elements} elements")
-        if len(path) >= max_depth:
+        if len(open_elements) >= max_depth:  # as start_element: a frame per element costs 2 %
             raise XMLError(f"elements nest deeper than the limit of {max_depth}")
         start(name, attributes)
 
-    return counted_start
+    return (start_element if max_elements is None else counted_start), end
