@@ -24,6 +24,7 @@ from cosaudit import (
     Freeze,
     ImageBatchRequest,
     ImageInput,
+    ImageRequest,
     InvalidInput,
     LimitExceeded,
     UserInfo,
@@ -271,6 +272,18 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
         lambda c: c.image.moderate(object="a.jpg", large_image_detect="yes"),  # type: ignore[arg-type]
         InvalidInput,
         "Input.LargeImageDetect: must be True or False",
+    ),
+    (
+        "image request's asynchronous from a JSON string",
+        lambda c: c.image.submit_request(ImageRequest(url="http://x/a.png", asynchronous="false")),  # type: ignore[arg-type]
+        InvalidInput,
+        "asynchronous: must be True or False, not 'false'",
+    ),
+    (
+        "single-image GET with a bad biz-type",
+        lambda c: c.image.moderate(url="http://x/a.png", biz_type="bad type!"),
+        InvalidInput,
+        "biz-type: must be 1 to 64 letters",
     ),
     (
         "MaxFrames given a bool",

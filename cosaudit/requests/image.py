@@ -35,6 +35,12 @@ def _positive(_: object, attribute: Attribute[Any], value: int | None) -> None:
         inputs.positive(value, f"Input.{pascal(attribute.name)}")
 
 
+def _switch(_: object, attribute: Attribute[Any], value: object) -> None:
+    # Only a bool: "false" from a JSON line is truthy and would submit the other way.
+    if not isinstance(value, bool):
+        raise InvalidInput(attribute.name, f"must be True or False, not {value!r}")
+
+
 def _typed(kind: type | tuple[type, ...], what: str) -> Any:
     """An attrs validator raising InvalidInput (not TypeError) for a value of the wrong type."""
 
@@ -160,19 +166,21 @@ class ImageRequest(Request):
     detect_type: str | Iterable[str] | None = field(default=None, converter=as_scenes)
     callback: str | None = None
     freeze: Freeze | None = field(default=None, converter=as_freeze)
-    asynchronous: bool = True
+    asynchronous: bool = field(default=True, validator=_switch)
 
     def __attrs_post_init__(self) -> None:
         source = inputs.one_source(object=self.object, url=self.url, content=self.content)
         freeze_needs_object(self.freeze, source)
         if self.via_get:
-            # The GET's parameters are named as on the query string; biz-type goes as given.
+            # The GET's parameters are named as on the query string.
             if self.object is not None:
                 inputs.object_key(self.object, "object")
             else:
                 inputs.url(self.url or "", "detect-url")
             if self.detect_type is not None:
                 scene_names(self.detect_type, lower=True, field_name="detect-type")
+            if self.biz_type is not None:
+                inputs.biz_type(self.biz_type, "biz-type")
             if self.data_id is not None:
                 inputs.data_id(self.data_id, "dataid")
             if self.callback is not None:
@@ -263,7 +271,7 @@ class ImageBatchRequest(Request):
     detect_type: str | Iterable[str] | None = field(default=None, converter=as_scenes)
     callback: str | None = None
     freeze: Freeze | None = field(default=None, converter=as_freeze)
-    asynchronous: bool = True
+    asynchronous: bool = field(default=True, validator=_switch)
 
     def __attrs_post_init__(self) -> None:
         if self.callback is not None and not self.asynchronous:
