@@ -27,7 +27,7 @@ class Tries:
     """One call's attempts so far: the state tenacity's callbacks share for that call.
 
     It reaches them as the argument of the attempt function (``RetryCallState.args[0]``), so
-    one :class:`~tenacity.AsyncRetrying` serves every call of a session.
+    the callbacks are configured once per session.
     """
 
     __slots__ = (
@@ -132,8 +132,9 @@ class RequestRetrying:
     * ``before_sleep``: the :class:`RetryEvent`, and an ambiguous submission kept unsettled.
 
     Resends that are not retries (clock skew, fresh credentials) happen inside one attempt,
-    in the auth flow. The callbacks are plain functions: none suspends, so calls of one
-    session running at once cannot interleave inside tenacity's per-thread iteration state.
+    in the auth flow. Each failing call retries on its own copy of the configured
+    :class:`~tenacity.AsyncRetrying`: tenacity keeps its iteration state per thread, not per
+    call, and concurrent calls of a session share a thread.
 
     Args:
         report: called with each :class:`RetryEvent` (logging and the ``on_retry`` hook).
@@ -187,7 +188,8 @@ class RequestRetrying:
         if tries.pending is not None:
             tries.attempt = attempt
             try:
-                result = await self._retrying(_replay, tries)
+                # A copy a call: only failed calls get here, so it costs the hot path nothing.
+                result = await self._retrying.copy()(_replay, tries)
             except CosAuditError as final:
                 earlier = tries.unsettled
                 if earlier is None or is_ambiguous(final) or isinstance(final, MalformedResponse):

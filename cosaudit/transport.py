@@ -41,7 +41,8 @@ def _describe(error: BaseException) -> str:
     ``Authorization`` and the security token included, so only chosen fields are used.
     """
     if isinstance(error, aiohttp.ClientResponseError):
-        return f"{type(error).__name__} (HTTP {error.status}: {error.message})"
+        # Its message may quote the server's bytes (a parse error): a line of it, not 100 KB.
+        return f"{type(error).__name__} (HTTP {error.status}: {error.message[:200]})"
     if isinstance(error, aiohttp.ClientConnectorError):
         return f"{type(error).__name__} ({error.host}:{error.port}: {error.os_error.strerror})"
     if isinstance(error, OSError) and error.strerror:
