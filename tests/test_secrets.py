@@ -287,3 +287,21 @@ def test_unsendable_credentials_are_refused_without_echoing_them(
         Credentials(**values)
     assert getattr(caught.value, "field", None) == field
     assert_clean(describe(caught.value), {SECRET_KEY, TOKEN, *kwargs.values()}, "the error")
+
+
+def test_a_pickled_signer_carries_no_key_or_token() -> None:
+    import pickle
+
+    from cosaudit.wire.signing import Signer
+
+    signer = Signer(window=600)
+    headers = {"Host": "b-1250000000.ci.ap-guangzhou.myqcloud.com", "x-ci-security-token": "TOK3N"}
+    first = signer.sign("AKIDx", "s3cretKEY", "POST", "/text/auditing", {}, headers, 1700000000.5)
+    blob = pickle.dumps(signer)
+    assert b"s3cretKEY" not in blob and b"TOK3N" not in blob
+    again = pickle.loads(blob)
+    assert again == signer and again.window == 600
+    assert (
+        again.sign("AKIDx", "s3cretKEY", "POST", "/text/auditing", {}, headers, 1700000000.5)
+        == first
+    )

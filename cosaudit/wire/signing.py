@@ -237,6 +237,11 @@ class Signer:
         factory=dict, init=False, repr=False, eq=False
     )
 
+    def __reduce__(self) -> tuple[type[Signer], tuple[int, int]]:
+        # The settings only: the memos hold the secret key and the token, which a pickle (or a
+        # copy) must not carry; a fresh signer rebuilds them on its first request.
+        return (Signer, (self.window, self.backdate))
+
     def key_time(self, now: float) -> str:
         """``"<start>;<end>"`` for a request signed at ``now`` (Unix seconds)."""
         start = int(now) - self.backdate
