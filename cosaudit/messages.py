@@ -48,7 +48,9 @@ class RawResponse:
     """What a transport read: status, headers and body, unparsed.
 
     ``oversize`` says why the body was not read (it exceeded the size cap); ``body`` is then
-    empty.
+    empty. ``headers`` must look names up case-insensitively, as HTTP names are (aiohttp's
+    ``CIMultiDictProxy``, or ``multidict.CIMultiDict`` in a test transport): the request id
+    and the ``Date`` of clock-skew correction are read from it.
     """
 
     status: int

@@ -68,7 +68,7 @@ class Session:
         rng: the source of backoff jitter (injectable for reproducible runs).
         max_response_bytes: the largest answer read; larger ones fail unread.
         transport: sends each request; None for aiohttp's, created on :meth:`open` with
-            ``limit``, ``verify_ssl`` and ``timeouts``. The session closes it.
+            ``limit``, ``verify_ssl`` and ``timeouts``. Closing an opened session closes it.
     """
 
     def __init__(
