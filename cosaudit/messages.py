@@ -80,7 +80,7 @@ def request_id(headers: Mapping[str, str]) -> str | None:
 def read(call: Call, raw: RawResponse, max_bytes: int) -> Response:
     """The children of ``call.root`` in a 2xx answer; any other answer raises our error.
 
-    A 3xx is an error too: redirects are never followed (spec §2.4).
+    A 3xx is an error too: redirects are never followed (page 1045/43611).
     """
     status = raw.status
     if status >= 300:

@@ -132,7 +132,7 @@ class AiohttpTransport:
         call = request.call
         try:
             # Redirects are not followed: aiohttp would resend the body and our token header
-            # to wherever Location points. A 3xx is an <Error> answer (spec §2.4).
+            # to wherever Location points. A 3xx is an <Error> answer (page 1045/43611).
             async with self._http.request(
                 call.method,
                 URL(call.url, encoded=True),

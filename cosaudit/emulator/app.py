@@ -12,7 +12,7 @@ The dialect of every answer, errors included, follows the path: the single-image
 paths are 404 ``InvalidUrl``; a known path with another method is 405 ``MethodNotAllowed`` (a COS
 code: the CI table has none); an oversized body is 413 ``InvalidContent``; a body that does not
 match its ``Content-MD5`` header (base64 of the binary MD5; a header that is not one counts as a
-mismatch) is 400 ``InvalidContent`` (spec §2.4).
+mismatch) is 400 ``InvalidContent`` (page 1045/43611).
 
 A ``Host`` of the service's form ``<bucket>-<APPID>.(ci|cos).<region>.myqcloud.com`` names the
 bucket's owner: when that APPID is not ``EmulatorConfig.appid`` the answer is 403

@@ -1,4 +1,4 @@
-"""Server-side check of the COS request signature (``shared/spec/request-signature.md`` §2).
+"""Server-side check of the COS request signature (Tencent Cloud page 436/7778).
 
 The signature is recomputed over exactly what the client says it signed (``q-header-list``,
 ``q-url-param-list``), from the values actually received: query decoded with form semantics

@@ -15,7 +15,7 @@ kind                      what the client sees                                  
 ``internal-error``        500 ``InternalError``                                 before | after
 ``unavailable``           503 ``ServiceUnavailable``                            before | after
 ``slowdown``              429 ``SlowDown`` on the CI host, 503 ``SlowDown`` on  before | after
-                          the COS host (spec §2.4)
+                          the COS host (error codes: pages 1045/43611, 436/7730)
 ``error``                 any ``status`` and ``code`` (what ``fail_next`` adds)  before | after
 ``reset``                 the connection reset (TCP RST), no answer             before | after
 ``slow``                  the answer ``delay`` seconds late                     after | before
@@ -112,7 +112,7 @@ _FIXED_ERRORS = {
     # The status depends on the host (429 CI, 503 COS): Fault.error_status picks it.
     FaultKind.SLOW_DOWN: (429, "SlowDown", "Please reduce your request rate."),
 }
-# The per-job failure codes the service documents (spec §2.4: the 400 resource rows of the CI
+# The per-job failure codes the service documents (page 1045/43611: the 400 resource rows of the CI
 # table, and a batch item's InvalidArgument), with the messages the emulator answers.
 JOB_FAILURE_CODES: dict[str, str] = {
     "ResourceNotFound": "The input resource does not exist.",
@@ -230,7 +230,8 @@ class Fault:
         return f"{self.kind.value}-{self.phase.value}"
 
     def error_status(self, cos_host: bool) -> int:
-        """The HTTP status of an error fault: ``slowdown`` is 503 on the COS host (spec §2.4)."""
+        """The HTTP status of an error fault: ``slowdown`` is 503 on the COS host (error code
+        pages 1045/43611, 436/7730)."""
         if self.status is None:
             raise ValueError(f"{self.kind.value} is not an error")
         if self.kind is FaultKind.SLOW_DOWN and cos_host:

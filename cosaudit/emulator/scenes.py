@@ -1,4 +1,4 @@
-"""Scene result containers as XML trees (``shared/spec/ci-moderation-api.md`` §3.5).
+"""Scene result containers as XML trees (as in the job query pages, e.g. 436/48539, 436/48189).
 
 Choices where the docs are silent: an image-type container's ``Label`` is the scene name when it
 hit and empty otherwise, ``Category``/``SubLabel`` are always empty (the keyword rules have no

@@ -1,6 +1,6 @@
 """The COS XML request signature (``q-sign-algorithm=sha1``), pure and I/O free.
 
-The algorithm is spelled out in ``shared/spec/request-signature.md``; every published and
+The algorithm is Tencent Cloud's page 436/7778 ("Request Signature"); every published and
 SDK-captured vector in ``signature-vectors.json`` reproduces with :func:`authorization`.
 
 The client signs with :class:`Signer`; the emulator verifies with :func:`compute_signature` and

@@ -1,4 +1,4 @@
-"""Audio moderation: ``POST /audio/auditing`` and its job query (spec §4.8, §4.9).
+"""Audio moderation: ``POST /audio/auditing`` and its job query (pages 436/48262, 48263).
 
 What a file says comes from its manifest's ``audio`` segments or its bytes
 (:mod:`cosaudit.emulator.media`); each segment is judged by its text and answered as a

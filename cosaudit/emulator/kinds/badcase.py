@@ -1,4 +1,5 @@
-"""Badcase reports: ``POST /report/badcase`` (spec §4.18), answered ``<Response><RequestId/>``.
+"""Badcase reports: ``POST /report/badcase`` (the "result feedback" pages), answered
+``<Response><RequestId/>``.
 
 Validation (400 ``InvalidArgument``): ``ContentType`` is required and 1 (text) or 2 (image);
 ``Label`` and ``SuggestedLabel`` are required; ``ContentType`` 1 needs ``Text``, base64 of UTF-8

@@ -1,4 +1,4 @@
-"""Document moderation: ``POST /document/auditing`` and its job query (spec §4.10, §4.11).
+"""Document moderation: ``POST /document/auditing`` and its job query (pages 436/48258, 48259).
 
 Pages come from the manifest's ``pages`` or the bytes split on form feeds
 (:mod:`cosaudit.emulator.media`); each page is judged like an image by its text and answered

@@ -1,5 +1,5 @@
 """Image moderation: the single-image GET (COS host), ``POST /image/auditing`` (batch) and the
-job query (spec §4.1–4.3).
+job query (Tencent Cloud pages 436/48537, 48538, 48539).
 
 The image's "OCR" text is its embedded metadata text (:mod:`cosaudit.emulator.images`), judged by
 the keyword rules. Default scenes without DetectType/detect-type: Porn, Terrorism, Politics, Ads —
@@ -224,7 +224,7 @@ def _parse_item(node: Any) -> tuple[_Source, str | None, Mapping[str, Any] | Non
 
 
 def _identity(node: Any) -> tuple[dict[str, str], str | None, Mapping[str, Any] | None]:
-    """What an invalid item still echoes (§4.2 answers DataId and Object/Url per item): its
+    """What an invalid item still echoes (page 436/48538 echoes DataId and Object/Url): its
     ``Object``/``Url``, ``DataId`` and ``UserInfo``, each only if it is valid itself."""
     if not isinstance(node, Mapping):
         return {}, None, None

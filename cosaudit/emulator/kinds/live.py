@@ -1,5 +1,5 @@
 """Live-stream moderation: ``POST /video/auditing`` with ``<Type>live_video</Type>``, its query
-on the video path, and ``POST /video/cancel_auditing/<jobId>`` (spec §4.14–4.16).
+on the video path, and ``POST /video/cancel_auditing/<jobId>`` (pages 436/48277, 48279, 48278).
 
 A stream is never fetched: what it shows comes from the manifest named by its URL's path in the
 bucket folder (:func:`cosaudit.emulator.media.load_stream`). Frames and audio appear as the job

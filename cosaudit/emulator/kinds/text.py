@@ -1,4 +1,4 @@
-"""Text moderation: ``POST /text/auditing`` and its job query (spec §4.4, §4.5).
+"""Text moderation: ``POST /text/auditing`` and its job query (pages 436/48188, 48189).
 
 ``Input.Content`` (base64 of at most 10,000 UTF-8 characters) is answered synchronously;
 ``Object``/``Url`` (a text file of at most 1 MB, UTF-8 or else GBK) make an async job. When

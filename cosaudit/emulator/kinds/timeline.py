@@ -1,7 +1,9 @@
 """Pictures and sound over time, shared by video, live-stream and audio jobs: which moments a
-video job captures, how captures and audio segments are judged, and their XML (spec §4.7, §4.9).
+video job captures, how captures and audio segments are judged, and their XML
+(pages 436/48250, 48263).
 
-Capture times over a medium of length *L* ms (``Snapshot`` of §4.6), at most ``Count`` of them:
+Capture times over a medium of length *L* ms (``Snapshot``, page 436/48249), at most ``Count``
+of them:
 
 * ``Interval``: every ``TimeInterval`` seconds from 0 while before *L*; without ``TimeInterval``
   "every frame", which we take as 25 frames per second (the rate is not documented);

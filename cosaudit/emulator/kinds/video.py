@@ -1,4 +1,4 @@
-"""Video moderation: ``POST /video/auditing`` and its job query (spec §4.6, §4.7); the same
+"""Video moderation: ``POST /video/auditing`` and its job query (pages 436/48249, 48250); the same
 endpoint takes live streams (``Type=live_video``, :mod:`cosaudit.emulator.kinds.live`).
 
 What a video shows and says comes from its manifest or its bytes

@@ -1,4 +1,4 @@
-"""Virus detection: ``POST /virus/detect`` and ``GET /virus/detect/<jobId>`` (spec §4.17).
+"""Virus detection: ``POST /virus/detect`` and ``GET /virus/detect/<jobId>`` (436/50132, 50133).
 
 Which files carry a virus comes from the manifest's ``files``, else from scanning the bytes for
 the EICAR test string, in the file and in the members of a zip archive

@@ -1,4 +1,4 @@
-"""Webpage moderation: ``POST /webpage/auditing`` and its job query (spec §4.12, §4.13).
+"""Webpage moderation: ``POST /webpage/auditing`` and its job query (pages 436/48282, 48283).
 
 The page at ``Input.Url`` is fetched (loopback only unless remote fetching is allowed), its
 visible text judged in 10,000-character segments (``TextResults``) and each ``<img src>`` judged
