@@ -1,7 +1,8 @@
 """The COS XML request signature (``q-sign-algorithm=sha1``), pure and I/O free.
 
 The algorithm is Tencent Cloud's page 436/7778 ("Request Signature"); every published and
-SDK-captured vector in ``signature-vectors.json`` reproduces with :func:`authorization`.
+SDK-captured vector in ``tests/fixtures/signature-vectors.json`` reproduces with
+:func:`authorization`.
 
 The client signs with :class:`Signer`; the emulator verifies with :func:`compute_signature` and
 :func:`parse_authorization`. Both sides share this module because it is pure: the vectors and the
