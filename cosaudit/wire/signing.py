@@ -114,7 +114,7 @@ def compute_signature(
     """
     http_parameters, param_list = _canonical(params.items())
     http_headers, header_list = _canonical(headers.items())
-    http_string = f"{method.lower()}\n{path}\n{http_parameters}\n{http_headers}\n"
+    http_string = _http_string(method, path, http_parameters, http_headers)
     string_to_sign, signature = _signature(_sign_key(secret_key, key_time), key_time, http_string)
     return SignedString(http_string, string_to_sign, header_list, param_list, signature)
 
@@ -123,6 +123,10 @@ def _sign_key(secret_key: str, key_time: str) -> bytes:
     """SignKey of the spec, as the ASCII of its hex digest (what the second HMAC is keyed with)."""
     # hmac.digest is OpenSSL's one-shot HMAC: no HMAC object, a third of hmac.new's cost.
     return hmac.digest(secret_key.encode("utf-8"), key_time.encode("utf-8"), "sha1").hex().encode()
+
+
+def _http_string(method: str, path: str, http_parameters: str, http_headers: str) -> str:
+    return f"{method.lower()}\n{path}\n{http_parameters}\n{http_headers}\n"
 
 
 def _signature(sign_key: bytes, key_time: str, http_string: str) -> tuple[str, str]:
@@ -282,7 +286,7 @@ class Signer:
         names = sorted(chosen)
         http_parameters, param_list = _canonical(params.items())
         http_headers = "&".join([chosen[name] for name in names])
-        http_string = f"{method.lower()}\n{path}\n{http_parameters}\n{http_headers}\n"
+        http_string = _http_string(method, path, http_parameters, http_headers)
         _, signature = _signature(sign_key, key_time, http_string)
         return _value(secret_id, key_time, ";".join(names), param_list, signature)
 
