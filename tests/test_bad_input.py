@@ -277,7 +277,7 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
         "image request's asynchronous from a JSON string",
         lambda c: c.image.submit_request(ImageRequest(url="http://x/a.png", asynchronous="false")),  # type: ignore[arg-type]
         InvalidInput,
-        "asynchronous: must be True or False, not 'false'",
+        "asynchronous: must be True or False, not str",
     ),
     (
         "single-image GET with a bad biz-type",

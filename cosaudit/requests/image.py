@@ -35,10 +35,10 @@ def _positive(_: object, attribute: Attribute[Any], value: int | None) -> None:
         inputs.positive(value, f"Input.{pascal(attribute.name)}")
 
 
-def _switch(_: object, attribute: Attribute[Any], value: object) -> None:
-    # Only a bool: "false" from a JSON line is truthy and would submit the other way.
-    if not isinstance(value, bool):
-        raise InvalidInput(attribute.name, f"must be True or False, not {value!r}")
+def _switch(_: object, attribute: Attribute[Any], value: Any) -> None:
+    # Only a bool ("false" from a JSON line is truthy and would submit the other way), and
+    # unlike checked(), None too: it would read as synchronous.
+    inputs.flag(value, attribute.name)
 
 
 def _typed(kind: type | tuple[type, ...], what: str) -> Any:
