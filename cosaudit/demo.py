@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import shutil
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from .client import AuditClient
 from .config import PollPolicy
 from .credentials import Credentials
 from .emulator import Emulator, EmulatorConfig
+from .emulator.config import parse_duration
 from .emulator.images import png_with_text
 from .errors import CosAuditError
 from .models import Job, jobs_table
@@ -255,16 +255,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     """``cosaudit demo [--concurrency N] [--job-duration MIN MAX]``; exit status 0 when every
     call succeeded, 1 when some failed, 2 for bad arguments, 130 on Ctrl-C."""
@@ -274,18 +264,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--job-duration",
-        type=_seconds,
+        type=float,
         nargs=2,
         default=(0.3, 1.5),
         metavar=("MIN", "MAX"),
         help="seconds an emulated job takes (default 0.3 1.5)",
     )
     args = parser.parse_args(argv)
-    low, high = args.job_duration
-    if low > high:
-        parser.error(f"--job-duration: MIN ({low:g}) is more than MAX ({high:g})")
     try:
-        return asyncio.run(run_demo(concurrency=args.concurrency, job_duration=(low, high)))
+        job_duration = parse_duration(tuple(args.job_duration))
+    except ValueError as exc:  # the emulator's own check: negative, or MIN above MAX
+        parser.error(f"--job-duration: {exc}")
+    assert isinstance(job_duration, tuple)  # a range in, a range out
+    try:
+        return asyncio.run(run_demo(concurrency=args.concurrency, job_duration=job_duration))
     except KeyboardInterrupt:
         # The demo keeps nothing between runs: there is nothing to resume, only to rerun.
         print("\ninterrupted; nothing was kept, run `cosaudit demo` again", file=sys.stderr)
