@@ -181,24 +181,14 @@ class JobKind(Generic[J, R]):
 
     async def _post(self, body: Mapping[str, Any]) -> Response:
         payload = xmlcodec.build("Request", body)
-        # A plain try, not ``_submitting``: the DataIds are read only when the call failed
-        # (every submission comes here, and a with-block's generator costs on each).
+        # A plain try, no helper frame or context manager: every submission comes here, and
+        # the DataIds are read only when it failed.
         try:
             return await self._session.request("POST", self.path, body=payload)
         except CosAuditError as error:
             if not is_ambiguous(error):
                 raise
             raise self._unknown(error, data_ids(body)) from error
-
-    @contextmanager
-    def _submitting(self, ids: tuple[str | None, ...]) -> Iterator[None]:
-        """Turn a failure that leaves the submission's fate open into ``SubmissionUnknown``."""
-        try:
-            yield
-        except CosAuditError as error:
-            if not is_ambiguous(error):
-                raise
-            raise self._unknown(error, ids) from error
 
     def _unknown(self, error: CosAuditError, ids: tuple[str | None, ...]) -> SubmissionUnknown:
         """The error of a submission whose fate is open.

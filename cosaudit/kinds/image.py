@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..endpoints import Service, object_path
-from ..errors import MalformedResponse
+from ..errors import CosAuditError, MalformedResponse
 from ..models import ImageJob
 from ..requests import Freeze, ImageBatchRequest, ImageInput, ImageRequest, UserInfoLike
+from ..retrying import is_ambiguous
 from ._base import JobKind
 
 
@@ -101,7 +102,7 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
             path = signed_path = "/"
         # A GET, but a submission: each call creates (and bills) a moderation job, so it is
         # resent after an ambiguous failure only under AmbiguousSubmit.RETRY.
-        with self._submitting((request.data_id,)):
+        try:
             response = await self._session.request(
                 "GET",
                 path,
@@ -111,6 +112,10 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
                 root="RecognitionResult",
                 idempotent=False,
             )
+        except CosAuditError as error:
+            if not is_ambiguous(error):
+                raise
+            raise self._unknown(error, (request.data_id,)) from error
         return self._structure(response.body, response)
 
     async def moderate_batch(
