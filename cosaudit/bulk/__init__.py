@@ -44,6 +44,7 @@ Where each piece lives:
 * :mod:`~cosaudit.bulk.identity`: an item's id, its DataId in every run.
 * :mod:`~cosaudit.bulk.item`: one item's life: request, journaled submission, polls, retries.
 * :mod:`~cosaudit.bulk.results`: what a run hands over: :class:`BulkResult`, :class:`BulkSummary`.
+* :mod:`~cosaudit.bulk.records`: a result as a plain record (JSON lines, DataFrames, reports).
 * :mod:`~cosaudit.bulk.runner`: the run: ``async with``/``for``, input, slots, delivery, counts.
 * :mod:`cosaudit.journal` (beside this package): the record a run resumes from.
 """

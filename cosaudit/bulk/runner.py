@@ -22,7 +22,7 @@ from ..journal import Journal, Open
 from ..models import Job
 from .identity import BulkItem, BulkItems, item_id
 from .item import DEFAULT_ITEM_RETRY, AmbiguousPolicy, Delivery, ItemLife, Moderation
-from .results import BulkResult, BulkSummary
+from .results import BulkResult, BulkSummary, Tally
 
 __all__ = ["BulkOptions", "BulkRun"]
 
@@ -114,7 +114,10 @@ class BulkRun(Generic[J]):
         self._in_hand: Delivery[J] | None = None
         self._started = 0.0
         self._ended: float | None = None
-        self._counts = dict.fromkeys(set(attrs.fields_dict(BulkSummary)) - {"elapsed"}, 0)
+        self._counts = dict.fromkeys(
+            set(attrs.fields_dict(BulkSummary)) - {"elapsed", *Tally.__slots__}, 0
+        )
+        self._tally = Tally()
 
     def __repr__(self) -> str:
         return f"<BulkRun {self.name} {self._state.value} {self.summary.handed_over} results>"
@@ -123,7 +126,8 @@ class BulkRun(Generic[J]):
     def summary(self) -> BulkSummary:
         """The counts so far (final once the run is over)."""
         end = self._ended if self._ended is not None else self._monotonic()
-        return BulkSummary(**self._counts, elapsed=end - self._started if self._started else 0.0)
+        elapsed = end - self._started if self._started else 0.0
+        return self._tally.summary(self._counts, elapsed=elapsed)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -227,6 +231,7 @@ class BulkRun(Generic[J]):
         self._counts[result.status.value] += 1
         self._counts["possible_duplicates"] += result.possible_duplicate
         self._counts["resumed"] += result.resumed
+        self._tally.add(result)
 
     def _retried(self) -> None:
         self._counts["retries"] += 1
