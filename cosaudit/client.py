@@ -234,6 +234,9 @@ class AuditClient:
                 pending then is reported ``pending`` and waited for again on resume.
             retry: item-level retries after the session's own per-request ones (a refused
                 submission, a poll that failed); default 3 attempts within 300 s.
+            progress: a tqdm bar: ``True`` draws ``tqdm.auto`` in Jupyter and on stderr in a
+                terminal (nothing when stderr is not one); a file draws there regardless; a
+                tqdm-like factory is used as given (see :mod:`cosaudit.bulk.progress`).
 
         Raises:
             InvalidInput: an argument is wrong (at once), or an item cannot be given an id,

@@ -36,14 +36,17 @@ Design choices (each for a reason a bulk job hits sooner or later):
   the input, abandons polls (the journal has their JobIds) and lets submissions already on the
   wire finish, so their JobIds are journaled rather than left ambiguous; cancelling again
   abandons those too. A hard crash leaves them ambiguous, never silently resubmitted.
-* **No progress-bar dependency.** The loop gets every result as it finishes and
-  :attr:`BulkRun.summary` is a live snapshot, which is all a progress bar (tqdm or other) needs.
+* **Progress is drawn from the summary.** :attr:`BulkRun.summary` is a live snapshot;
+  ``progress=True`` draws it with tqdm a few times a second (:mod:`~cosaudit.bulk.progress`),
+  never per result, so a bar costs the run nothing it would notice.
 
 Where each piece lives:
 
 * :mod:`~cosaudit.bulk.identity`: an item's id, its DataId in every run.
 * :mod:`~cosaudit.bulk.item`: one item's life: request, journaled submission, polls, retries.
 * :mod:`~cosaudit.bulk.results`: what a run hands over: :class:`BulkResult`, :class:`BulkSummary`.
+* :mod:`~cosaudit.bulk.records`: a result as a plain record (JSON lines, DataFrames, reports).
+* :mod:`~cosaudit.bulk.progress`: the tqdm bar of ``progress=True``.
 * :mod:`~cosaudit.bulk.runner`: the run: ``async with``/``for``, input, slots, delivery, counts.
 * :mod:`cosaudit.journal` (beside this package): the record a run resumes from.
 """

@@ -104,8 +104,12 @@ class ItemLife(Generic[J]):
 
     async def run(self, ident: str, item: BulkItem | None, entry: Open | None) -> Delivery[J]:
         """One item to its result; with no ``item``, a job its journal ``entry`` says is owed."""
+        started = self._monotonic()
         outcome = await self._item(ident, item, entry)
-        return outcome if isinstance(outcome, Delivery) else Delivery(outcome, False)
+        delivery = outcome if isinstance(outcome, Delivery) else Delivery(outcome, False)
+        # The item and its latency ride on the result, for records and reports downstream.
+        result = attrs.evolve(delivery.result, item=item, elapsed=self._monotonic() - started)
+        return Delivery(result, delivery.finish)
 
     def done(self, result: BulkResult[J]) -> None:
         """Journal the item as finished: a resume skips it."""

@@ -22,7 +22,8 @@ from ..journal import Journal, Open
 from ..models import Job
 from .identity import BulkItem, BulkItems, item_id
 from .item import DEFAULT_ITEM_RETRY, AmbiguousPolicy, Delivery, ItemLife, Moderation
-from .results import BulkResult, BulkSummary
+from .progress import Progress, ProgressOption, bar_factory, total_of
+from .results import BulkResult, BulkSummary, Tally
 
 __all__ = ["BulkOptions", "BulkRun"]
 
@@ -38,6 +39,7 @@ class BulkOptions(TypedDict, total=False):
     on_ambiguous: AmbiguousPolicy
     timeout: float | None
     retry: RetryPolicy | None
+    progress: ProgressOption
 
 
 class _State(enum.Enum):
@@ -69,6 +71,7 @@ class BulkRun(Generic[J]):
         on_ambiguous: AmbiguousPolicy = "report",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        progress: ProgressOption = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -114,7 +117,12 @@ class BulkRun(Generic[J]):
         self._in_hand: Delivery[J] | None = None
         self._started = 0.0
         self._ended: float | None = None
-        self._counts = dict.fromkeys(set(attrs.fields_dict(BulkSummary)) - {"elapsed"}, 0)
+        self._counts = dict.fromkeys(
+            set(attrs.fields_dict(BulkSummary)) - {"elapsed", *Tally.__slots__}, 0
+        )
+        self._tally = Tally()
+        self._bar_factory = bar_factory(progress)
+        self._progress: Progress | None = None
 
     def __repr__(self) -> str:
         return f"<BulkRun {self.name} {self._state.value} {self.summary.handed_over} results>"
@@ -123,7 +131,8 @@ class BulkRun(Generic[J]):
     def summary(self) -> BulkSummary:
         """The counts so far (final once the run is over)."""
         end = self._ended if self._ended is not None else self._monotonic()
-        return BulkSummary(**self._counts, elapsed=end - self._started if self._started else 0.0)
+        elapsed = end - self._started if self._started else 0.0
+        return self._tally.summary(self._counts, elapsed=elapsed)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -139,6 +148,11 @@ class BulkRun(Generic[J]):
             self._life = attrs.evolve(self._life, journal=self._journal)
         self._started = self._monotonic()
         self._state = _State.RUNNING
+        if self._bar_factory is not None:
+            total = total_of(self._items)
+            self._progress = Progress.start(
+                self._bar_factory, lambda: self.summary, total=total, desc=self.name
+            )
         self._producer = asyncio.ensure_future(self._produce())
         self._producer.add_done_callback(self._task_done)
         return self
@@ -198,11 +212,15 @@ class BulkRun(Generic[J]):
         finally:
             if self._journal is not None:
                 self._journal.close()
+            if self._progress is not None:
+                await self._progress.wait_closed()
 
     def _end(self, state: _State) -> None:
         if self._ended is None and self._started:
             self._ended = self._monotonic()
         self._state = state
+        if self._progress is not None:
+            self._progress.close()  # the final counts, as soon as they are final
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -227,6 +245,7 @@ class BulkRun(Generic[J]):
         self._counts[result.status.value] += 1
         self._counts["possible_duplicates"] += result.possible_duplicate
         self._counts["resumed"] += result.resumed
+        self._tally.add(result)
 
     def _retried(self) -> None:
         self._counts["retries"] += 1
