@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import doctest
 import hashlib
+import re
+import textwrap
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +29,7 @@ from cosaudit.errors import (
 )
 from cosaudit.formats import EXTENSIONS, guess_kind
 
+README = Path(__file__).parent.parent / "README.md"
 UPLOADS = [f"uploads/{name}" for name in ("a.png", "b 1+2.txt", "c/d.mp4", "广告.jpg", "z.pdf")]
 OTHERS = ["uploads.bak", "uploadsX/e.txt", "top.txt"]
 
@@ -202,6 +205,20 @@ async def test_the_emulator_refuses_a_bad_max_keys(emu: Emulator) -> None:
                     params={"max-keys": value},
                     root="ListBucketResult",
                 )
+
+
+async def test_the_readme_listing_runs(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's block, as written, with its AuditClient pointed at the emulator."""
+    found = re.search(
+        r"#### The objects under a prefix\n.*?```python\n(.*?)```", README.read_text("utf-8"), re.S
+    )
+    assert found is not None, "the README shows list_objects"
+    namespace: dict[str, Any] = {"AuditClient": lambda **_: client_for(emu)}
+    exec(f"async def main():\n{textwrap.indent(found.group(1), '    ')}", namespace)
+    await namespace["main"]()
+    printed = capsys.readouterr().out.splitlines()
+    pairs = zip(printed, sorted(UPLOADS), strict=True)  # one line an object, in key order
+    assert all(line.startswith(f"{key} ") for line, key in pairs)
 
 
 # --- the wire, against a scripted server ---------------------------------------------------------
