@@ -182,19 +182,14 @@ class AuditClient:
             InvalidInput: an argument is wrong (at once, before anything is sent).
             ServiceError: the service refused a page (``NoSuchBucket``, ``AccessDenied``...).
         """
-        page_query(prefix, marker, max_keys)  # checked now, not at the first iteration
-        return self._list_pages(prefix, marker, max_keys)
+        # Checked now, not at the first iteration; later pages only move the marker on (a
+        # listed key may hold what a prefix may not, such as a control character).
+        return self._list_pages(page_query(prefix, marker, max_keys), marker)
 
-    async def _list_pages(
-        self, prefix: str, marker: str, max_keys: int
-    ) -> AsyncIterator[ObjectEntry]:
+    async def _list_pages(self, query: dict[str, str], marker: str) -> AsyncIterator[ObjectEntry]:
         while True:
             response = await self.session.request(
-                "GET",
-                "/",
-                service=Service.COS,
-                params=page_query(prefix, marker, max_keys),
-                root=ROOT,
+                "GET", "/", service=Service.COS, params=query, root=ROOT
             )
             page = read_page(response, marker)
             for entry in page.entries:
@@ -202,6 +197,7 @@ class AuditClient:
             if page.next_marker is None:
                 return
             marker = page.next_marker
+            query = {**query, "marker": marker}
 
     @overload
     def moderate_many(

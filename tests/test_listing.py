@@ -83,6 +83,13 @@ async def test_a_page_boundary_on_every_key_loses_and_repeats_nothing(emu: Emula
     assert [entry.key for entry in after] == sorted(UPLOADS)[2:]
 
 
+async def test_a_key_xml_cannot_carry_is_listed_and_paged_past(emu: Emulator, folder: Path) -> None:
+    (folder / "uploads" / "b\x01ctl.txt").write_bytes(b"?")  # a key COS allows, XML does not
+    async with client_for(emu) as client:
+        keys = [entry.key for entry in await listed(client, prefix="uploads/", max_keys=1)]
+    assert keys == sorted([*UPLOADS, "uploads/b\x01ctl.txt"])
+
+
 async def test_an_empty_prefix_lists_the_whole_bucket(bucket_dir: Path) -> None:
     (bucket_dir / "texts" / "hello.txt.cosaudit.json").write_text("{}")
     async with Emulator(EmulatorConfig(bucket_dir=bucket_dir)) as emu, client_for(emu) as client:
