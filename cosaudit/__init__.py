@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         ThrottledError,
         TransportError,
     )
+    from .listing import ObjectEntry
     from .models import (
         AudioJob,
         DocumentJob,
@@ -99,6 +100,7 @@ _EXPORTS = {
     "SubmissionUnknown": "errors",
     "ThrottledError": "errors",
     "TransportError": "errors",
+    "ObjectEntry": "listing",
     "AudioRequest": "requests",
     "DocumentRequest": "requests",
     "Freeze": "requests",
@@ -157,6 +159,7 @@ __all__ = [
     "LiveRequest",
     "MissingCredentials",
     "NotFoundError",
+    "ObjectEntry",
     "PollPolicy",
     "Result",
     "RetryBudget",

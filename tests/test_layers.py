@@ -28,6 +28,8 @@ PURE = [
     "cosaudit.bulk.results",
     "cosaudit.auth",
     "cosaudit.messages",
+    "cosaudit.listing",
+    "cosaudit.formats",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",

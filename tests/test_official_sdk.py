@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import xmltodict
 from aiohttp.test_utils import TestServer
-from conftest import url_of
+from conftest import BUCKET_OBJECTS, url_of
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_comm import CiDetectType
 from qcloud_cos.cos_exception import CosServiceError
@@ -379,3 +379,68 @@ async def test_report_badcase(emu: Emulator) -> None:
         "Ads",
         answer["RequestId"],
     )
+
+
+# --- bucket listing (issue 10) -------------------------------------------------------------------
+# The SDK's list_objects always sends prefix, delimiter, marker (empty when not given), max-keys
+# and encoding-type=url, and percent-decodes Key, Prefix, Marker, NextMarker and the common
+# prefixes of the answer; it turns Contents and CommonPrefixes into lists.
+
+
+async def test_list_objects_pages_through_a_prefix(emu: Emulator, bucket_dir: Path) -> None:
+    put(bucket_dir, "images/party.mp4", manifest=CLIP)  # its sidecar manifest is not an object
+    client = sdk(emu)
+    keys: list[str] = []
+    marker, requests = "", 0
+    while True:
+        page = await run(
+            client.list_objects, Bucket=BUCKET, Prefix="images/", Marker=marker, MaxKeys=2
+        )
+        requests += 1
+        keys += [item["Key"] for item in page.get("Contents", [])]
+        if page["IsTruncated"] == "false":
+            break
+        marker = page["NextMarker"]
+    expected = sorted(
+        key for key in [*BUCKET_OBJECTS, "images/party.mp4"] if key.startswith("images/")
+    )
+    assert keys == expected  # "images/广告 1.png" decoded by the SDK
+    assert requests == 4  # 7 keys, 2 a page
+    assert (page["Name"], page["Prefix"], page["MaxKeys"]) == (BUCKET, "images/", "2")
+    first = (await run(client.list_objects, Bucket=BUCKET, Prefix="texts/h"))["Contents"]
+    assert first[0]["Key"] == "texts/hello.txt" and first[0]["Size"] == "11"
+    assert first[0]["ETag"] == '"5eb63bbbe01eeed093cb22bb8f5acdc3"'  # MD5 of "hello world"
+    assert first[0]["LastModified"].endswith("Z") and first[0]["StorageClass"] == "STANDARD"
+
+
+async def test_list_objects_with_a_delimiter_rolls_up_folders(emu: Emulator) -> None:
+    client = sdk(emu)
+    top = await run(client.list_objects, Bucket=BUCKET, Delimiter="/")
+    assert [item["Prefix"] for item in top["CommonPrefixes"]] == ["images/", "texts/"]
+    assert "Contents" not in top and top["IsTruncated"] == "false"
+    paged = await run(client.list_objects, Bucket=BUCKET, Delimiter="/", MaxKeys=1)
+    assert [item["Prefix"] for item in paged["CommonPrefixes"]] == ["images/"]
+    assert paged["NextMarker"] == "images/"
+    rest = await run(client.list_objects, Bucket=BUCKET, Delimiter="/", Marker="images/")
+    assert [item["Prefix"] for item in rest["CommonPrefixes"]] == ["texts/"]
+
+
+async def test_list_objects_errors_reach_the_sdk_with_their_codes(tmp_path: Path) -> None:
+    async with Emulator(EmulatorConfig(bucket_dir=tmp_path / "none")) as missing:
+        with pytest.raises(CosServiceError) as no_bucket:
+            await run(sdk(missing).list_objects, Bucket=BUCKET)
+    assert (no_bucket.value.get_status_code(), no_bucket.value.get_error_code()) == (
+        404,
+        "NoSuchBucket",
+    )
+    async with Emulator(EmulatorConfig(bucket_dir=tmp_path)) as emu:
+        for max_keys in (1001, "many"):
+            with pytest.raises(CosServiceError) as bad:
+                await run(sdk(emu).list_objects, Bucket=BUCKET, MaxKeys=max_keys)
+            assert (bad.value.get_status_code(), bad.value.get_error_code()) == (
+                400,
+                "InvalidArgument",
+            )
+        with pytest.raises(CosServiceError) as unsigned:
+            await run(sdk(emu, secret_key="not-the-secret").list_objects, Bucket=BUCKET)
+        assert unsigned.value.get_error_code() == "SignatureDoesNotMatch"

@@ -26,6 +26,7 @@ from cosaudit import (
     JobState,
     JobTimeout,
     LiveJob,
+    ObjectEntry,
     PollPolicy,
     Result,
     RetryBudget,
@@ -158,3 +159,18 @@ async def bulk_usage(client: AuditClient) -> BulkSummary:
         done: list[ImageJob | None] = [result.job async for result in images]
     print(done, images.summary.handed_over)
     return run.summary
+
+
+async def bucket_usage(client: AuditClient) -> list[str]:
+    from cosaudit.formats import guess_kind
+
+    objects: AsyncIterator[ObjectEntry] = client.list_objects(prefix="uploads/", max_keys=500)
+    keys: list[str] = []
+    async for entry in objects:
+        when: datetime = entry.last_modified
+        kind: str | None = guess_kind(entry.key)
+        print(entry.size + 1, entry.etag.strip('"'), when.isoformat(), kind)
+        keys.append(entry.key)
+    async for later in client.list_objects(prefix="uploads/", marker=keys[-1]):
+        print(later.key)
+    return keys

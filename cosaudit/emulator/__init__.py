@@ -9,9 +9,10 @@
 
 It serves text, image (single GET and batch), webpage, video, audio, document, live-stream,
 virus-detection and badcase APIs (what media contain comes from sidecar manifests,
-:mod:`cosaudit.emulator.media`), verifies request signatures exactly as the service does, runs
-jobs through ``Submitted → Auditing → Success|Failed`` on an injectable clock (or by poll count),
-and judges content with deterministic keyword rules (:mod:`cosaudit.emulator.rules`).
+:mod:`cosaudit.emulator.media`) and the bucket listing (COS ``GET Bucket`` of the bucket
+folder), verifies request signatures exactly as the service does, runs jobs through
+``Submitted → Auditing → Success|Failed`` on an injectable clock (or by poll count), and judges
+content with deterministic keyword rules (:mod:`cosaudit.emulator.rules`).
 ``create_app`` gives the bare aiohttp application.
 
 The emulator imports nothing of cosaudit but itself and :mod:`cosaudit.wire` (the signature

@@ -1,4 +1,5 @@
-"""The aiohttp application: one catch-all handler that routes by path, never by host.
+"""The aiohttp application: one catch-all handler that routes by path (the ``Host`` only keeps
+the bucket listing, a COS-host route, off the CI host: :func:`front_of`).
 
 Each request goes: count it → query names that clash (400) → signature check (against the
 emulator's clock, :meth:`Service.server_time`) → APPID of the host → injected fault, before
@@ -7,8 +8,9 @@ phase? → ``Date`` header from the emulator's clock. Faults come after the sign
 unsigned or badly signed request never uses one up and a fault still looks like the service
 answering an authenticated caller (see :mod:`cosaudit.emulator.faults`).
 
-The dialect of every answer, errors included, follows the path: the single-image GET
-(``?ci-process=sensitive-content-recognition``) answers as COS, everything else as CI. Unknown
+The dialect of every answer, errors included, follows the route: the single-image GET
+(``?ci-process=sensitive-content-recognition``) and the bucket listing (``GET /``) answer as
+COS, everything else as CI. Unknown
 paths are 404 ``InvalidUrl``; a known path with another method is 405 ``MethodNotAllowed`` (a COS
 code: the CI table has none); an oversized body is 413 ``InvalidContent``; a body that does not
 match its ``Content-MD5`` header (base64 of the binary MD5; a header that is not one counts as a
@@ -41,7 +43,7 @@ from cosaudit.emulator.kinds.base import Call
 from cosaudit.emulator.responses import ApiError, Dialect, error_response
 from cosaudit.emulator.service import Service
 
-__all__ = ["SERVICE", "UNROUTED", "create_app"]
+__all__ = ["SERVICE", "UNROUTED", "create_app", "front_of"]
 
 logger = logging.getLogger("cosaudit.emulator")
 
@@ -52,12 +54,18 @@ _ROUTES = web.AppKey("cosaudit_emulator_routes", tuple)
 
 
 def _resolve(
-    table: Sequence[Route], method: str, path: str, query: Mapping[str, str]
+    table: Sequence[Route],
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    front: Dialect | None = None,
 ) -> tuple[Route | None, dict[str, str], bool]:
     """The route for the request, its path groups, and whether the path exists at all."""
     path_known = False
     for route in table:
         if route.ci_process is not None and query.get("ci-process") != route.ci_process:
+            continue
+        if route.front is not None and front not in (None, route.front):
             continue
         match = route.pattern.fullmatch(path)
         if match is None:
@@ -79,8 +87,26 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
 
 
 _SERVICE_HOST = re.compile(
-    r"[^.]+-(?P<appid>\d+)\.(?:ci|cos)\.[^.]+\.myqcloud\.com(?::\d+)?", re.IGNORECASE
+    r"[^.]+-(?P<appid>\d+)\.(?P<front>ci|cos)\.[^.]+\.myqcloud\.com(?::\d+)?", re.IGNORECASE
 )
+
+
+def front_of(host: str) -> Dialect | None:
+    """The front end a ``Host`` names: CI for ``<bucket>.ci.<region>.myqcloud.com``, COS for
+    ``<bucket>.cos.…``, None for any other host (an IP address, ``localhost``).
+
+    Both front ends reach the emulator on one port, so the ``Host`` header (what the request is
+    signed for) is the only thing that tells them apart. Routes that exist on one front end
+    only (the bucket listing, ``GET /`` on the COS host) are refused on a ``Host`` naming the
+    other, as the real CI host would (404 ``InvalidUrl``); a host naming neither reaches every
+    route, so a client pointed at ``127.0.0.1`` without a ``Host`` of the service's form still
+    works. The official Python SDK, given ``IP=``, names the COS host for every call, CI ones
+    included: routes served on both front ends therefore stay reachable from any host.
+    """
+    match = _SERVICE_HOST.fullmatch(host)
+    if match is None:
+        return None
+    return Dialect.COS if match["front"].lower() == "cos" else Dialect.CI
 
 
 def _check_appid(host: str, appid: str) -> None:
@@ -111,7 +137,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     # The raw query: yarl's query_string is already percent-decoded (%2500 -> %00), and
     # parse_query decodes again; a value holding '%' was read wrong and its signature refused.
     query, clashes = parse_query(request.rel_url.raw_query_string)
-    route, params, path_known = _resolve(table, request.method, path, query)
+    route, params, path_known = _resolve(table, request.method, path, query, front_of(request.host))
     dialect = route.dialect if route else (Dialect.COS if "ci-process" in query else Dialect.CI)
     service.stats.requests[f"{request.method} {route.template if route else UNROUTED}"] += 1
     fault: Fault | None = None

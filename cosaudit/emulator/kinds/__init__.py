@@ -2,8 +2,8 @@
 
 Adding a kind is one module defining a :class:`KindSpec` and one entry in :data:`KINDS`; the
 generic ``GET <submit path>/<jobId>`` query comes with it (``KindSpec.query`` replaces it, as
-video does for live streams). Endpoints that create no job (the badcase report) are plain
-routes in :data:`OTHER_ROUTES`.
+video does for live streams). Endpoints that create no job (the badcase report, the bucket
+listing) are plain routes in :data:`OTHER_ROUTES`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,17 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from cosaudit.emulator.kinds import audio, badcase, document, image, text, video, virus, webpage
+from cosaudit.emulator.kinds import (
+    audio,
+    badcase,
+    document,
+    image,
+    listing,
+    text,
+    video,
+    virus,
+    webpage,
+)
 from cosaudit.emulator.kinds.base import Call, Handler, KindSpec, Route, job_detail, poll_job
 
 __all__ = ["KINDS", "OTHER_ROUTES", "KindSpec", "Route", "routes"]
@@ -27,8 +37,8 @@ KINDS: tuple[KindSpec, ...] = (
     document.KIND,
     virus.KIND,
 )
-# Endpoints that belong to no kind of job.
-OTHER_ROUTES: tuple[Route, ...] = badcase.ROUTES
+# Endpoints that belong to no kind of job: the badcase report, the bucket listing.
+OTHER_ROUTES: tuple[Route, ...] = badcase.ROUTES + listing.ROUTES
 
 
 def _query(kind: KindSpec) -> Handler:

@@ -94,7 +94,9 @@ class Route:
 
     ``template`` names the route in :attr:`Stats.requests` (``/text/auditing/{jobId}``).
     ``ci_process``, when set, must equal the ``ci-process`` query parameter: that is how the
-    single-image GET is told apart from the rest.
+    single-image GET is told apart from the rest. ``front``, when set, is the one front end
+    the route lives on: a ``Host`` naming the other one (``<bucket>.ci.…`` for a COS route)
+    does not reach it (see :func:`cosaudit.emulator.app.front_of`).
     """
 
     method: str
@@ -103,6 +105,7 @@ class Route:
     template: str
     dialect: Dialect = Dialect.CI
     ci_process: str | None = None
+    front: Dialect | None = None
 
 
 @define(frozen=True, slots=True)
