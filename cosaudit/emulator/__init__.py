@@ -25,6 +25,7 @@ from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import Fault, FaultKind, FaultPlan, Faults, Phase, Rule
 from cosaudit.emulator.faultspec import parse_faults, read_faults
 from cosaudit.emulator.jobs import JobRecord
+from cosaudit.emulator.requestlog import RequestRecord
 from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
 from cosaudit.emulator.server import Emulator
 from cosaudit.emulator.stats import Stats
@@ -40,6 +41,7 @@ __all__ = [
     "Faults",
     "JobRecord",
     "Phase",
+    "RequestRecord",
     "Rule",
     "RuleSet",
     "Stats",
