@@ -22,6 +22,10 @@ from cosaudit.emulator.images import gif_with_comment, jpeg_with_comment, png_wi
 from cosaudit.endpoints import Endpoints
 from cosaudit.session import Session
 
+# pytester runs the user project of test_pytest_plugin.py; that project is not ours to collect.
+pytest_plugins = ["pytester"]
+collect_ignore = ["user_project"]
+
 # Property tests run the same bounded, derandomized examples on every run (no flakes on a shared
 # 2-core box, no .hypothesis folder); HYPOTHESIS_PROFILE=fuzz explores widely for a deeper look.
 settings.register_profile(
