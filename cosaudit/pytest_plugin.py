@@ -8,14 +8,17 @@ to test your own code against the emulator. Only these names are added; none is 
     one for the whole session instead. ``@pytest.mark.cos_emulator(job_duration=5, ...)`` gives
     a test's emulator :class:`~cosaudit.emulator.EmulatorConfig` settings (per-test scope only).
 ``cosaudit_client``
-    an open :class:`~cosaudit.AuditClient` bound to it, on the test's event loop (an async
-    fixture: pytest-asyncio in auto mode, or anyio's ``@pytest.mark.anyio``).
+    an open :class:`~cosaudit.AuditClient` bound to it, opened on the test's event loop: for
+    async tests under pytest-asyncio (strict or auto mode) or anyio (``@pytest.mark.anyio``;
+    with pytest-asyncio in auto mode too, anyio's tests run on another loop than pytest-asyncio's
+    fixtures, a clash of those two plugins: use strict mode).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -77,8 +80,37 @@ def cos_emulator(
         yield Emulated(emulator, clock, bucket_dir)
 
 
-@pytest.fixture
-async def cosaudit_client(cos_emulator: Emulated) -> AsyncIterator[AuditClient]:
-    """An open client of ``cos_emulator``'s bucket; its waits move the emulator's job clock."""
-    async with cos_emulator.client() as client:
+async def _client_of(emulated: Emulated) -> AsyncIterator[AuditClient]:
+    async with emulated.client() as client:
         yield client
+
+
+# The client must be opened on the test's own loop, by whichever plugin runs the test: anyio
+# (and pytest-asyncio in auto mode) run a plain async fixture; pytest-asyncio in strict mode,
+# its default, only one made with its own decorator. Two fixtures, one picked per test.
+@pytest.fixture
+async def _cosaudit_client_plain(cos_emulator: Emulated) -> AsyncIterator[AuditClient]:
+    async for client in _client_of(cos_emulator):
+        yield client
+
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - pytest-asyncio is optional for users
+    _ASYNCIO = False
+else:
+    _ASYNCIO = True
+
+    @pytest_asyncio.fixture
+    async def _cosaudit_client_asyncio(cos_emulator: Emulated) -> AsyncIterator[AuditClient]:
+        async for client in _client_of(cos_emulator):
+            yield client
+
+
+@pytest.fixture
+def cosaudit_client(request: pytest.FixtureRequest) -> AuditClient:
+    """An open client of ``cos_emulator``'s bucket, on the test's loop (async tests under
+    pytest-asyncio or anyio); its waits move the emulator's job clock instead of sleeping."""
+    anyio_test = "anyio_backend" in request.fixturenames
+    name = "_cosaudit_client_asyncio" if _ASYNCIO and not anyio_test else "_cosaudit_client_plain"
+    return cast(AuditClient, request.getfixturevalue(name))

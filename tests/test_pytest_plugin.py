@@ -25,18 +25,37 @@ def _project(pytester: pytest.Pytester, *, ini: str = "") -> None:
     pytester.makeini(f"[pytest]\nfilterwarnings = error\n{ini}")
 
 
-def test_user_project_under_pytest_asyncio(pytester: pytest.Pytester) -> None:
+def test_user_project_under_pytest_asyncio_auto_mode(pytester: pytest.Pytester) -> None:
     _project(pytester, ini="asyncio_mode = auto\nasyncio_default_fixture_loop_scope = function")
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:anyio")
     result.assert_outcomes(passed=3)
 
 
-def test_user_project_under_anyio(pytester: pytest.Pytester) -> None:
-    _project(pytester)
-    # The same tests, marked for anyio's runner, pytest-asyncio switched off.
+def _marked(pytester: pytest.Pytester, marker: str) -> None:
     source = (USER_PROJECT / "test_comments.py").read_text()
-    pytester.makepyfile(test_comments="import pytest\npytestmark = pytest.mark.anyio\n" + source)
-    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio")
+    pytester.makepyfile(test_comments=f"import pytest\npytestmark = pytest.mark.{marker}\n{source}")
+
+
+def test_user_project_under_pytest_asyncio_strict_mode(pytester: pytest.Pytester) -> None:
+    """Strict mode, pytest-asyncio's default: only its own fixtures run on its loop."""
+    _project(pytester, ini="asyncio_mode = strict\nasyncio_default_fixture_loop_scope = function")
+    _marked(pytester, "asyncio")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:anyio")
+    result.assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize("asyncio_plugin", ["off", "strict"])
+def test_user_project_under_anyio(pytester: pytest.Pytester, asyncio_plugin: str) -> None:
+    if asyncio_plugin == "off":
+        _project(pytester)
+        off = ["-p", "no:asyncio"]
+    else:
+        _project(
+            pytester, ini="asyncio_mode = strict\nasyncio_default_fixture_loop_scope = function"
+        )
+        off = []
+    _marked(pytester, "anyio")
+    result = pytester.runpytest("-p", "no:cacheprovider", *off)
     result.assert_outcomes(passed=3)
 
 
