@@ -59,9 +59,9 @@ class Served:
         return rest
 
 
-@pytest.fixture
-def served_env(bucket_dir: Path) -> Iterator[Served]:
-    served = Served("--print-env", "--bucket-dir", str(bucket_dir))
+@pytest.fixture(scope="module")
+def served_env() -> Iterator[Served]:
+    served = Served("--print-env")
     yield served
     served.stop()
 
@@ -117,7 +117,6 @@ def test_print_env_output_is_exports_and_comments(served_env: Served) -> None:
     exports = dict(line.removeprefix("export ").split("=", 1) for line in lines if "=" in line)
     assert exports[ENDPOINT_ENV].startswith("http://127.0.0.1:")
     assert exports["TENCENTCLOUD_SECRET_KEY"] == DEFAULT_SECRET_KEY
-    assert "stopped" in served_env.stop()
 
 
 def test_the_banner_prints_the_test_key_and_hides_the_users() -> None:
@@ -162,34 +161,27 @@ def test_a_bad_endpoint_variable_is_named() -> None:
     assert endpoint_from_env({}) is None
 
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cosaudit.emulator", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=ROOT,
-    )
-
-
-def test_a_missing_bucket_folder_is_one_line_and_status_2(tmp_path: Path) -> None:
-    done = _run_cli("--port", "0", "--bucket-dir", str(tmp_path / "nowhere"))
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
+def test_a_missing_bucket_folder_is_one_line_and_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = emulator_cli.main(["--port", "0", "--bucket-dir", str(tmp_path / "nowhere")])
+    shown = capsys.readouterr()
+    assert status == 2
+    assert shown.err.splitlines() == [
         f"cosaudit emulator: error: --bucket-dir {tmp_path / 'nowhere'} does not exist"
     ]
-    assert done.stdout == ""
+    assert shown.out == ""
 
 
-def test_a_port_in_use_is_one_line_and_status_2() -> None:
+def test_a_port_in_use_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = _run_cli("--port", str(port))
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
+        status = emulator_cli.main(["--port", str(port)])
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 2
+    assert len(lines) == 1, lines
     assert lines[0].startswith(f"cosaudit emulator: error: cannot serve on 127.0.0.1:{port}:")
     assert "in use" in lines[0]
 
