@@ -46,6 +46,7 @@ from yarl import URL
 from benchmarks._common import machine, median, print_table, ratio_line, texts
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient
+from cosaudit.cli import plain_help
 from cosaudit.endpoints import Endpoints, Service
 from cosaudit.wire import xmlcodec
 from cosaudit.wire.signing import Signer
@@ -279,7 +280,7 @@ def _ratios(per_request: dict[str, float]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)

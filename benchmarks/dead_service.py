@@ -20,6 +20,7 @@ from attrs import define
 from benchmarks._common import machine, median, percentile, print_table, ratio_line
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient, RetryEvent, RetryPolicy
+from cosaudit.cli import plain_help
 from cosaudit.errors import ServerError
 
 JOB_ID = "st" + "0" * 32
@@ -68,7 +69,7 @@ async def run(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--initial", type=float, default=0.2, help="first backoff, seconds")

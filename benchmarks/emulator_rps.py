@@ -26,6 +26,7 @@ from pathlib import Path
 from benchmarks._common import machine, median, print_table, ratio_line, write_bucket
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient
+from cosaudit.cli import plain_help
 from cosaudit.endpoints import Endpoints, Service
 from cosaudit.wire import xmlcodec
 from cosaudit.wire.signing import Signer
@@ -138,7 +139,7 @@ async def _a_job(emu: EmulatorProcess) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import xmltodict
 
+from cosaudit.cli import plain_help
 from cosaudit.models import TextJob, structure
 from cosaudit.wire import xmlcodec
 from cosaudit.wire.signing import Signer
@@ -204,7 +205,7 @@ def compare(other: Path, rounds: int, repeat: int, number: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--number", type=int, default=2000)
     parser.add_argument("--against", type=Path, help="another checkout to compare with")

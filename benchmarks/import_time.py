@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from benchmarks._common import machine, median, print_table, ratio_line
+from cosaudit.cli import plain_help
 
 STATEMENTS = {
     "import cosaudit": "import cosaudit",
@@ -52,7 +53,7 @@ def total_ms(rows: list[tuple[int, int, int, str]], startup: set[str]) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args(argv)
     print(f"import_time: -X importtime totals, median of {args.runs} fresh interpreters")

@@ -28,6 +28,7 @@ from typing import Any
 
 from benchmarks._common import machine, print_table, ratio_line, write_bucket
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
+from cosaudit.cli import plain_help
 
 # Objects in the bucket; items cycle over them with distinct DataIds, so 100,000 items need
 # no 100,000 files.
@@ -118,7 +119,7 @@ def _run_child(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument(

@@ -31,6 +31,7 @@ from attrs import define
 from benchmarks._common import machine, median, percentile, print_table, ratio_line, write_bucket
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient, PollPolicy
+from cosaudit.cli import plain_help
 from cosaudit.emulator.jobs import pick_duration
 from cosaudit.models import TextJob
 
@@ -122,7 +123,7 @@ def model(grid_initial: Sequence[float], grid_multiplier: Sequence[float]) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)

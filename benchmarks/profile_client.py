@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from benchmarks._common import texts
 from benchmarks._emulator import EmulatorProcess
 from benchmarks.client_cost import run_cosaudit
+from cosaudit.cli import plain_help
 
 
 def _ours(path: str) -> bool:
@@ -28,7 +29,7 @@ def _ours(path: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--top", type=int, default=25)

@@ -41,6 +41,7 @@ from typing import Any
 
 from benchmarks._common import machine, print_table, write_bucket
 from benchmarks._emulator import BUCKET, REGION
+from cosaudit.cli import plain_help
 
 # Probabilities per matching request (or job); a few percent in all fail in some way.
 REQUEST_FAULTS: list[dict[str, Any]] = [
@@ -236,7 +237,7 @@ def _judge(items: int, soak: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seed", type=int, default=7)

@@ -33,6 +33,7 @@ from benchmarks._common import machine, median, print_table, ratio_line, write_b
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from benchmarks.client_cost import sdk_client
 from cosaudit import AuditClient
+from cosaudit.cli import plain_help
 from cosaudit.models import TextJob
 
 DURATION = "0.2-2"
@@ -122,7 +123,7 @@ def run_sdk(emu: EmulatorProcess, keys: Sequence[str], threads: int, interval: f
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--sdk-threads", type=int, default=64)

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "plain_help"]
+
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+def plain_help(doc: str | None) -> str:
+    """A docstring's first paragraph as ``--help`` shows it: reStructuredText markup (roles,
+    double back-quotes) removed, lines joined."""
+    first = (doc or "").strip().split("\n\n")[0]
+    text = _ROLE.sub(r"\1", first).replace("``", "")
+    return " ".join(text.split())
 
 
 def main(argv: list[str] | None = None) -> int:

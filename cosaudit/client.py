@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .config import PollPolicy, RetryPolicy, Timeouts
 from .credentials import Credentials, CredentialsProvider
-from .endpoints import Endpoints, Service
+from .endpoints import Endpoints, Service, endpoint_from_env
 from .errors import InvalidInput
 from .kinds import (
     AudioModeration,
@@ -62,6 +62,8 @@ class AuditClient:
             keys), or None to read them from the environment.
         endpoint: send requests to this ``scheme://host:port`` (e.g. the emulator) instead of
             the bucket's hosts; the real host names are still signed and sent as ``Host``.
+            When None, ``$COSAUDIT_ENDPOINT_URL`` if set (for tests, like botocore's
+            ``AWS_ENDPOINT_URL``; ``cosaudit emulator --print-env`` exports it).
         timeouts, retry, poll: per-request limits, the retry policy for failed requests, and
             the polling policy for jobs that are not final yet.
         max_response_bytes: the largest answer read (16 MiB); a video of thousands of
@@ -89,7 +91,7 @@ class AuditClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.session = Session(
-            Endpoints(bucket, region, endpoint),
+            Endpoints(bucket, region, endpoint if endpoint is not None else endpoint_from_env()),
             credentials if credentials is not None else Credentials.from_env(),
             timeouts=timeouts,
             retry=retry,

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from aiohttp import web
 from attrs import define
 
+from .cli import plain_help
 from .client import AuditClient
 from .config import PollPolicy
 from .credentials import Credentials
@@ -258,7 +259,7 @@ def _positive_int(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``cosaudit demo [--concurrency N] [--job-duration MIN MAX]``; exit status 0 when every
     call succeeded, 1 when some failed, 2 for bad arguments, 130 on Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="cosaudit demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="cosaudit demo", description=plain_help(__doc__))
     parser.add_argument(
         "--concurrency", type=_positive_int, default=32, help="calls in flight at once (>= 1)"
     )

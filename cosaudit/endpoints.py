@@ -7,7 +7,9 @@ to another host (``region="evil.example#"``); object keys are checked by ``input
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+from collections.abc import Mapping
 from enum import Enum
 from urllib.parse import quote
 
@@ -15,7 +17,11 @@ from attrs import define, field
 
 from .errors import InvalidInput
 
-__all__ = ["Endpoints", "Service", "object_path"]
+__all__ = ["ENDPOINT_ENV", "Endpoints", "Service", "endpoint_from_env", "object_path"]
+
+# For tests only, like botocore's AWS_ENDPOINT_URL: where AuditClient sends requests when it is
+# given no endpoint (``cosaudit emulator --print-env`` exports it). An endpoint argument wins.
+ENDPOINT_ENV = "COSAUDIT_ENDPOINT_URL"
 
 # COS bucket names: lower-case letters, digits and hyphens, then "-<APPID>".
 _BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{5,20}")
@@ -102,6 +108,17 @@ class Endpoints:
         if self.endpoint is not None:
             return self.endpoint.removesuffix("/")
         return f"{self.scheme}://{self.host(service)}"
+
+
+def endpoint_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$COSAUDIT_ENDPOINT_URL`` if set and not empty, checked like an endpoint argument."""
+    value = (os.environ if environ is None else environ).get(ENDPOINT_ENV) or None
+    if value is not None:
+        try:
+            _check_endpoint(None, None, value)
+        except InvalidInput as error:
+            raise InvalidInput(ENDPOINT_ENV, error.message) from None
+    return value
 
 
 def object_path(key: str) -> tuple[str, str]:

@@ -18,9 +18,14 @@ from cosaudit.client import AuditClient
 from cosaudit.config import PollPolicy
 from cosaudit.credentials import Credentials
 from cosaudit.emulator import Emulator, EmulatorConfig
+from cosaudit.emulator.clock import ManualClock  # the job clock tests move (users' too)
 from cosaudit.emulator.images import gif_with_comment, jpeg_with_comment, png_with_text
 from cosaudit.endpoints import Endpoints
 from cosaudit.session import Session
+
+# pytester runs the user project of test_pytest_plugin.py; that project is not ours to collect.
+pytest_plugins = ["pytester"]
+collect_ignore = ["user_project"]
 
 # Property tests run the same bounded, derandomized examples on every run (no flakes on a shared
 # 2-core box, no .hypothesis folder); HYPOTHESIS_PROFILE=fuzz explores widely for a deeper look.
@@ -42,24 +47,6 @@ BUCKET_OBJECTS: dict[str, bytes] = {
     "texts/gbk.txt": "这里有赌博".encode("gbk"),
     "texts/long.txt": ("a" * 10_000 + "porn" + "b" * 4_996).encode(),
 }
-
-
-class ManualClock:
-    """A job clock that moves only when told: ``clock.advance(0.5)``, or ``await
-    clock.sleep(0.5)`` when handed to a client as its ``monotonic`` and ``sleep``."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)  # let the emulator's background work run; no time passes
 
 
 @pytest.fixture

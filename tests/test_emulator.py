@@ -254,9 +254,12 @@ async def test_routes_by_path_whatever_the_host(api: Api) -> None:
     ("host", "status"),
     [
         ("examplebucket-1250000000.ci.ap-guangzhou.myqcloud.com", 200),
-        ("my-bucket-1250000000.CI.ap-beijing.myqcloud.com:443", 200),
+        ("ExampleBucket-1250000000.CI.ap-beijing.myqcloud.com:443", 200),
         ("examplebucket-1250000001.ci.ap-guangzhou.myqcloud.com", 403),
         ("my-bucket-99.cos.ap-beijing.myqcloud.com:8080", 403),
+        # The account's APPID but another bucket: the emulator serves one (issue 12).
+        ("my-bucket-1250000000.CI.ap-beijing.myqcloud.com:443", 404),
+        ("examplebucket2-1250000000.cos.ap-guangzhou.myqcloud.com", 404),
         ("localhost", 200),
         ("[::1]:80", 200),
     ],
@@ -267,6 +270,9 @@ async def test_host_naming_another_appid_is_denied(api: Api, host: str, status: 
     if status == 403:
         assert reply.error["Code"] == "AccessDenied"
         assert "1250000000" in reply.error["Message"]
+    if status == 404:
+        assert reply.error["Code"] == "NoSuchBucket"
+        assert "examplebucket-1250000000" in reply.error["Message"]
     cos = await api.call(
         "GET", "/images/clean.png", params={"ci-process": SINGLE}, headers={"Host": host}
     )

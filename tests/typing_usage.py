@@ -174,3 +174,16 @@ async def bucket_usage(client: AuditClient) -> list[str]:
     async for later in client.list_objects(prefix="uploads/", marker=keys[-1]):
         print(later.key)
     return keys
+
+
+async def testing_usage() -> None:
+    from cosaudit.testing import Emulated, emulated
+
+    async with emulated(job_duration=5) as cos:
+        env: Emulated = cos
+        env.clock.advance(5)
+        env.faults.add("slowdown", count=1)
+        (env.bucket_dir / "a.txt").write_text("hello")
+        async with env.client() as client:
+            job: TextJob = await client.text.moderate("hello")
+        print(job.label, env.url, env.bucket, [str(r) for r in env.requests])

@@ -18,7 +18,9 @@ mismatch) is 400 ``InvalidContent`` (page 1045/43611).
 
 A ``Host`` of the service's form ``<bucket>-<APPID>.(ci|cos).<region>.myqcloud.com`` names the
 bucket's owner: when that APPID is not ``EmulatorConfig.appid`` the answer is 403
-``AccessDenied`` (the bucket is someone else's). Any other host — an IP address, ``localhost``,
+``AccessDenied`` (the bucket is someone else's); when the APPID is the account's but the name is
+not ``EmulatorConfig.bucket``, 404 ``NoSuchBucket`` (the CI table's code for a missing bucket,
+page 1045/43611; COS answers the same). Any other host — an IP address, ``localhost``,
 what the official SDK sends with ``IP=`` — is not checked.
 """
 
@@ -30,6 +32,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 
 from aiohttp import hdrs, web
@@ -40,6 +43,7 @@ from cosaudit.emulator.config import EmulatorConfig
 from cosaudit.emulator.faults import Fault, current_request
 from cosaudit.emulator.kinds import Route, routes
 from cosaudit.emulator.kinds.base import Call
+from cosaudit.emulator.requestlog import RequestRecord, job_id_in
 from cosaudit.emulator.responses import ApiError, Dialect, error_response
 from cosaudit.emulator.service import Service
 
@@ -87,7 +91,8 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
 
 
 _SERVICE_HOST = re.compile(
-    r"[^.]+-(?P<appid>\d+)\.(?P<front>ci|cos)\.[^.]+\.myqcloud\.com(?::\d+)?", re.IGNORECASE
+    r"(?P<name>[^.]+)-(?P<appid>\d+)\.(?P<front>ci|cos)\.[^.]+\.myqcloud\.com(?::\d+)?",
+    re.IGNORECASE,
 )
 
 
@@ -109,13 +114,22 @@ def front_of(host: str) -> Dialect | None:
     return Dialect.COS if match["front"].lower() == "cos" else Dialect.CI
 
 
-def _check_appid(host: str, appid: str) -> None:
+def _check_bucket(host: str, appid: str, bucket: str | None) -> None:
     match = _SERVICE_HOST.fullmatch(host)
-    if match is not None and match["appid"] != appid:
+    if match is None:
+        return
+    if match["appid"] != appid:
         raise ApiError(
             403,
             "AccessDenied",
             f"The bucket belongs to APPID {match['appid']}, not to this account ({appid}).",
+        )
+    if bucket is not None and match["name"].lower() != bucket:
+        raise ApiError(
+            404,
+            "NoSuchBucket",
+            f"The specified bucket does not exist: {match['name']}-{appid} "
+            f"(this emulator serves {bucket}-{appid}).",
         )
 
 
@@ -130,6 +144,7 @@ def _check_md5(body: bytes, header: str) -> None:
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
+    started = time.perf_counter()
     table: tuple[Route, ...] = request.app[_ROUTES]
     request_id = service.ids.request_id()
     path = request.path
@@ -162,7 +177,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         except ApiError:
             service.stats.auth_failures += 1
             raise
-        _check_appid(request.host, service.config.appid)
+        _check_bucket(request.host, service.config.appid, service.config.bucket)
         # After authentication: an unsigned request must not use up a fault a test queued, and
         # a fault still looks like the service answering an authenticated caller.
         fault = service.faults.pick(request.method, path)
@@ -190,7 +205,33 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         answer = await injection.after(fault, answer, request, service, dialect, answer_error)
     # The emulator's clock, skewed or not: a client corrects its own from this header.
     answer.headers[hdrs.DATE] = service.http_date()
+    _record(request, service, answer, params, request_id, fault, started)
     return answer
+
+
+def _record(
+    request: web.Request,
+    service: Service,
+    answer: web.StreamResponse,
+    params: Mapping[str, str],
+    request_id: str,
+    fault: Fault | None,
+    started: float,
+) -> None:
+    transport = request.transport
+    dropped = transport is None or transport.is_closing()
+    body = answer.body if isinstance(answer, web.Response) else None
+    service.requests.add(
+        RequestRecord(
+            method=request.method,
+            path=request.path,  # never the query: it may hold q-signature or a token
+            status=None if dropped else answer.status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            request_id=request_id,
+            job_id=job_id_in(params.get("job_id"), body if isinstance(body, bytes) else None),
+            fault=fault.label if fault is not None else None,
+        )
+    )
 
 
 async def _shutdown(app: web.Application) -> None:

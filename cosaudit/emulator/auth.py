@@ -199,13 +199,19 @@ def _check_signature(
         signed_headers[listed] = sent
     host = signed_headers.get("host")
     variants = [{**signed_headers, "host": h} for h in _host_candidates(host)] if host else []
+    computed = []
     for variant in variants or [signed_headers]:
-        last = compute_signature(key.secret_key, method, path, params, variant, parts.key_time)
-        if hmac.compare_digest(last.signature.encode(), parts.signature.encode()):
+        signed = compute_signature(key.secret_key, method, path, params, variant, parts.key_time)
+        if hmac.compare_digest(signed.signature.encode(), parts.signature.encode()):
             return
+        computed.append(signed)
+    # The first variant is the headers exactly as received (host with its port when the client
+    # sent one): what a client debugging its signer must compare with its own string.
+    shown = computed[0]
+    also = " (also tried host without its port)" if len(computed) > 1 else ""
     raise _mismatch(
-        f"SecretId {parts.secret_id}; server HttpString={_redacted(last.http_string, headers)!r} "
-        f"StringToSign={last.string_to_sign!r}",
+        f"SecretId {parts.secret_id}; server HttpString={_redacted(shown.http_string, headers)!r} "
+        f"StringToSign={shown.string_to_sign!r}{also}",
     )
 
 

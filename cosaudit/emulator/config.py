@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -75,6 +76,20 @@ def _path(value: str | Path | None) -> Path | None:
     return None if value is None else Path(value)
 
 
+_BUCKET_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?")
+
+
+def _check_bucket(config: EmulatorConfig, _: object, value: str | None) -> None:
+    if value is None:
+        return
+    if value.endswith(f"-{config.appid}"):
+        raise ValueError(
+            f"bucket {value!r}: give the name without '-{config.appid}' (that part is the APPID)"
+        )
+    if not _BUCKET_NAME.fullmatch(value):
+        raise ValueError(f"bucket {value!r} is not lower-case letters, digits and hyphens")
+
+
 @define(frozen=True, slots=True)
 class EmulatorConfig:
     """Settings of one emulator instance.
@@ -91,6 +106,9 @@ class EmulatorConfig:
         allow_remote_fetch: fetch ``Url`` inputs from any host, not only loopback.
         appid: the account's APPID: a ``Host`` naming a bucket of another APPID
             (``<bucket>-<APPID>.ci.<region>.myqcloud.com``) gets 403 ``AccessDenied``.
+        bucket: the bucket's name without ``-<APPID>``: a ``Host`` naming another bucket of
+            the account gets 404 ``NoSuchBucket``; None accepts any name. Clients use
+            :attr:`full_bucket` (``examplebucket-1250000000``).
         clock: the job clock (seconds, monotonic).
         wall_clock: Unix time for ``CreationTime``. Signatures are checked against
             ``time.time`` regardless, since clients sign with their own wall-clock time. Both
@@ -101,6 +119,7 @@ class EmulatorConfig:
         max_body_bytes: larger request bodies get 413 ``InvalidContent``.
         max_jobs: jobs kept; beyond it the oldest settled jobs are dropped and their ids
             answer 404 ``AuditingJobNotFound``, like expired jobs.
+        request_log_size: requests kept in ``Emulator.requests`` (the latest).
     """
 
     secret_id: str = DEFAULT_SECRET_ID
@@ -119,6 +138,13 @@ class EmulatorConfig:
     seed: int | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     max_jobs: int = field(default=100_000, converter=_positive)
+    bucket: str | None = field(default="examplebucket", validator=_check_bucket)
+    request_log_size: int = 1000
+
+    @property
+    def full_bucket(self) -> str:
+        """The bucket as clients name it: ``<bucket>-<APPID>`` (``examplebucket`` if any)."""
+        return f"{self.bucket or 'examplebucket'}-{self.appid}"
 
 
 class Controls:

@@ -12,6 +12,7 @@ from cosaudit.emulator.badcases import BadCase
 from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import Faults
 from cosaudit.emulator.jobs import JobsView
+from cosaudit.emulator.requestlog import RequestRecord
 from cosaudit.emulator.service import Service
 from cosaudit.emulator.stats import Stats
 
@@ -52,6 +53,12 @@ class Emulator:
     def stats(self) -> Stats:
         """Counters of requests, submissions, queries, faults (``stats.faults`` by label)."""
         return self._service.stats
+
+    @property
+    def requests(self) -> tuple[RequestRecord, ...]:
+        """The latest requests served (``EmulatorConfig.request_log_size``), oldest first:
+        method, path, status, latency, job id, fault; never a query, header or secret."""
+        return self._service.requests.snapshot()
 
     @property
     def badcases(self) -> tuple[BadCase, ...]:

@@ -13,6 +13,7 @@ from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import FaultKind, Faults
 from cosaudit.emulator.ids import Ids
 from cosaudit.emulator.jobs import Job, JobStore, Outcome, Schedule, pick_duration
+from cosaudit.emulator.requestlog import RequestLog
 from cosaudit.emulator.sources import Sources
 from cosaudit.emulator.stats import Stats
 
@@ -28,6 +29,7 @@ class Service:
         self.controls = Controls(config.job_duration, config.final_after_polls)
         self.faults = Faults(config.seed)
         self.stats = Stats()
+        self.requests = RequestLog(config.request_log_size)
         self.ids = Ids(config.seed)
         self.keyring = Keyring([Key(config.secret_id, config.secret_key, config.token)])
         self.jobs = JobStore(config.clock, config.max_jobs, on_new=self._job_created)
