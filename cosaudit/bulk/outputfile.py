@@ -23,6 +23,7 @@ counts the lines it keeps against the items the journal finished and says so if 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -122,6 +123,7 @@ def _id_of(line: bytes) -> tuple[str | None, str]:
     return data["data_id"], str(data.get("status"))
 
 
+@functools.lru_cache(maxsize=64)  # a handful of scene names, a few per job
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
