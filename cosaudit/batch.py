@@ -244,7 +244,11 @@ async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
         tally.interrupted = True
         task.cancel()
 
-    loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+        handled = True
+    except NotImplementedError:  # Windows: Ctrl-C ends the run as a KeyboardInterrupt
+        handled = False
     summary = BulkSummary()
     requests = source.requests()
     try:
@@ -263,7 +267,8 @@ async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
                     raise
             summary = run.summary
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
         requests.close()
     if tally.interrupted:
         print(_summary(summary, config, tally), file=err)
@@ -286,6 +291,15 @@ async def _write(run: BulkRun[Any], config: Settings, tally: _Tally, err: TextIO
     if config.resume:
         output, tally.earlier, dropped = OutputFile.resume(config.output, journal.is_finished)
         kept = tally.earlier.total()
+        if kept != journal.finished_count:
+            # Lines of finished items are missing (the file was cut, replaced or lost to a
+            # power cut): the run cannot make them again without submitting them again.
+            output.close()
+            raise UsageError(
+                f"{config.output} has lines for {kept} of the {journal.finished_count} items "
+                f"{config.journal} finished; it was cut or replaced. Their results are in the "
+                "journal's 'done' records; remove both files to run everything again"
+            )
         if not config.quiet and (kept or dropped):
             print(
                 f"resuming: {kept} lines of finished items kept in {config.output}, "
@@ -332,23 +346,16 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
     args = parser().parse_args(argv)
     try:
         config = settings(args)
-        source = input_of(config.input, kind=config.kind)
-    except (UsageError, InvalidInput) as exc:
+        with input_of(config.input, kind=config.kind) as source:
+            total = source.check()
+            if not config.quiet:
+                print(f"cosaudit batch: {total} items from {source.name}", file=err)
+            return asyncio.run(run_batch(config, source, err))
+    except (UsageError, InvalidInput) as exc:  # InvalidInput: a bad line, a journal in use
         print(f"cosaudit batch: {exc}", file=err)
         return 2
-    with source:
-        try:
-            total = source.check()
-        except InvalidInput as exc:
-            print(f"cosaudit batch: {source.name}: {exc}", file=err)
-            return 2
-        if not config.quiet:
-            print(f"cosaudit batch: {total} items from {source.name}", file=err)
-        try:
-            return asyncio.run(run_batch(config, source, err))
-        except InvalidInput as exc:  # the journal is another kind's, or in use
-            print(f"cosaudit batch: {exc}", file=err)
-            return 2
-        except KeyboardInterrupt:  # a Ctrl-C before the run's handler was in place
-            print("interrupted: rerun with --resume to continue", file=err)
-            return 130
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Ctrl-C before the run's own handler was in place (nothing was sent), or a second
+        # one while it was closing (the journal holds what was on the wire).
+        print("interrupted: rerun with --resume to continue", file=err)
+        return 130

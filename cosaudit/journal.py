@@ -171,6 +171,11 @@ class Journal:
         """Whether an earlier run finished the item (and handed its result over)."""
         return bool(self._finished) and _digest(item_id) in self._finished
 
+    @property
+    def finished_count(self) -> int:
+        """How many items earlier runs finished, as the journal read on opening says."""
+        return len(self._finished)
+
     def claim(self, item_id: str) -> Open | None:
         """The item's unfinished record from earlier runs, taken so :meth:`unclaimed` skips it."""
         return self._unfinished.pop(item_id, None)

@@ -126,6 +126,19 @@ async def test_stdin_and_a_failed_item_exit_1(bucket_dir: Path, tmp_path: Path):
     assert records["gone"]["code"]
     assert records["texts/hello.txt"]["status"] == "succeeded"
     assert "1 failed" in err
+    # Resuming a finished run sends nothing and still tells the whole output's story.
+    status, err = await batch(
+        "-", "-o", out, *EMULATOR, "--bucket-dir", bucket_dir, "--resume", stdin=stdin
+    )
+    assert status == 1, err
+    assert "2 lines of finished items kept" in err
+    # An output that lost lines the journal finished cannot be made whole again: refused.
+    out.write_text(out.read_text().splitlines(keepends=True)[0])
+    status, err = await batch(
+        "-", "-o", out, *EMULATOR, "--bucket-dir", bucket_dir, "--resume", stdin=stdin
+    )
+    assert status == 2
+    assert "cut or replaced" in err
 
 
 @pytest.mark.parametrize(

@@ -45,10 +45,11 @@ _SOURCES = ("object", "content", "url")
 
 
 class BadLine(InvalidInput):
-    """A line of the input is not a request; ``line`` is its number (1-based)."""
+    """A line of the input is not a request; ``line`` is its number (1-based, 0 for the whole
+    file), ``field`` names the file, the line and the field at fault."""
 
-    def __init__(self, line: int, field: str, message: str) -> None:
-        super().__init__(f"line {line}: {field}", message)
+    def __init__(self, source: str, line: int, field: str, message: str) -> None:
+        super().__init__(f"{source} line {line}: {field}" if line else source, message)
         self.line = line
 
 
@@ -106,7 +107,7 @@ class InputFile:
         try:
             yield from (self._csv_lines(text) if self._csv else self._json_lines(text))
         except UnicodeDecodeError as exc:
-            raise BadLine(0, "encoding", f"{self.name} is not UTF-8: {exc}") from None
+            raise BadLine(self.name, 0, "encoding", f"is not UTF-8: {exc}") from None
         finally:
             if not self._stream.closed:  # a generator left unfinished may end after close()
                 text.detach()
@@ -118,9 +119,10 @@ class InputFile:
             try:
                 data = json.loads(raw)
             except ValueError as exc:
-                raise BadLine(number, "json", f"not a JSON object: {exc}") from None
+                raise BadLine(self.name, number, "json", f"not a JSON object: {exc}") from None
             if not isinstance(data, dict):
                 raise BadLine(
+                    self.name,
                     number,
                     "line",
                     f"a line is a JSON object naming {', '.join(_SOURCES)}, "
@@ -137,7 +139,9 @@ class InputFile:
         for row in reader:
             number = reader.line_num
             if None in row:
-                raise BadLine(number, "row", f"more cells than the header's {len(header)}")
+                raise BadLine(
+                    self.name, number, "row", f"more cells than the header's {len(header)}"
+                )
             data = {name: value for name, value in row.items() if value not in ("", None)}
             if not data:
                 continue
@@ -146,12 +150,16 @@ class InputFile:
     def _request(self, number: int, data: dict[str, Any], *, cells: bool = False) -> Request:
         kind = data.pop("kind", None) or self._kind
         if kind is None:
-            raise BadLine(number, "kind", f"name the kind: one of {', '.join(BULK_KINDS)}")
+            raise BadLine(
+                self.name, number, "kind", f"name the kind: one of {', '.join(BULK_KINDS)}"
+            )
         model = BULK_KINDS.get(kind) if isinstance(kind, str) else None
         if model is None:
-            raise BadLine(number, "kind", f"unknown kind {kind!r}; one of {', '.join(BULK_KINDS)}")
+            raise BadLine(
+                self.name, number, "kind", f"unknown kind {kind!r}; one of {', '.join(BULK_KINDS)}"
+            )
         if not any(data.get(source) is not None for source in _SOURCES):
-            raise BadLine(number, "input", f"name the input: {', '.join(_SOURCES)}")
+            raise BadLine(self.name, number, "input", f"name the input: {', '.join(_SOURCES)}")
         if cells:
             data = _typed_cells(data, model)
         if "data_id" not in data and "data_id" in attrs.fields_dict(model):
@@ -163,7 +171,7 @@ class InputFile:
         try:
             return structure(data, model)
         except InvalidInput as error:
-            raise BadLine(number, error.field, error.message) from None
+            raise BadLine(self.name, number, error.field, error.message) from None
 
     def _find_repeat(self, maybe: set[int]) -> None:
         """Refuse the first id that is really on two lines, among those the filter flagged."""
@@ -174,6 +182,7 @@ class InputFile:
                 continue
             if ident in first:
                 raise BadLine(
+                    self.name,
                     line.number,
                     "data_id",
                     f"repeats the id {ident!r} of line {first[ident]}; give each line its own "
