@@ -1,4 +1,4 @@
-"""The ``cosaudit`` command: ``cosaudit demo`` and ``cosaudit emulator``."""
+"""The ``cosaudit`` command: ``cosaudit batch``, ``cosaudit demo`` and ``cosaudit emulator``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cosaudit", description="Content moderation on Tencent Cloud COS / CI."
     )
-    parser.add_argument("command", choices=["demo", "emulator"], help="what to run")
+    parser.add_argument("command", choices=["batch", "demo", "emulator"], help="what to run")
     if not args or args[0] in ("-h", "--help"):
         parser.print_help()
         return 0 if args else 2
@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from .emulator.cli import main as emulator_main
 
         return int(emulator_main(rest))
+    if command == "batch":
+        from .batch import main as batch_main
+
+        return int(batch_main(rest))
     if command == "demo":
         from .demo import main as demo_main
 

@@ -231,10 +231,10 @@ class AuditClient:
     ) -> BulkRun[VirusJob]: ...
     @overload
     def moderate_many(
-        self, items: Items, *, kind: str, **options: Unpack[BulkOptions]
+        self, items: Items, *, kind: str | None = None, **options: Unpack[BulkOptions]
     ) -> BulkRun[Job]: ...
     def moderate_many(
-        self, items: Items, *, kind: str, **options: Unpack[BulkOptions]
+        self, items: Items, *, kind: str | None = None, **options: Unpack[BulkOptions]
     ) -> BulkRun[Any]:
         """Moderate many items with bounded concurrency; results stream as jobs finish.
 
@@ -253,6 +253,10 @@ class AuditClient:
             kind: ``"text"``, ``"image"``, ``"webpage"``, ``"video"``, ``"audio"``,
                 ``"document"`` or ``"virus"`` (whose submit takes no DataId: the id then
                 lives in the journal only). Not ``"live"``: a stream runs until cancelled.
+                Omitted, each item names its own kind, so one run takes several: a request
+                model (``TextRequest(...)``) by its type, a mapping by its ``"kind"`` key
+                (``{"kind": "image", "object": "a.png"}``); a plain string is refused, since
+                it could be a key, a URL or text.
 
         Options (all keyword):
             concurrency: items between the input and you at most (submitting, polling, or
@@ -282,7 +286,13 @@ class AuditClient:
                 or the journal is another kind's or in use (on entering ``async with``).
         """
         from .bulk import BulkRun
+        from .requests import BULK_KINDS
 
+        if kind is None:
+            kinds = {name: getattr(self, name) for name in BULK_KINDS}
+            return BulkRun(
+                kinds, items, name="mixed", sleep=self._sleep, monotonic=self._monotonic, **options
+            )
         moderation = getattr(self, kind, None) if isinstance(kind, str) else None
         if kind == "live":
             raise InvalidInput("kind", "a live stream runs until cancelled; not a bulk kind")

@@ -13,6 +13,10 @@ One JSON object per line, keyed by the item's id (its ``DataId``)::
     {"e":"done","id":"posts/1.txt","job":"st8f...","state":"Success","label":"Normal",
      "verdict":0}                                               final, and handed over
 
+A run over items of several kinds (``"kind":"mixed"``) adds the item's kind to its ``trying``,
+``submitted`` and ``ambiguous`` records (``"k":"image"``): a resume must know which API to
+ask about a job whose item the new input does not bring.
+
 What a resume makes of an item, from its last records:
 
 * ``done``: finished; skipped.
@@ -88,12 +92,14 @@ class Open:
         code: why the outcome is unknown (``AMBIGUOUS``), if recorded.
         earlier: a submission before the one this entry is about may have been accepted:
             a ``SUBMITTED`` item may have another job (a possible duplicate).
+        kind: the item's kind, in a run of several kinds.
     """
 
     phase: Phase
     job_id: str | None = None
     code: str | None = None
     earlier: bool = False
+    kind: str | None = None
 
     @property
     def ambiguous(self) -> bool:
@@ -165,6 +171,11 @@ class Journal:
         """Whether an earlier run finished the item (and handed its result over)."""
         return bool(self._finished) and _digest(item_id) in self._finished
 
+    @property
+    def finished_count(self) -> int:
+        """How many items earlier runs finished, as the journal read on opening says."""
+        return len(self._finished)
+
     def claim(self, item_id: str) -> Open | None:
         """The item's unfinished record from earlier runs, taken so :meth:`unclaimed` skips it."""
         return self._unfinished.pop(item_id, None)
@@ -176,17 +187,27 @@ class Journal:
 
     # -- records -------------------------------------------------------------------------
 
-    def trying(self, item_id: str) -> None:
-        self._write({"e": "trying", "id": item_id})
+    def trying(self, item_id: str, *, kind: str | None = None) -> None:
+        record: dict[str, Any] = {"e": "trying", "id": item_id}
+        if kind is not None:
+            record["k"] = kind
+        self._write(record)
 
-    def submitted(self, item_id: str, job_id: str, *, duplicate: bool = False) -> None:
+    def submitted(
+        self, item_id: str, job_id: str, *, duplicate: bool = False, kind: str | None = None
+    ) -> None:
         record: dict[str, Any] = {"e": "submitted", "id": item_id, "job": job_id}
         if duplicate:
             record["dup"] = 1
+        if kind is not None:
+            record["k"] = kind
         self._write(record)
 
-    def ambiguous(self, item_id: str, code: str) -> None:
-        self._write({"e": "ambiguous", "id": item_id, "code": code})
+    def ambiguous(self, item_id: str, code: str, *, kind: str | None = None) -> None:
+        record: dict[str, Any] = {"e": "ambiguous", "id": item_id, "code": code}
+        if kind is not None:
+            record["k"] = kind
+        self._write(record)
 
     def refused(self, item_id: str, code: str) -> None:
         self._write({"e": "refused", "id": item_id, "code": code})
@@ -317,19 +338,28 @@ def _apply(
         raise InvalidInput("journal", f"{path} has a record without an id: {record!r}")
     # Every unfinished entry stands for a submission that may have been accepted.
     before = unfinished.get(item_id)
+    item_kind = record.get("k", before.kind if before is not None else None)
     if event == "trying":
         # Sent again after an ambiguous attempt: that attempt's reason still stands.
         code = before.code if before is not None else None
-        unfinished[item_id] = Open(Phase.TRIED, code=code, earlier=before is not None)
+        unfinished[item_id] = Open(
+            Phase.TRIED, code=code, earlier=before is not None, kind=item_kind
+        )
     elif event == "submitted":
         earlier = bool(record.get("dup")) or (before is not None and before.earlier)
-        unfinished[item_id] = Open(Phase.SUBMITTED, job_id=str(record["job"]), earlier=earlier)
+        unfinished[item_id] = Open(
+            Phase.SUBMITTED, job_id=str(record["job"]), earlier=earlier, kind=item_kind
+        )
     elif event == "ambiguous":
-        unfinished[item_id] = Open(Phase.AMBIGUOUS, code=record.get("code"), earlier=True)
+        unfinished[item_id] = Open(
+            Phase.AMBIGUOUS, code=record.get("code"), earlier=True, kind=item_kind
+        )
     elif event == "refused":
         if before is not None and before.earlier:
             # This attempt was refused, but an earlier one may have been accepted.
-            unfinished[item_id] = Open(Phase.AMBIGUOUS, code=before.code, earlier=True)
+            unfinished[item_id] = Open(
+                Phase.AMBIGUOUS, code=before.code, earlier=True, kind=item_kind
+            )
         else:
             unfinished.pop(item_id, None)
     elif event == "done":

@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks import (
+    batch_throughput,
     client_cost,
     emulator_rps,
     hot_path,
     import_time,
+    kill_resume,
     polling,
     profile_client,
     throughput,
@@ -150,3 +152,15 @@ def test_profile_client_names_our_functions(capsys: pytest.CaptureFixture[str]) 
     profile_client.main(["--requests", "8", "--in-flight", "4", "--top", "5"])
     out = capsys.readouterr().out
     assert "by own time" in out and "session.py" in out
+
+
+def test_batch_throughput_runs_both_contenders(capsys: pytest.CaptureFixture[str]) -> None:
+    ratios = batch_throughput.main(["--items", "20", "--concurrency", "4"])
+    assert len(ratios) == 3 and all(value > 0 for value in ratios.values())
+    assert "ratios: batch/moderate_many items/s" in capsys.readouterr().out
+
+
+def test_kill_resume_counts_a_round(capsys: pytest.CaptureFixture[str]) -> None:
+    totals = kill_resume.main(["--rounds", "1", "--items", "30"])
+    assert (totals["lost"], totals["dup_lines"], totals["dup_submissions"]) == (0, 0, 0)
+    assert "duplicate submissions 0" in capsys.readouterr().out

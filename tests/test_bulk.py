@@ -666,3 +666,46 @@ async def test_items_may_be_requests_or_json_lines(emu: Emulator, tmp_path: Path
     assert set(sent) >= {r.id for r in digested if r.ok}  # the id went out as DataId
     line_0 = next(job for job in emu.jobs.values() if job.request["Input"]["DataId"] == "line-0")
     assert line_0.request["Conf"]["BizType"] == "b1"
+
+
+async def test_one_run_takes_items_of_several_kinds(emu: Emulator, tmp_path: Path) -> None:
+    journal = tmp_path / "mixed.jsonl"
+    items: list[Any] = [
+        TextRequest(object=KEYS[0], data_id="text-1"),
+        {"kind": "virus", "object": KEYS[1]},
+        {"kind": "document", "object": KEYS[2], "data_id": "doc-1"},
+        KEYS[3],  # a plain string: a key, a URL or text? refused, never guessed
+        {"kind": "live", "url": "rtmp://127.0.0.1/x"},  # not a bulk kind
+    ]
+    async with client_for(emu) as client:
+        results, summary = await collect(items, client, kind=None, journal=journal)
+    by_id = {r.id: r for r in results}
+    scan = item_id(items[1])  # a mapping's id is its data_id, else its digest ('kind' included)
+    assert {(r.id, r.kind, r.status) for r in results if r.ok} == {
+        ("text-1", "text", ItemStatus.SUCCEEDED),
+        (scan, "virus", ItemStatus.SUCCEEDED),
+        ("doc-1", "document", ItemStatus.SUCCEEDED),
+    }
+    assert by_id[KEYS[3]].status is ItemStatus.FAILED and by_id[KEYS[3]].code == "InvalidInput"
+    assert by_id[KEYS[3]].kind is None and by_id[KEYS[3]].item == KEYS[3]
+    assert (emu.stats.submits["text"], emu.stats.submits["virus"]) == (1, 1)
+    assert emu.stats.submits["document"] == 1 and summary.failed == 2
+    kinds = {r["id"]: r.get("k") for r in records(journal) if r["e"] == "submitted"}
+    assert kinds == {"text-1": "text", scan: "virus", "doc-1": "document"}
+    assert records(journal)[0]["kind"] == "mixed"
+
+
+async def test_a_mixed_resume_waits_for_a_job_by_the_kind_its_journal_names(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "mixed.jsonl"
+    async with client_for(emu) as client:
+        job = await client.document.submit(object=KEYS[4], data_id="doc-2")
+        assert job.job_id is not None
+        opened = Journal.open(journal, "mixed")
+        opened.submitted("doc-2", job.job_id, kind="document")
+        opened.close()
+        # The new input does not bring doc-2: its result is owed all the same.
+        results, _ = await collect([], client, kind=None, journal=journal)
+    assert [(r.id, r.kind, r.resumed, r.ok) for r in results] == [("doc-2", "document", True, True)]
+    assert emu.stats.submits["document"] == 1  # waited for, not submitted again

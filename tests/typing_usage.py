@@ -44,6 +44,7 @@ from cosaudit import (
     WebpageJob,
     jobs_table,
 )
+from cosaudit.models import Job
 from cosaudit.requests import structure
 
 
@@ -158,6 +159,12 @@ async def bulk_usage(client: AuditClient) -> BulkSummary:
     async with images:
         done: list[ImageJob | None] = [result.job async for result in images]
     print(done, images.summary.handed_over)
+    mixed: BulkRun[Job] = client.moderate_many(
+        [TextRequest(content="hi"), {"kind": "image", "object": "a.jpg"}]
+    )
+    async with mixed:
+        kinds: list[str | None] = [result.kind async for result in mixed]
+    print(kinds)
     return run.summary
 
 

@@ -23,6 +23,10 @@ Design choices (each for a reason a bulk job hits sooner or later):
   same item gets the same id in every run, which is what lets a resume recognise it. Ids must
   be unique within the input: a repeated one is submitted again (spotting repeats would take
   memory growing with the run), though a resume skips every item whose id finished.
+* **One run, several kinds.** Without ``kind=``, each item names its own: a request model by
+  its type (:attr:`Request.kind <cosaudit.requests.Request.kind>`), a mapping by its
+  ``"kind"`` key; a plain string is refused (a key, a URL or text?). The journal then records
+  each item's kind, so a resume knows which API to ask about a job.
 * **Submissions are never retried blindly.** A submission the service certainly did not accept
   (connection refused, 429/503, a 4xx) may be sent again; one that it may have accepted
   (:class:`~cosaudit.errors.SubmissionUnknown`, a timeout, a dropped connection, a 500) is
@@ -49,6 +53,8 @@ Where each piece lives:
 * :mod:`~cosaudit.bulk.progress`: the tqdm bar of ``progress=True``.
 * :mod:`~cosaudit.bulk.runner`: the run: ``async with``/``for``, input, slots, delivery, counts.
 * :mod:`cosaudit.journal` (beside this package): the record a run resumes from.
+* :mod:`~cosaudit.bulk.inputfile`, :mod:`~cosaudit.bulk.outputfile`: the files of
+  ``cosaudit batch`` (:mod:`cosaudit.batch`): requests in, one record per item out.
 """
 
 from __future__ import annotations

@@ -70,9 +70,11 @@ class ItemLife(Generic[J]):
     the policies, the clock and the journal.
 
     Args:
-        name: the run's name (the kind), for error messages.
+        name: the kind, for error messages and results.
         journal: the run's open journal, if it keeps one.
         on_retry: called before each item-level retry (the run counts them).
+        mixed: the run takes items of several kinds: a mapping item's ``kind`` key (which
+            chose this life) is no request field, and journal records name the kind.
     """
 
     name: str
@@ -85,6 +87,7 @@ class ItemLife(Generic[J]):
     _rng: random.Random
     _on_retry: Callable[[], None]
     _journal: Journal | None = None
+    _mixed: bool = False
     _request_type: type[Request] = field(
         init=False, default=attrs.Factory(lambda self: self._kind.request_type, takes_self=True)
     )
@@ -107,9 +110,16 @@ class ItemLife(Generic[J]):
         started = self._monotonic()
         outcome = await self._item(ident, item, entry)
         delivery = outcome if isinstance(outcome, Delivery) else Delivery(outcome, False)
-        # The item and its latency ride on the result, for records and reports downstream.
-        result = attrs.evolve(delivery.result, item=item, elapsed=self._monotonic() - started)
+        # The item, its kind and its latency ride on the result, for records and reports.
+        result = attrs.evolve(
+            delivery.result, kind=self.name, item=item, elapsed=self._monotonic() - started
+        )
         return Delivery(result, delivery.finish)
+
+    @property
+    def _tag(self) -> str | None:
+        """The kind to name in journal records (a run of several kinds only)."""
+        return self.name if self._mixed else None
 
     def done(self, result: BulkResult[J]) -> None:
         """Journal the item as finished: a resume skips it."""
@@ -144,6 +154,8 @@ class ItemLife(Generic[J]):
             data: dict[str, Any] = {"url" if is_url or not self._takes_object else "object": item}
         else:
             data = dict(item)
+            if self._mixed:
+                data.pop("kind", None)
         if self._takes_data_id:
             data["data_id"] = ident
         return structure(data, self._request_type)
@@ -202,7 +214,7 @@ class ItemLife(Generic[J]):
         """One submission; the journal learns its outcome even if the run is stopped meanwhile."""
         journal = self._journal
         if journal is not None:
-            journal.trying(ident)
+            journal.trying(ident, kind=self._tag)
             try:
                 await journal.commit()  # on disk before the request can be
             except asyncio.CancelledError:
@@ -239,13 +251,13 @@ class ItemLife(Generic[J]):
             return
         if isinstance(outcome, CosAuditError):
             if needs_reconciling(outcome):
-                journal.ambiguous(ident, _code(outcome))
+                journal.ambiguous(ident, _code(outcome), kind=self._tag)
             else:
                 journal.refused(ident, _code(outcome))
         elif outcome.job_id:
             # Final answers too (a synchronous API): should the run stop before handing it
             # over, a resume fetches it by JobId instead of calling it ambiguous.
-            journal.submitted(ident, outcome.job_id, duplicate=duplicate)
+            journal.submitted(ident, outcome.job_id, duplicate=duplicate, kind=self._tag)
 
     async def _follow(
         self, ident: str, job_id: str, *, duplicate: bool, resumed: bool

@@ -53,6 +53,8 @@ class BulkResult(Generic[J]):
             reads the input from.
         elapsed: seconds the item took in this run, from its start to its result (what a
             latency histogram plots); None for a result made by hand.
+        kind: the item's kind (``"text"``, ``"image"``...), which tells them apart in a run of
+            several kinds; None for an item whose kind is not one the run takes.
     """
 
     id: str
@@ -65,6 +67,7 @@ class BulkResult(Generic[J]):
     resumed: bool = False
     item: BulkItem | None = field(default=None, eq=False)
     elapsed: float | None = field(default=None, eq=False)
+    kind: str | None = None
 
     @property
     def ok(self) -> bool:

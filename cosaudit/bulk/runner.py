@@ -20,10 +20,11 @@ from ..config import RetryPolicy
 from ..errors import ClientStateError, InvalidInput
 from ..journal import Journal, Open
 from ..models import Job
+from ..requests import Request
 from .identity import BulkItem, BulkItems, item_id
 from .item import DEFAULT_ITEM_RETRY, AmbiguousPolicy, Delivery, ItemLife, Moderation
 from .progress import Progress, ProgressOption, bar_factory, total_of
-from .results import BulkResult, BulkSummary, Tally
+from .results import BulkResult, BulkSummary, ItemStatus, Tally, _code
 
 __all__ = ["BulkOptions", "BulkRun"]
 
@@ -57,11 +58,15 @@ class BulkRun(Generic[J]):
 
     Made by :meth:`AuditClient.moderate_many <cosaudit.AuditClient.moderate_many>`; the
     arguments are documented there. Runs once.
+
+    ``kind`` is one kind's moderation (``client.text``), or a mapping of kind names to them
+    for a run whose items name their own kind: a request model by its type
+    (:attr:`Request.kind <cosaudit.requests.Request.kind>`), a mapping by its ``"kind"`` key.
     """
 
     def __init__(
         self,
-        kind: Moderation[J],
+        kind: Moderation[J] | Mapping[str, Moderation[J]],
         items: BulkItems,
         *,
         name: str,
@@ -97,17 +102,26 @@ class BulkRun(Generic[J]):
         self._journal_path = journal
         self._fsync = fsync
         self._monotonic = monotonic
-        self._life: ItemLife[J] = ItemLife(
-            name,
-            kind,
-            on_ambiguous=on_ambiguous,
-            timeout=timeout,
-            retry=retry or DEFAULT_ITEM_RETRY,
-            sleep=sleep,
-            monotonic=monotonic,
-            rng=rng or random.Random(),
-            on_retry=self._retried,
-        )
+        self._mixed = isinstance(kind, Mapping)
+        kinds = kind if isinstance(kind, Mapping) else {name: kind}
+        if not kinds:
+            raise InvalidInput("kind", "give at least one kind")
+        shared_rng = rng or random.Random()
+        self._lives: dict[str, ItemLife[J]] = {
+            kind_name: ItemLife(
+                kind_name,
+                moderation,
+                on_ambiguous=on_ambiguous,
+                timeout=timeout,
+                retry=retry or DEFAULT_ITEM_RETRY,
+                sleep=sleep,
+                monotonic=monotonic,
+                rng=shared_rng,
+                on_retry=self._retried,
+                mixed=self._mixed,
+            )
+            for kind_name, moderation in kinds.items()
+        }
         self._state = _State.NEW
         self._journal: Journal | None = None
         self._slots = asyncio.Semaphore(concurrency)
@@ -134,6 +148,11 @@ class BulkRun(Generic[J]):
         elapsed = end - self._started if self._started else 0.0
         return self._tally.summary(self._counts, elapsed=elapsed)
 
+    @property
+    def journal(self) -> Journal | None:
+        """The open journal, once the run has started (and until it is closed)."""
+        return self._journal
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> BulkRun[J]:
@@ -145,7 +164,10 @@ class BulkRun(Generic[J]):
             self._journal = await asyncio.to_thread(
                 Journal.open, self._journal_path, self.name, fsync=self._fsync
             )
-            self._life = attrs.evolve(self._life, journal=self._journal)
+            self._lives = {
+                name: attrs.evolve(life, journal=self._journal)
+                for name, life in self._lives.items()
+            }
         self._started = self._monotonic()
         self._state = _State.RUNNING
         if self._bar_factory is not None:
@@ -228,18 +250,43 @@ class BulkRun(Generic[J]):
             # A bug or the input failing: the caller sees it at its next result.
             self._queue.put_nowait(task.exception())
 
-    def _spawn(self, ident: str, item: BulkItem | None, entry: Open | None) -> None:
-        task = asyncio.ensure_future(self._deliver(ident, item, entry))
+    def _spawn(
+        self, life: ItemLife[J], ident: str, item: BulkItem | None, entry: Open | None
+    ) -> None:
+        task = asyncio.ensure_future(self._deliver(life, ident, item, entry))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
-    async def _deliver(self, ident: str, item: BulkItem | None, entry: Open | None) -> None:
-        self._queue.put_nowait(await self._life.run(ident, item, entry))
+    async def _deliver(
+        self, life: ItemLife[J], ident: str, item: BulkItem | None, entry: Open | None
+    ) -> None:
+        self._queue.put_nowait(await life.run(ident, item, entry))
+
+    def _life_of(self, item: BulkItem | None, entry: Open | None) -> ItemLife[J] | InvalidInput:
+        """The life of the item's kind: the run's one, or the one the item (or, for a job the
+        input did not bring, its journal entry) names."""
+        if not self._mixed:
+            return next(iter(self._lives.values()))
+        if isinstance(item, Request):
+            kind = type(item).kind
+        elif isinstance(item, Mapping):
+            kind = item.get("kind")
+        elif item is None and entry is not None:
+            kind = entry.kind
+        else:
+            return InvalidInput(
+                "kind", "a run of several kinds takes requests or mappings with a 'kind', not a str"
+            )
+        life = self._lives.get(kind) if isinstance(kind, str) else None
+        if life is None:
+            return InvalidInput("kind", f"unknown kind {kind!r}; one of {', '.join(self._lives)}")
+        return life
 
     def _finish_in_hand(self) -> None:
         delivery, self._in_hand = self._in_hand, None
         if delivery is not None and delivery.finish:
-            self._life.done(delivery.result)
+            # Every life shares the journal: any of them records the item as done.
+            next(iter(self._lives.values())).done(delivery.result)
 
     def _count(self, result: BulkResult[J]) -> None:
         self._counts[result.status.value] += 1
@@ -264,17 +311,31 @@ class BulkRun(Generic[J]):
                 continue
             entry = journal.claim(ident) if journal is not None else None
             await self._slots.acquire()
-            self._spawn(ident, item, entry)
+            self._start(ident, item, entry)
         if journal is not None:
             # Jobs an earlier run submitted that this input did not bring: their results
             # are owed all the same.
             for ident, entry in journal.unclaimed():
                 self._counts["items"] += 1
                 await self._slots.acquire()
-                self._spawn(ident, None, entry)
+                self._start(ident, None, entry)
         while self._tasks:
             await asyncio.wait(set(self._tasks))
         self._queue.put_nowait(_END)
+
+    def _start(self, ident: str, item: BulkItem | None, entry: Open | None) -> None:
+        """Run the item in the slot just taken, or refuse it there and then if its kind is not
+        one of the run's (like a request its kind refuses: nothing was sent)."""
+        life = self._life_of(item, entry)
+        if isinstance(life, ItemLife):
+            self._spawn(life, ident, item, entry)
+            return
+        status = ItemStatus.FAILED if entry is None else ItemStatus.AMBIGUOUS
+        result: BulkResult[J] = BulkResult(
+            ident, status, code=_code(life), error=life, item=item,
+            possible_duplicate=entry is not None and entry.earlier,
+        )  # fmt: skip
+        self._queue.put_nowait(Delivery(result, False))
 
     async def _iterate(self) -> AsyncIterator[BulkItem]:
         items = self._items

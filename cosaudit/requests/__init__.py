@@ -10,6 +10,9 @@ and given to ``client.<kind>.submit_request`` / ``moderate_request``, or built f
 Every bad value raises :class:`~cosaudit.errors.InvalidInput` naming the request node.
 """
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from .badcase import BadcaseReport
 from .common import Freeze, Request, UserInfoLike
 from .image import ImageBatchRequest, ImageInput, ImageRequest
@@ -20,7 +23,15 @@ from .text import TextRequest
 from .virus import VirusRequest
 from .webpage import WebpageRequest
 
+_BULK = (TextRequest, ImageRequest, WebpageRequest, VideoRequest, AudioRequest, DocumentRequest)
+BULK_KINDS: Mapping[str, type[Request]] = MappingProxyType(
+    {cls.kind: cls for cls in (*_BULK, VirusRequest) if cls.kind is not None}
+)
+"""The request model of each kind a bulk run takes, by :attr:`Request.kind` (not ``live``: a
+stream runs until cancelled)."""
+
 __all__ = [
+    "BULK_KINDS",
     "AudioRequest",
     "BadcaseReport",
     "DocumentRequest",

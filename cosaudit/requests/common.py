@@ -4,7 +4,7 @@ the ``<Conf>`` settings most kinds take."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import Attribute, define, field, fields
 
@@ -48,6 +48,10 @@ Validator = Callable[[Any, "Attribute[Any]", Any], None]
 @define(frozen=True, slots=True)
 class Request:
     """Base of the request models: validated when made, turned into a body by :meth:`to_body`."""
+
+    kind: ClassVar[str | None] = None
+    """The moderation kind it is submitted to (``client.<kind>``); None for the image batch and
+    the badcase report, which are no bulk run's items."""
 
     @property
     def synchronous(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import Attribute, define, field, fields
 
@@ -153,6 +153,8 @@ class ImageRequest(Request):
     through a one-item batch. ``asynchronous=False`` moderates it at once (what
     ``client.image.moderate`` does); the default starts a job, as ``client.image.submit``.
     """
+
+    kind: ClassVar[str] = "image"
 
     object: str | None = field(default=None, validator=_STRING)
     url: str | None = field(default=None, validator=_STRING)

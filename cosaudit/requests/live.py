@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import Attribute, define, field
 
@@ -40,6 +40,8 @@ class LiveRequest(Request):
         storage_path: a folder of the bucket to record the stream to
             (``<path>/<JobId>.m3u8`` and its ``.ts`` segments).
     """
+
+    kind: ClassVar[str] = "live"
 
     # BizType first: a missing policy is the first thing to say about a live request.
     biz_type: str = field(validator=_required_biz_type)

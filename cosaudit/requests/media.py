@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from attrs import define, field
@@ -59,6 +59,8 @@ class VideoRequest(Request):
         detect_content: also moderate the sound (``AudioSection`` results).
     """
 
+    kind: ClassVar[str] = "video"
+
     object: str | None = object_field()
     url: str | None = url_field()
     snapshot_count: int = field(validator=checked("Conf.Snapshot.Count", inputs.snapshot_count))
@@ -107,6 +109,8 @@ class VideoRequest(Request):
 class AudioRequest(Request):
     """One audio file (or a video file, whose sound track is moderated)."""
 
+    kind: ClassVar[str] = "audio"
+
     object: str | None = object_field()
     url: str | None = url_field()
     data_id: str | None = data_id_field()
@@ -147,6 +151,8 @@ class DocumentRequest(Request):
             name has no extension, since the service would fail the job.
         callback_type: 1 calls back every page, 2 only the pages that hit.
     """
+
+    kind: ClassVar[str] = "document"
 
     object: str | None = object_field()
     url: str | None = url_field()

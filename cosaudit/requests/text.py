@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import define, field
 
@@ -43,6 +43,8 @@ class TextRequest(Request):
     >>> TextRequest(content="hello", data_id="post-1").synchronous
     True
     """
+
+    kind: ClassVar[str] = "text"
 
     content: str | None = field(
         default=None, repr=sized, validator=checked("Input.Content", inputs.text_content)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import define
 
@@ -15,6 +15,8 @@ __all__ = ["VirusRequest"]
 @define(frozen=True, slots=True, kw_only=True)
 class VirusRequest(Request):
     """Scan one file, a COS ``object`` or a ``url`` (an archive's members are scanned too)."""
+
+    kind: ClassVar[str] = "virus"
 
     object: str | None = object_field()
     url: str | None = url_field()

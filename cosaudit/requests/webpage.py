@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from attrs import define, field
 
@@ -28,6 +28,8 @@ __all__ = ["WebpageRequest"]
 @define(frozen=True, slots=True, kw_only=True)
 class WebpageRequest(Request):
     """The page at ``url``: its text and images."""
+
+    kind: ClassVar[str] = "webpage"
 
     url: str = field(validator=checked("Input.Url", inputs.url))
     data_id: str | None = data_id_field()

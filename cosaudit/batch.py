@@ -1,0 +1,361 @@
+"""``cosaudit batch``: moderate every request of a JSONL or CSV file (or standard input), one
+JSON line of result per item, resumable after anything.
+
+::
+
+    cosaudit batch requests.jsonl -o results.jsonl --bucket examplebucket-1250000000 \\
+        --region ap-guangzhou          # keys from TENCENTCLOUD_SECRET_ID / _SECRET_KEY
+    cosaudit batch requests.jsonl -o results.jsonl --resume   # after a Ctrl-C, a kill, a crash
+
+Each line names its kind and its input: ``{"kind": "text", "object": "docs/1.txt",
+"data_id": "item-1"}``, ``content`` or ``url`` instead of ``object``, plus the kind's options
+(:mod:`cosaudit.bulk.inputfile`). The whole input is checked before anything is sent: a bad
+line, or an id repeated on two lines, is a usage error naming the line. Standard input is
+copied to a temporary file first, so it is checked whole as well (a producer that never ends
+is not a batch).
+
+The run goes through :meth:`AuditClient.moderate_many <cosaudit.AuditClient.moderate_many>`
+(one run for all kinds), with its journal beside the output (``OUT.journal``). Exactly one
+line per item ends up in the output across kills and resumes: see
+:mod:`cosaudit.bulk.outputfile` for how the output and the journal agree.
+
+Exit status: 0 when every item succeeded, 1 when some failed, are ambiguous or pending (the
+summary says which to reconcile), 2 for a usage or configuration error, 130 on Ctrl-C (after
+the summary so far and how to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from attrs import Factory, define
+
+from .bulk import BulkRun, BulkSummary, ItemStatus
+from .bulk.inputfile import InputFile, input_of
+from .bulk.outputfile import OutputFile, record
+from .client import AuditClient
+from .credentials import Credentials
+from .errors import InvalidInput, MissingCredentials
+from .requests import BULK_KINDS
+
+__all__ = ["main"]
+
+EMULATOR_BUCKET = "examplebucket-1250000000"
+EMULATOR_REGION = "ap-guangzhou"
+_SHOWN = 20  # ambiguous ids the summary lists by name; the output has them all
+
+
+class UsageError(Exception):
+    """A bad option or input: exit status 2, with this message."""
+
+
+@define(frozen=True, slots=True)
+class Settings:
+    """What the options say, checked."""
+
+    input: str
+    output: Path
+    journal: Path
+    resume: bool
+    concurrency: int
+    on_ambiguous: str
+    quiet: bool
+    kind: str | None
+    emulator: bool
+    bucket_dir: Path
+    job_duration: float
+    bucket: str
+    region: str
+    endpoint: str | None
+    credentials: Credentials | None  # None with --emulator: the emulator's own keys
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of ``cosaudit batch``; add new ones here, each in its group."""
+    parser = argparse.ArgumentParser(
+        prog="cosaudit batch",
+        description="Moderate every request of a JSONL or CSV file; one JSON line of result "
+        "per item, resumable after a kill with --resume.",
+    )
+    parser.add_argument("input", help="JSONL or CSV file of requests, or - for standard input")
+    parser.add_argument("-o", "--output", required=True, type=Path, help="results (JSONL)")
+    where = parser.add_argument_group("where to send")
+    where.add_argument("--endpoint", help="send to this scheme://host:port instead of COS's")
+    where.add_argument("--bucket", help="the bucket, NAME-APPID")
+    where.add_argument("--region", help="the bucket's region, e.g. ap-guangzhou")
+    where.add_argument(
+        "--emulator", action="store_true", help="run against the embedded emulator (no keys)"
+    )
+    where.add_argument(
+        "--bucket-dir",
+        type=Path,
+        default=Path(),
+        help="with --emulator: the folder standing for the bucket (default: .)",
+    )
+    where.add_argument(
+        "--job-duration",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --emulator: how long an emulated job takes (default 1)",
+    )
+    run = parser.add_argument_group("how to run")
+    run.add_argument("--kind", choices=sorted(BULK_KINDS), help="the kind of lines that name none")
+    run.add_argument(
+        "--concurrency", type=_positive_int, default=64, help="items in flight (default 64)"
+    )
+    run.add_argument("--journal", type=Path, help="the journal (default: OUTPUT.journal)")
+    run.add_argument(
+        "--resume", action="store_true", help="continue the run the output and journal record"
+    )
+    run.add_argument(
+        "--on-ambiguous",
+        choices=["report", "resubmit"],
+        default="report",
+        help="a submission that may have been accepted: report it (default) or send it again",
+    )
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    """The checked settings; raises :class:`UsageError`."""
+    output: Path = args.output
+    journal: Path = args.journal or output.with_name(output.name + ".journal")
+    if not args.resume:
+        there = [str(path) for path in (output, journal) if path.exists()]
+        if there:
+            raise UsageError(
+                f"{' and '.join(there)} already exist{'s' if len(there) == 1 else ''}: pass "
+                "--resume to continue that run, or remove them to start afresh"
+            )
+    elif output.exists() and not journal.exists():
+        raise UsageError(
+            f"{output} exists but its journal {journal} does not, so its lines cannot be "
+            "checked: remove it, or pass the --journal it was written with"
+        )
+    credentials: Credentials | None = None
+    if not 0 <= args.job_duration < 3600:
+        raise UsageError(f"--job-duration must be 0 to 3600 seconds, got {args.job_duration}")
+    if args.emulator:
+        if args.endpoint:
+            raise UsageError("--emulator runs its own endpoint: leave out --endpoint")
+        bucket, region = args.bucket or EMULATOR_BUCKET, args.region or EMULATOR_REGION
+    else:
+        if not args.bucket or not args.region:
+            raise UsageError(
+                "name the bucket and its region (--bucket NAME-APPID --region REGION), "
+                "or pass --emulator to try the command on the embedded emulator"
+            )
+        bucket, region = args.bucket, args.region
+        try:
+            credentials = Credentials.from_env()
+        except MissingCredentials:
+            raise UsageError(
+                "no keys: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the "
+                "environment (TENCENTCLOUD_SESSION_TOKEN too for temporary keys), or pass "
+                "--emulator"
+            ) from None
+    return Settings(
+        input=args.input,
+        output=output,
+        journal=journal,
+        resume=args.resume,
+        concurrency=args.concurrency,
+        on_ambiguous=args.on_ambiguous,
+        quiet=args.quiet,
+        kind=args.kind,
+        emulator=args.emulator,
+        bucket_dir=args.bucket_dir,
+        job_duration=args.job_duration,
+        bucket=bucket,
+        region=region,
+        endpoint=args.endpoint,
+        credentials=credentials,
+    )
+
+
+@asynccontextmanager
+async def _client(config: Settings) -> AsyncIterator[AuditClient]:
+    """The client the settings name, with the embedded emulator running if asked for."""
+    if not config.emulator:
+        assert config.credentials is not None
+        async with AuditClient(
+            bucket=config.bucket,
+            region=config.region,
+            endpoint=config.endpoint,
+            credentials=config.credentials,
+        ) as client:
+            yield client
+        return
+    # Imported here: the emulator is a tool for trying the command, not part of a real run.
+    from .emulator import Emulator, EmulatorConfig
+
+    emulated = EmulatorConfig(bucket_dir=config.bucket_dir, job_duration=config.job_duration)
+    async with (
+        Emulator(emulated) as emulator,
+        AuditClient(
+            bucket=config.bucket,
+            region=config.region,
+            endpoint=emulator.url,
+            credentials=Credentials(emulated.secret_id, emulated.secret_key),
+        ) as client,
+    ):
+        yield client
+
+
+@define
+class _Tally:
+    """What the summary names beyond the run's counts: the first ambiguous ids."""
+
+    ambiguous: list[str]
+    interrupted: bool = False
+    earlier: Counter[str] = Factory(Counter)  # statuses of the lines a resume kept
+
+
+async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
+    """Run the batch; returns the exit status."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    tally = _Tally([])
+
+    def interrupt() -> None:
+        # First Ctrl-C: stop gracefully (submissions on the wire finish and are journaled);
+        # a second one abandons them too (they stay ambiguous in the journal).
+        tally.interrupted = True
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+        handled = True
+    except NotImplementedError:  # Windows: Ctrl-C ends the run as a KeyboardInterrupt
+        handled = False
+    summary = BulkSummary()
+    requests = source.requests()
+    try:
+        async with _client(config) as client:
+            run = client.moderate_many(
+                requests,
+                concurrency=config.concurrency,
+                journal=config.journal,
+                on_ambiguous="resubmit" if config.on_ambiguous == "resubmit" else "report",
+            )
+            try:
+                async with run:
+                    summary = await _write(run, config, tally, err)
+            except asyncio.CancelledError:
+                if not tally.interrupted:
+                    raise
+            summary = run.summary
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
+        requests.close()
+    if tally.interrupted:
+        print(_summary(summary, config, tally), file=err)
+        print(
+            f"interrupted: rerun with --resume to continue (cosaudit batch {config.input} "
+            f"-o {config.output} --resume)",
+            file=err,
+        )
+        return 130
+    if not config.quiet:
+        print(_summary(summary, config, tally), file=err)
+    # The whole output counts, lines an earlier run wrote included.
+    earlier_ok = tally.earlier["succeeded"] == tally.earlier.total()
+    return 0 if summary.handed_over == summary.succeeded and earlier_ok else 1
+
+
+async def _write(run: BulkRun[Any], config: Settings, tally: _Tally, err: TextIO) -> BulkSummary:
+    journal = run.journal
+    assert journal is not None
+    if config.resume:
+        output, tally.earlier, dropped = OutputFile.resume(config.output, journal.is_finished)
+        kept = tally.earlier.total()
+        if kept != journal.finished_count:
+            # Lines of finished items are missing (the file was cut, replaced or lost to a
+            # power cut): the run cannot make them again without submitting them again.
+            output.close()
+            raise UsageError(
+                f"{config.output} has lines for {kept} of the {journal.finished_count} items "
+                f"{config.journal} finished; it was cut or replaced. Their results are in the "
+                "journal's 'done' records; remove both files to run everything again"
+            )
+        if not config.quiet and (kept or dropped):
+            print(
+                f"resuming: {kept} lines of finished items kept in {config.output}, "
+                f"{dropped} of unfinished items dropped (written again as they finish)",
+                file=err,
+            )
+    else:
+        output = OutputFile.create(config.output)
+    try:
+        async for result in run:
+            output.write(record(result))
+            if result.status is ItemStatus.AMBIGUOUS and len(tally.ambiguous) < _SHOWN:
+                tally.ambiguous.append(result.id)
+    finally:
+        output.close()
+    return run.summary
+
+
+def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
+    lines = [str(summary)]
+    earlier_bad = tally.earlier.total() - tally.earlier["succeeded"]
+    if earlier_bad:
+        lines.append(f"{earlier_bad} items of earlier runs did not succeed (see {config.output})")
+    if summary.ambiguous:
+        named = ", ".join(tally.ambiguous)
+        more = summary.ambiguous - len(tally.ambiguous)
+        lines.append(
+            f"{summary.ambiguous} ambiguous (may or may not have been accepted; reconcile them "
+            f"before resubmitting): {named}{f' and {more} more' if more > 0 else ''} "
+            f'(lines with "status":"ambiguous" in {config.output})'
+        )
+    if summary.failed or summary.pending:
+        lines.append(
+            f"{summary.failed} failed, {summary.pending} pending: their lines in "
+            f"{config.output} say why (--resume waits for pending jobs again, and sends again "
+            "submissions the service refused)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int:
+    """``cosaudit batch INPUT -o OUT.jsonl [options]``; returns the exit status."""
+    err = err or sys.stderr
+    args = parser().parse_args(argv)
+    try:
+        config = settings(args)
+        with input_of(config.input, kind=config.kind) as source:
+            total = source.check()
+            if not config.quiet:
+                print(f"cosaudit batch: {total} items from {source.name}", file=err)
+            return asyncio.run(run_batch(config, source, err))
+    except (UsageError, InvalidInput) as exc:  # InvalidInput: a bad line, a journal in use
+        print(f"cosaudit batch: {exc}", file=err)
+        return 2
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Ctrl-C before the run's own handler was in place (nothing was sent), or a second
+        # one while it was closing (the journal holds what was on the wire).
+        print("interrupted: rerun with --resume to continue", file=err)
+        return 130
