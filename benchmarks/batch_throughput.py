@@ -36,6 +36,7 @@ from typing import Any
 
 from benchmarks._common import machine, median, print_table, ratio_line, texts
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
+from cosaudit.cli import plain_help
 
 CONTENDERS = ("batch", "moderate_many")
 
@@ -130,7 +131,7 @@ def _run(
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run, print the table; returns the ratios of the last line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the table shows medians")

@@ -37,6 +37,7 @@ from typing import Any
 
 from benchmarks._common import machine, print_table, write_bucket
 from benchmarks._emulator import BUCKET, REGION
+from cosaudit.cli import plain_help
 from cosaudit.emulator import Emulator, EmulatorConfig
 
 JOB_SECONDS = 0.05
@@ -173,7 +174,7 @@ def _round(
 
 def main(argv: list[str] | None = None) -> dict[str, int]:
     """Run the rounds, print them; returns the totals (lost, dup_lines, dup_submissions...)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--items", type=int, default=3_000)
     parser.add_argument("--seed", type=int, default=1)
