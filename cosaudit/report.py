@@ -130,7 +130,7 @@ def _input_text(value: object) -> str:
                 return str(value[key])
         digest = value.get("content_sha256")
         if digest:
-            return f"content sha256:{str(digest)[:16]}…"
+            return f"content sha256:{str(digest)[:8]}…"
     return "" if value is None else str(value)
 
 
@@ -403,6 +403,15 @@ def _top(counter: Counter[str]) -> list[tuple[str, int, str]]:
     return bars
 
 
+def _ticks(highest: int) -> list[int]:
+    """Whole-number graduations from 0 past ``highest``, about 5 to 10 of them (pygal's own
+    would split a count of 1 into tenths)."""
+    step = 1
+    while highest / step > 8:
+        step = next(step * k for k in (2, 5, 10) if highest / (step * k) <= 8 or k == 10)
+    return list(range(0, highest + step, step))
+
+
 def _bars(
     pygal: Any, bars: list[tuple[str, int, str]], *, horizontal: bool, x_title: str | None = None
 ) -> str | None:
@@ -433,6 +442,7 @@ def _bars(
         x_label_rotation=0 if horizontal else 30,
         truncate_label=-1,
         value_formatter=lambda value: f"{value:,.0f}",
+        y_labels=_ticks(max(count for _, count, _ in bars)),
     )
     if horizontal:
         bars = bars[::-1]  # pygal stacks them from the bottom: the first one goes on top
