@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import importlib.util
 import json
 import os
 from collections import Counter
@@ -84,16 +85,20 @@ class ReportUnavailable(ImportError):
         )
 
 
+def _require() -> None:
+    """Raise :class:`ReportUnavailable` unless jinja2 and pygal can be imported; imports
+    neither (pygal, once imported, adds an import hook to the process: only when drawing)."""
+    for name in ("jinja2", "pygal"):
+        if importlib.util.find_spec(name) is None:
+            raise ReportUnavailable(name)
+
+
 def _libraries() -> tuple[Any, Any]:
     """jinja2 and pygal, or :class:`ReportUnavailable` naming the extra to install."""
-    try:
-        import jinja2
-    except ImportError:
-        raise ReportUnavailable("jinja2") from None
-    try:
-        import pygal
-    except ImportError:
-        raise ReportUnavailable("pygal") from None
+    _require()
+    import jinja2
+    import pygal
+
     return jinja2, pygal
 
 
@@ -198,7 +203,7 @@ class Report:
     )
 
     def __init__(self, *, title: str = "cosaudit run", max_flagged: int = 1000) -> None:
-        _libraries()
+        _require()
         if isinstance(max_flagged, bool) or not isinstance(max_flagged, int) or max_flagged < 0:
             raise ValueError(f"max_flagged must be an integer >= 0, got {max_flagged!r}")
         self.title = title
