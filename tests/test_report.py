@@ -238,3 +238,30 @@ def test_without_the_extra_the_error_says_what_to_install(
         write_report(iter(()), "never-written.html")
     assert not Path("never-written.html").exists()
     assert issubclass(ReportUnavailable, ImportError)
+
+
+async def test_the_demo_s_report_shows_the_demo_s_counts(browser: str, tmp_path: Path) -> None:
+    import io
+
+    from cosaudit.demo import run_demo
+
+    out = io.StringIO()
+    path = tmp_path / "demo.html"
+    assert await run_demo(out, concurrency=8, job_duration=(0.02, 0.1), report=path) == 0
+    assert "9 normal, 15 sensitive, 1 suspicious, 0 errors" in out.getvalue()
+    async with chromium.page(browser) as page:
+        await page.load(path.as_uri())
+        charts = await page.evaluate(CHARTS_JS)
+        kinds = await page.evaluate(
+            "Array.from(document.querySelectorAll('#kinds tbody tr'))"
+            ".map(r => Array.from(r.cells).map(c => c.textContent))"
+        )
+    # The table's counts, drawn: every result of the demo, bulk runs and single calls alike.
+    assert drawn(charts["verdicts"]) == {"normal": 9, "sensitive": 15, "suspicious": 1}
+    assert drawn(charts["statuses"]) == {"succeeded": 24, "failed": 1, "ambiguous": 0, "pending": 0}
+    assert drawn(charts["errors"]) == {"Cancelled": 1}  # the live stream the demo cancels
+    assert sum(drawn(charts["latency"], horizontal=False).values()) == 25
+    assert {row[0]: int(row[1]) for row in kinds} == {
+        "audio": 1, "document": 1, "image": 7, "live": 2, "text": 9, "video": 1,
+        "virus": 2, "webpage": 2,
+    }  # fmt: skip
