@@ -441,7 +441,7 @@ def _bars(
         print_values=True,
         print_zeroes=False,
         width=640,
-        height=max(180, 70 + 30 * len(bars)) if horizontal else 300,
+        height=max(120, 60 + 32 * len(bars)) if horizontal else 300,
         margin=12,
         x_title=x_title,
         x_label_rotation=0 if horizontal else 30,
