@@ -4,15 +4,19 @@ right counts, filterable, self-contained (no network), escaped, and capped for h
 from __future__ import annotations
 
 import json
+import re
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import chromium
 import pytest
+from conftest import client_for
 
 from cosaudit.bulk import BulkSummary
+from cosaudit.emulator import Emulator
 from cosaudit.report import Report, ReportUnavailable, read_records, write_report
 
 HOSTILE_ID = '<img src="http://127.0.0.1:9/x.png">'
@@ -265,3 +269,24 @@ async def test_the_demo_s_report_shows_the_demo_s_counts(browser: str, tmp_path:
         "audio": 1, "document": 1, "image": 7, "live": 2, "text": 9, "video": 1,
         "virus": 2, "webpage": 2,
     }  # fmt: skip
+
+
+def readme_block() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    found = re.search(r"#### The HTML report\n.*?```python\n(.*?)```", readme, re.S)
+    assert found is not None, "the README shows the report"
+    return found.group(1)
+
+
+async def test_the_readme_s_report_block_runs(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out.jsonl").write_text("".join(json.dumps(r) + "\n" for r in run_records()))
+    keys = ["images/clean.png", "images/ads.png", "images/porn.jpg"]
+    namespace: dict[str, Any] = {}
+    exec(f"async def main(client, keys):\n{textwrap.indent(readme_block(), '    ')}", namespace)
+    async with client_for(emulator) as client:
+        await namespace["main"](client, keys)
+    page = (tmp_path / "report.html").read_text("utf-8")
+    assert page.count("<tr data-verdict=") == 4  # the last write: the output file's records
