@@ -231,7 +231,7 @@ class Report:
         """Count one record (one item's line of a run's output)."""
         self.records += 1
         status = str(record.get("status") or "unknown")
-        verdict = record.get("verdict") or NO_VERDICT
+        verdict = str(record.get("verdict") or NO_VERDICT)
         self._statuses[status] += 1
         self._verdicts[verdict] += 1
         kind = str(record.get("kind") or "?")
@@ -342,7 +342,12 @@ class Report:
         flagged = [(name, f"{self._verdicts[name]:,}", _COLOURS[name]) for name in FLAGGED]
         if summary is None:
             counts = [(name, f"{self._statuses[name]:,}", _COLOURS[name]) for name in STATUSES]
-            return [("items", f"{self.records:,}", ""), *counts, *flagged]
+            cards = [("items", f"{self.records:,}", ""), *counts, *flagged]
+            if self._resumed:
+                cards.append(("resumed", f"{self._resumed:,}", ""))
+            if self._possible_duplicates:
+                cards.append(("possible duplicates", f"{self._possible_duplicates:,}", ""))
+            return cards
         cards = [
             ("items", f"{summary.items:,}", ""),
             *((name, f"{getattr(summary, name):,}", _COLOURS[name]) for name in STATUSES),

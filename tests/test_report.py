@@ -62,7 +62,7 @@ def run_records() -> list[dict[str, Any]]:
             record(n, "failed", code="ResourceNotFound", message="no such key", elapsed=0.04)
             for n in (10, 11)
         ),
-        record(12, "ambiguous", code="InternalError", message="<b>500</b>"),
+        record(12, "ambiguous", code="InternalError", message="<b>500</b>", resumed=True),
     ]
 
 
@@ -151,6 +151,7 @@ async def test_chromium_draws_the_charts_with_the_run_s_counts(
         "pending": "0",
         "sensitive": "3",
         "suspicious": "1",
+        "resumed": "1",
     }
     assert " ".join(cap.split()).startswith("Showing the first 3 of 4 flagged items")
     # Self-contained: the page is the one thing loaded; the hostile id stayed text.
