@@ -26,19 +26,21 @@ does not.
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import datetime
 import importlib.util
 import json
 import os
+import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .bulk.results import BulkSummary
 
-__all__ = ["Report", "ReportUnavailable", "read_records", "write_report"]
+__all__ = ["Report", "ReportUnavailable", "main", "read_records", "write_report"]
 
 FLAGGED = ("sensitive", "suspicious")
 VERDICTS = ("normal", *FLAGGED)
@@ -483,3 +485,38 @@ def write_report(
     report = Report(title=title, max_flagged=max_flagged)
     report.extend(records)
     return report.write(path, summary=summary)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``cosaudit report OUT.jsonl [-o PAGE.html] [--title T] [--max-flagged N]``: the report of
+    a finished run's output file. Exit status 0, or 2 when the extra is missing or the file
+    cannot be read as records."""
+    parser = argparse.ArgumentParser(
+        prog="cosaudit report",
+        description="Write the HTML report of a run's output file (cosaudit batch -o ...).",
+    )
+    parser.add_argument("output", metavar="OUT.jsonl", help="the run's output: JSON lines")
+    parser.add_argument(
+        "-o", "--page", metavar="PAGE.html", help="where to write it (default: OUT.html)"
+    )
+    parser.add_argument("--title", help="the page's title (default: the output file's name)")
+    parser.add_argument(
+        "--max-flagged", type=int, default=1000, metavar="N", help="flagged rows kept (1000)"
+    )
+    args = parser.parse_args(argv)
+    source = Path(args.output)
+    page = Path(args.page) if args.page else source.with_suffix(".html")
+    if page.resolve() == source.resolve():
+        parser.error(f"the page would replace the output file {source}")
+    try:
+        written = write_report(
+            read_records(source),
+            page,
+            title=args.title or f"cosaudit run: {source.name}",
+            max_flagged=args.max_flagged,
+        )
+    except (ReportUnavailable, OSError, ValueError) as exc:
+        print(f"cosaudit report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {written.resolve()}")
+    return 0

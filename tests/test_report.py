@@ -291,3 +291,34 @@ async def test_the_readme_s_report_block_runs(
         await namespace["main"](client, keys)
     page = (tmp_path / "report.html").read_text("utf-8")
     assert page.count("<tr data-verdict=") == 4  # the last write: the output file's records
+
+
+def test_cosaudit_report_builds_the_page_of_an_output_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cosaudit.report import main
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in run_records()), "utf-8")
+    assert main([str(out)]) == 0
+    page = tmp_path / "out.html"
+    assert capsys.readouterr().out == f"report: {page.resolve()}\n"
+    text = page.read_text("utf-8")
+    assert "<title>cosaudit run: out.jsonl</title>" in text
+    assert text.count("<tr data-verdict=") == 4
+
+    assert main([str(out), "-o", str(tmp_path / "b.html"), "--title", "T"]) == 0
+    assert "<title>T</title>" in (tmp_path / "b.html").read_text("utf-8")
+
+    with pytest.raises(SystemExit) as exit:
+        main([str(out), "-o", str(out)])  # never over the run's output
+    assert exit.value.code == 2
+
+    out.write_text('{"status": "succeeded"}\n[1]\n', "utf-8")
+    assert main([str(out)]) == 2
+    assert "out.jsonl:2: not a JSON object" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing.jsonl")]) == 2
+
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    assert main([str(out)]) == 2
+    assert "pip install 'cosaudit[report]'" in capsys.readouterr().err
