@@ -340,27 +340,22 @@ class Report:
         return target
 
     def _cards(self, summary: BulkSummary | None) -> list[tuple[str, str, str]]:
-        """The summary's figures: (name, value, colour or '')."""
-        flagged = [(name, f"{self._verdicts[name]:,}", _COLOURS[name]) for name in FLAGGED]
-        if summary is None:
-            counts = [(name, f"{self._statuses[name]:,}", _COLOURS[name]) for name in STATUSES]
-            cards = [("items", f"{self.records:,}", ""), *counts, *flagged]
-            if self._resumed:
-                cards.append(("resumed", f"{self._resumed:,}", ""))
-            if self._possible_duplicates:
-                cards.append(("possible duplicates", f"{self._possible_duplicates:,}", ""))
-            return cards
+        """The summary's figures: (name, value, colour or ''). Counts come from the records,
+        as the charts do (a resumed batch's output holds earlier runs' items too); the run's
+        summary adds what records do not tell."""
         cards = [
-            ("items", f"{summary.items:,}", ""),
-            *((name, f"{getattr(summary, name):,}", _COLOURS[name]) for name in STATUSES),
-            *flagged,
+            ("items", f"{self.records:,}", ""),
+            *((name, f"{self._statuses[name]:,}", _COLOURS[name]) for name in STATUSES),
+            *((name, f"{self._verdicts[name]:,}", _COLOURS[name]) for name in FLAGGED),
         ]
+        if self._resumed:
+            cards.append(("resumed", f"{self._resumed:,}", ""))
+        if self._possible_duplicates:
+            cards.append(("possible duplicates", f"{self._possible_duplicates:,}", ""))
+        if summary is None:
+            return cards
         if summary.skipped:
-            cards.append(("skipped (done earlier)", f"{summary.skipped:,}", ""))
-        if summary.resumed:
-            cards.append(("resumed", f"{summary.resumed:,}", ""))
-        if summary.possible_duplicates:
-            cards.append(("possible duplicates", f"{summary.possible_duplicates:,}", ""))
+            cards.append(("done in earlier runs", f"{summary.skipped:,}", ""))
         cards.append(("retries", f"{summary.retries:,}", ""))
         cards.append(("elapsed", _seconds(summary.elapsed), ""))
         if summary.elapsed > 0:
