@@ -306,11 +306,12 @@ async def test_the_readme_s_report_block_runs(
 def test_cosaudit_report_builds_the_page_of_an_output_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cosaudit.cli import main as cli
     from cosaudit.report import main
 
     out = tmp_path / "out.jsonl"
     out.write_text("".join(json.dumps(r) + "\n" for r in run_records()), "utf-8")
-    assert main([str(out)]) == 0
+    assert cli(["report", str(out)]) == 0  # the command, as the shell runs it
     page = tmp_path / "out.html"
     assert capsys.readouterr().out == f"report: {page.resolve()}\n"
     text = page.read_text("utf-8")
@@ -332,3 +333,51 @@ def test_cosaudit_report_builds_the_page_of_an_output_file(
     monkeypatch.setitem(sys.modules, "jinja2", None)
     assert main([str(out)]) == 2
     assert "pip install 'cosaudit[report]'" in capsys.readouterr().err
+
+
+def test_cosaudit_batch_writes_the_report_of_its_output(
+    browser: str, bucket_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import io
+
+    from cosaudit.batch import main as batch
+
+    requests = [
+        {"kind": "text", "object": "texts/hello.txt", "data_id": "t-1"},
+        {"kind": "text", "content": "buy porn here", "data_id": "t-2"},
+        {"kind": "image", "object": "images/ads.png", "data_id": "i-1"},
+        {"kind": "text", "object": "texts/missing.txt", "data_id": "t-3"},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in requests), "utf-8")
+    out, page = tmp_path / "out.jsonl", tmp_path / "page.html"
+    emulator = ["--emulator", "--job-duration", "0.02", "--bucket-dir", str(bucket_dir)]
+    err = io.StringIO()
+    assert batch([str(source), "-o", str(out), *emulator, "--report", str(page)], err=err) == 1
+    assert f"report: {page.resolve()}" in err.getvalue()
+
+    async def drawn_page() -> Any:
+        async with chromium.page(browser) as tab:
+            await tab.load(page.as_uri())
+            return await tab.evaluate(CHARTS_JS), await tab.evaluate("document.title")
+
+    charts, title = asyncio.run(drawn_page())
+    assert title == f"cosaudit batch {source}"
+    assert drawn(charts["verdicts"]) == {
+        "normal": 1,
+        "sensitive": 2,
+        "suspicious": 0,
+        "no verdict": 1,
+    }
+    assert drawn(charts["statuses"]) == {"succeeded": 3, "failed": 1, "ambiguous": 0, "pending": 0}
+    assert drawn(charts["labels"]) == {"Porn": 1, "Ads": 1}
+
+    # Refused before anything is sent: over the output, or without the extra.
+    again = ["-o", str(tmp_path / "o2.jsonl"), *emulator]
+    assert batch([str(source), *again, "--report", str(tmp_path / "o2.jsonl")], err=err) == 2
+    monkeypatch.setitem(sys.modules, "pygal", None)
+    err = io.StringIO()
+    assert batch([str(source), *again, "--report", str(page)], err=err) == 2
+    assert "pip install 'cosaudit[report]'" in err.getvalue()
+    assert not (tmp_path / "o2.jsonl").exists()
