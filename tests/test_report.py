@@ -243,6 +243,20 @@ def test_escapes_what_records_say(tmp_path: Path) -> None:
     text = page.render()
     assert HOSTILE_ID not in text and "&lt;img src=" in text
     assert "<b>500</b>" not in text and "&lt;b&gt;500&lt;/b&gt;" in text
+    # Labels, codes and kinds reach the charts too (their text, their titles, pygal's config).
+    hostile = Report()
+    hostile.add(
+        record(
+            1,
+            "failed",
+            code="x</script><script>alert(1)</script>",
+            verdict="sensitive",
+            label="<img src=x onerror=alert(2)>",
+            kind="<b>k</b>",
+        )
+    )
+    page = hostile.render()
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>k" not in page
 
 
 def test_without_the_extra_the_error_says_what_to_install(
