@@ -50,6 +50,7 @@ BENCHMARKS = {
     "polling": ["--jobs", "300", "--repeat", "1"],
     "throughput": ["--jobs", "1000", "--repeat", "1"],
     "memory": ["--sizes", "2000", "20000"],
+    "report": ["--sizes", "10000", "100000"],
 }
 
 

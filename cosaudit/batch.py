@@ -44,6 +44,7 @@ from .bulk.outputfile import OutputFile, record
 from .client import AuditClient
 from .credentials import Credentials
 from .errors import InvalidInput, MissingCredentials
+from .report import Report, ReportUnavailable, read_records, write_report
 from .requests import BULK_KINDS
 
 __all__ = ["main"]
@@ -76,6 +77,7 @@ class Settings:
     region: str
     endpoint: str | None
     credentials: Credentials | None  # None with --emulator: the emulator's own keys
+    report: Path | None = None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -123,6 +125,13 @@ def parser() -> argparse.ArgumentParser:
         help="a submission that may have been accepted: report it (default) or send it again",
     )
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.html",
+        help="at the end, write the HTML report of the whole output there "
+        "(pip install 'cosaudit[report]')",
+    )
     return parser
 
 
@@ -152,6 +161,16 @@ def settings(args: argparse.Namespace) -> Settings:
             f"{output} exists but its journal {journal} does not, so its lines cannot be "
             "checked: remove it, or pass the --journal it was written with"
         )
+    report: Path | None = args.report
+    if report is not None:
+        try:
+            Report()  # the extra's absence said now, not after the run
+        except ReportUnavailable as exc:
+            raise UsageError(f"--report: {exc}") from None
+        if report.resolve() in (output.resolve(), journal.resolve()):
+            raise UsageError(f"--report {report} would replace the run's output or journal")
+        if not report.parent.is_dir():
+            raise UsageError(f"--report {report}: no folder {report.parent}")
     credentials: Credentials | None = None
     if not 0 <= args.job_duration < 3600:
         raise UsageError(f"--job-duration must be 0 to 3600 seconds, got {args.job_duration}")
@@ -190,6 +209,7 @@ def settings(args: argparse.Namespace) -> Settings:
         region=region,
         endpoint=args.endpoint,
         credentials=credentials,
+        report=report,
     )
 
 
@@ -280,6 +300,17 @@ async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
         return 130
     if not config.quiet:
         print(_summary(summary, config, tally), file=err)
+    if config.report is not None:
+        # From the output file, not this run's results: a resumed run's page shows every item.
+        page = await asyncio.to_thread(
+            write_report,
+            read_records(config.output),
+            config.report,
+            summary=summary,
+            title=f"cosaudit batch {config.input}",
+        )
+        if not config.quiet:
+            print(f"report: {page.resolve()}", file=err)
     # The whole output counts, lines an earlier run wrote included.
     earlier_ok = tally.earlier["succeeded"] == tally.earlier.total()
     return 0 if summary.handed_over == summary.succeeded and earlier_ok else 1

@@ -1,4 +1,4 @@
-"""The ``cosaudit`` command: ``cosaudit batch``, ``cosaudit demo`` and ``cosaudit emulator``."""
+"""The ``cosaudit`` command: ``cosaudit batch``, ``demo``, ``emulator`` and ``report``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cosaudit", description="Content moderation on Tencent Cloud COS / CI."
     )
-    parser.add_argument("command", choices=["batch", "demo", "emulator"], help="what to run")
+    parser.add_argument(
+        "command", choices=["batch", "demo", "emulator", "report"], help="what to run"
+    )
     if not args or args[0] in ("-h", "--help"):
         parser.print_help()
         return 0 if args else 2
@@ -38,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         from .batch import main as batch_main
 
         return int(batch_main(rest))
+    if command == "report":
+        from .report import main as report_main
+
+        return int(report_main(rest))
     if command == "demo":
         from .demo import main as demo_main
 

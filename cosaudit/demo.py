@@ -3,8 +3,9 @@
 Starts the emulator and a tiny website on 127.0.0.1, moderates texts, text objects, images
 (objects, raw bytes, a batch), webpages, a video, a voice message, a document, two live streams
 (one waited for, one cancelled) and two virus scans at once through
-:class:`~cosaudit.AuditClient`, reports one badcase, and prints one table. Nothing leaves the
-machine.
+:class:`~cosaudit.AuditClient` (each kind's items through the bulk runner,
+``client.moderate_many``, with its progress bar), reports one badcase, prints one table, and
+writes the HTML report of it all (:mod:`cosaudit.report`). Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -25,6 +27,9 @@ from typing import Any, TextIO
 from aiohttp import web
 from attrs import define
 
+from .bulk import BulkItem, BulkResult, ItemStatus
+from .bulk.progress import ProgressOption
+from .bulk.records import record
 from .cli import plain_help
 from .client import AuditClient
 from .config import PollPolicy
@@ -33,9 +38,12 @@ from .emulator import Emulator, EmulatorConfig
 from .emulator.config import parse_duration
 from .emulator.images import png_with_text
 from .errors import CosAuditError
-from .models import Job, jobs_table
+from .models import Job, JobState, jobs_table
+from .report import Report, ReportUnavailable
 
-__all__ = ["main", "run_demo"]
+__all__ = ["DEFAULT_REPORT", "main", "run_demo"]
+
+DEFAULT_REPORT = "cosaudit-demo-report.html"
 
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-guangzhou"
@@ -91,32 +99,52 @@ def _items(samples: dict[str, Any], site: str) -> list[_Item]:
     ]
 
 
-async def _call(item: _Item, client: AuditClient) -> tuple[Job, ...]:
+# The bulk runner's kind for each sample kind; the others (an image batch, live streams) are
+# single calls, which moderate_many does not make.
+_BULK_KINDS = {
+    "text": "text",
+    "text object": "text",
+    "image object": "image",
+    "image bytes": "image",
+    "webpage": "webpage",
+    "video": "video",
+    "audio": "audio",
+    "document": "document",
+    "virus scan": "virus",
+}
+
+
+def _bulk_item(item: _Item, ident: str) -> BulkItem:
+    """The sample as an item of its kind's bulk run, sent with DataId ``ident``."""
     if item.kind == "text":
-        return (await client.text.moderate(item.source),)
-    if item.kind == "text object":
-        return (await client.text.moderate(object=item.source),)
-    if item.kind == "image object":
-        return (await client.image.moderate(object=item.source),)
+        return {"content": item.source, "data_id": ident}
     if item.kind == "image bytes":
-        return (await client.image.moderate(content=item.content),)
+        return {"content": item.content, "data_id": ident}
+    if item.kind == "webpage":
+        return {"url": item.source, "return_highlight_html": True, "data_id": ident}
+    if item.kind == "video":
+        return {
+            "object": item.source,
+            "snapshot_count": 4,
+            "snapshot_mode": "Average",
+            "detect_content": True,
+            "data_id": ident,
+        }
+    return item.source  # an object key: its own DataId (virus scans take none)
+
+
+def _ident(item: _Item, index: int) -> str:
+    """A sample's DataId: its object key or URL, else (inline content) its kind and number."""
+    if item.kind in ("text", "image bytes"):
+        return f"{item.kind.replace(' ', '-')}-{index}"
+    return item.source
+
+
+async def _call(item: _Item, client: AuditClient) -> tuple[Job, ...]:
+    """A sample the bulk runner does not take: an image batch or a live stream."""
     if item.kind == "image batch":
         return await client.image.moderate_batch(item.batch)
-    if item.kind == "webpage":
-        return (await client.webpage.moderate(item.source, return_highlight_html=True),)
-    if item.kind == "video":
-        return (
-            await client.video.moderate(
-                object=item.source, snapshot_count=4, snapshot_mode="Average", detect_content=True
-            ),
-        )
-    if item.kind == "audio":
-        return (await client.audio.moderate(object=item.source),)
-    if item.kind == "document":
-        return (await client.document.moderate(object=item.source),)
-    if item.kind.startswith("live"):
-        return (await _live(item, client),)
-    return (await client.virus.moderate(object=item.source),)
+    return (await _live(item, client),)
 
 
 async def _live(item: _Item, client: AuditClient) -> Job:
@@ -131,14 +159,60 @@ async def _live(item: _Item, client: AuditClient) -> Job:
     return await client.live.get(job.job_id)  # final: Cancelled
 
 
-async def _run(item: _Item, client: AuditClient, limit: asyncio.Semaphore) -> _Outcome:
+async def _run(
+    index: int, item: _Item, client: AuditClient, limit: asyncio.Semaphore, report: Report | None
+) -> dict[int, _Outcome]:
+    """A single call's sample; its outcome by sample index."""
     async with limit:
         started = time.monotonic()
         try:
             jobs = await _call(item, client)
         except CosAuditError as exc:
-            return _Outcome(item, (), f"{type(exc).__name__}: {exc}", time.monotonic() - started)
-        return _Outcome(item, jobs, None, time.monotonic() - started)
+            error = f"{type(exc).__name__}: {exc}"
+            return {index: _Outcome(item, (), error, time.monotonic() - started)}
+        seconds = time.monotonic() - started
+    if report is not None:
+        kind = "live" if item.kind.startswith("live") else "image"
+        names = item.batch or (item.source,)
+        for name, job in zip(names, jobs, strict=True):
+            report.add(record(_as_result(name, job, seconds), kind=kind, item=name))
+    return {index: _Outcome(item, jobs, None, seconds)}
+
+
+def _as_result(ident: str, job: Job, seconds: float) -> BulkResult[Job]:
+    """A single call's job as the bulk runner would have handed it over."""
+    if job.state == JobState.SUCCESS:
+        return BulkResult(ident, ItemStatus.SUCCEEDED, job=job, job_id=job.job_id, elapsed=seconds)
+    code = job.code or (job.state.value if isinstance(job.state, JobState) else str(job.state))
+    return BulkResult(
+        ident, ItemStatus.FAILED, job=job, job_id=job.job_id, code=code, elapsed=seconds
+    )
+
+
+async def _run_bulk(
+    kind: str,
+    samples: Sequence[tuple[int, _Item]],
+    client: AuditClient,
+    *,
+    concurrency: int,
+    progress: ProgressOption,
+    report: Report | None,
+) -> dict[int, _Outcome]:
+    """One kind's samples through ``client.moderate_many``; outcomes by sample index."""
+    by_id = {_ident(item, index): (index, item) for index, item in samples}
+    items = [_bulk_item(item, ident) for ident, (_, item) in by_id.items()]
+    outcomes: dict[int, _Outcome] = {}
+    async with client.moderate_many(
+        items, kind=kind, concurrency=concurrency, progress=progress
+    ) as run:
+        async for result in run:
+            index, item = by_id[result.id]
+            error = None if result.ok else f"{result.status.value}: {result.code}"
+            jobs = (result.job,) if result.job is not None else ()
+            outcomes[index] = _Outcome(item, jobs, error, result.elapsed or 0.0)
+            if report is not None:
+                report.add(record(result, kind=kind))
+    return outcomes
 
 
 @asynccontextmanager
@@ -177,8 +251,17 @@ async def run_demo(
     *,
     concurrency: int = 32,
     job_duration: tuple[float, float] = (0.3, 1.5),
+    progress: ProgressOption = False,
+    report: str | os.PathLike[str] | None = None,
 ) -> int:
-    """Run the demo, print its table to ``out``; returns 0 when every sample got a result."""
+    """Run the demo, print its table to ``out``; returns 0 when every sample got a result.
+
+    Args:
+        concurrency: items in flight at once, for each kind.
+        progress: each kind's progress bar, as ``moderate_many(progress=...)`` takes it.
+        report: where to write the HTML report (needs ``cosaudit[report]``), if anywhere.
+    """
+    page = Report(title="cosaudit demo") if report is not None else None
     with tempfile.TemporaryDirectory(prefix="cosaudit-demo-") as tmp:
         samples, bucket, site_root = _prepare(Path(tmp))
         config = EmulatorConfig(bucket_dir=bucket, job_duration=job_duration)
@@ -195,17 +278,42 @@ async def run_demo(
             items = _items(samples, site)
             print(
                 f"cosaudit demo: {len(items)} samples on the emulator at {emulator.url} "
-                f"(jobs take {job_duration[0]:g}-{job_duration[1]:g} s), {concurrency} at once\n",
+                f"(jobs take {job_duration[0]:g}-{job_duration[1]:g} s), {concurrency} at once "
+                "for each kind\n",
                 file=out,
+                flush=True,
             )
+            bulk: dict[str, list[tuple[int, _Item]]] = {}
+            single: list[tuple[int, _Item]] = []
+            for index, item in enumerate(items):
+                kind = _BULK_KINDS.get(item.kind)
+                (bulk.setdefault(kind, []) if kind else single).append((index, item))
             started = time.monotonic()
             async with client:
                 limit = asyncio.Semaphore(concurrency)
-                outcomes = await asyncio.gather(*(_run(i, client, limit) for i in items))
+                runs = [
+                    _run_bulk(
+                        kind,
+                        members,
+                        client,
+                        concurrency=concurrency,
+                        progress=progress,
+                        report=page,
+                    )
+                    for kind, members in bulk.items()
+                ]
+                calls = [_run(index, item, client, limit, page) for index, item in single]
+                found: dict[int, _Outcome] = {}
+                for part in await asyncio.gather(*runs, *calls):
+                    found.update(part)
                 badcase = await _report_badcase(samples["badcase"], client)
             elapsed = time.monotonic() - started
+    outcomes = [found[index] for index in range(len(items))]
     _report(outcomes, elapsed, out)
     print(badcase, file=out)
+    if page is not None and report is not None:
+        path = page.write(report)
+        print(f"\nreport: {path.resolve()} (open it in a browser)", file=out)
     return 0 if all(o.error is None for o in outcomes) and "error" not in badcase else 1
 
 
@@ -257,11 +365,15 @@ def _positive_int(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``cosaudit demo [--concurrency N] [--job-duration MIN MAX]``; exit status 0 when every
-    call succeeded, 1 when some failed, 2 for bad arguments, 130 on Ctrl-C."""
+    """``cosaudit demo [--concurrency N] [--job-duration MIN MAX] [--report PATH | --no-report]``;
+    exit status 0 when every call succeeded, 1 when some failed, 2 for bad arguments, 130 on
+    Ctrl-C."""
     parser = argparse.ArgumentParser(prog="cosaudit demo", description=plain_help(__doc__))
     parser.add_argument(
-        "--concurrency", type=_positive_int, default=32, help="calls in flight at once (>= 1)"
+        "--concurrency",
+        type=_positive_int,
+        default=32,
+        help="items in flight at once, per kind (>= 1)",
     )
     parser.add_argument(
         "--job-duration",
@@ -271,15 +383,42 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("MIN", "MAX"),
         help="seconds an emulated job takes (default 0.3 1.5)",
     )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--report",
+        metavar="PATH",
+        help=f"write the HTML report there (default ./{DEFAULT_REPORT}; needs cosaudit[report])",
+    )
+    where.add_argument("--no-report", action="store_true", help="write no HTML report")
     args = parser.parse_args(argv)
     try:
         job_duration = parse_duration(tuple(args.job_duration))
     except ValueError as exc:  # the emulator's own check: negative, or MIN above MAX
         parser.error(f"--job-duration: {exc}")
     assert isinstance(job_duration, tuple)  # a range in, a range out
+    report = None if args.no_report else (args.report or DEFAULT_REPORT)
+    missing = None
+    if report is not None:
+        try:
+            Report()
+        except ReportUnavailable as exc:
+            if args.report:  # asked for by name: say so before the run, not after
+                parser.error(f"--report: {exc}")
+            missing, report = exc, None  # the default: the demo runs all the same
     try:
-        return asyncio.run(run_demo(concurrency=args.concurrency, job_duration=job_duration))
+        status = asyncio.run(
+            run_demo(
+                sys.stdout,
+                concurrency=args.concurrency,
+                job_duration=job_duration,
+                progress=True,  # on stderr when it is a terminal
+                report=report,
+            )
+        )
     except KeyboardInterrupt:
         # The demo keeps nothing between runs: there is nothing to resume, only to rerun.
         print("\ninterrupted; nothing was kept, run `cosaudit demo` again", file=sys.stderr)
         return 130
+    if missing is not None:
+        print(f"\nno HTML report: {missing}")
+    return status

@@ -164,3 +164,11 @@ def test_kill_resume_counts_a_round(capsys: pytest.CaptureFixture[str]) -> None:
     totals = kill_resume.main(["--rounds", "1", "--items", "30"])
     assert (totals["lost"], totals["dup_lines"], totals["dup_submissions"]) == (0, 0, 0)
     assert "duplicate submissions 0" in capsys.readouterr().out
+
+
+def test_report_builds_pages_from_output_files(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import report
+
+    report.main(["--sizes", "40", "400"])
+    out = capsys.readouterr().out
+    assert "400" in out and "ratios: peak RSS largest/smallest" in out

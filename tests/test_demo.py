@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
+import sys
+from pathlib import Path
 
 import pytest
 
 from cosaudit.cli import main
-from cosaudit.demo import run_demo
+from cosaudit.demo import DEFAULT_REPORT, run_demo
 
 
 async def test_demo_moderates_every_sample() -> None:
@@ -75,3 +78,47 @@ def test_bad_demo_arguments_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         main(["demo", *argv])
     assert exit.value.code == 2
+
+
+async def test_each_kind_goes_through_the_bulk_runner_with_its_bar(tmp_path: Path) -> None:
+    out, bars = io.StringIO(), io.StringIO()  # a file: tqdm draws there, terminal or not
+    report = tmp_path / "report.html"
+    status = await run_demo(
+        out, concurrency=8, job_duration=(0.02, 0.1), progress=bars, report=report
+    )
+    assert status == 0, out.getvalue()
+    drawn = bars.getvalue()
+    kinds = {"text": 9, "image": 4, "webpage": 2, "video": 1, "audio": 1, "document": 1}
+    for kind, count in {**kinds, "virus": 2}.items():
+        assert re.search(rf"{kind}: 100%.* {count}/{count} .*succeeded {count}, failed 0", drawn)
+    assert "live" not in drawn and "batch" not in drawn  # single calls, not bulk runs
+    assert out.getvalue().endswith(f"\nreport: {report.resolve()} (open it in a browser)\n")
+    assert report.read_text("utf-8").startswith("<!DOCTYPE html>")  # drawn: test_report.py
+
+
+def test_the_command_writes_the_report_where_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--job-duration", "0.02", "0.1"]) == 0
+    written = (tmp_path / DEFAULT_REPORT).resolve()
+    assert written.is_file()
+    assert f"report: {written} (open it in a browser)" in capsys.readouterr().out
+    assert main(["demo", "--job-duration", "0.02", "0.1", "--no-report", "--concurrency", "2"]) == 0
+    assert "report:" not in capsys.readouterr().out
+
+
+def test_without_the_report_extra_the_demo_runs_and_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "pygal", None)  # as after `pip install .` alone
+    assert main(["demo", "--job-duration", "0.02", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "9 normal, 15 sensitive, 1 suspicious, 0 errors" in out
+    assert out.rstrip().endswith("pip install 'cosaudit[report]'")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SystemExit) as exit:  # asked for by name: refused before the run
+        main(["demo", "--report", "mine.html"])
+    assert exit.value.code == 2
+    assert "pip install 'cosaudit[report]'" in capsys.readouterr().err

@@ -30,6 +30,7 @@ PURE = [
     "cosaudit.messages",
     "cosaudit.listing",
     "cosaudit.formats",
+    "cosaudit.report",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",
@@ -93,6 +94,13 @@ def test_the_emulator_imports_only_itself_and_the_wire_package() -> None:
 def test_the_session_knows_nothing_of_polling() -> None:
     loaded = loaded_after("import cosaudit.session")
     assert "cosaudit.waiting" not in loaded and "cosaudit.kinds" not in loaded
+
+
+def test_the_report_s_libraries_load_only_to_draw_a_report() -> None:
+    # cosaudit[report] is an extra: importing the package, or the report module, needs none of it.
+    loaded = loaded_after("import cosaudit, cosaudit.report, cosaudit.demo, cosaudit.cli")
+    assert "cosaudit.report" in loaded
+    assert not loaded & {"jinja2", "pygal", "markupsafe"}
 
 
 def test_public_names_resolve() -> None:
