@@ -173,6 +173,8 @@ def timeline_tree(
     return {
         "SnapshotCount": len(snapshots),
         "Label": verdict.label,
+        # The Go SDK's AuditingJobDetail.SubLabel: sent only when a manifest label gave one.
+        "SubLabel": verdict.sub_label or None,
         "Result": verdict.result,
         **aggregate_counts(parts, scenes),
         "Snapshot": [_snapshot_tree(i, shot, offset_ms) for i, shot in enumerate(snapshots)],
