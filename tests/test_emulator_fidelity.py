@@ -5,6 +5,7 @@ a scene its page does not list, at the emulator (raw signed requests) and in the
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +19,8 @@ from aiohttp.test_utils import TestServer
 from conftest import ManualClock
 from test_emulator import SINGLE, Api
 
+from benchmarks._emulator import BUCKET as PROCESS_BUCKET
+from benchmarks._emulator import REGION, EmulatorProcess
 from cosaudit import AuditClient, Credentials, Freeze, PollPolicy
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import png_with_text
@@ -29,13 +32,21 @@ from cosaudit.wire.scenes import KIND_SCENES
 BUCKET = "examplebucket-1250000000"
 FAST_POLL = PollPolicy(initial=0.01, multiplier=1.5, maximum=0.05, jitter=0.1, timeout=30)
 KNOWN_IMAGE = png_with_text("a cat on a mat")
+BANNED = {"token_id": "user-666", "nickname": "eve"}
+STAFF = {"device_id": "user-1"}
 KNIFE = {"x": 10, "y": 20, "width": 64, "height": 32, "rotate": 90}
 
 RULES: dict[str, Any] = {
     "include_defaults": True,
     "Ads": {"block": ["acme"]},
     "libraries": [
-        {"name": "rivals", "scene": "Ads", "suggestion": "review", "keywords": ["Globex"]},
+        {
+            "name": "rivals",
+            "scene": "Ads",
+            "suggestion": "review",
+            "keywords": ["Globex"],
+            "sub_label": "Competitor",
+        },
         {
             "name": "known-bad",
             "scene": "Porn",
@@ -196,6 +207,10 @@ async def test_a_text_library_answers_its_name_and_keywords(client: AuditClient)
     (lib,) = ads.lib_results
     assert (lib.lib_type, lib.lib_name, lib.keywords) == (2, "rivals", ("globex",))
     assert ads.keywords == ("buy now", "acme", "globex")  # the file kept the bundled lists
+    assert ads.sub_label == "Competitor"  # the library's
+    plain = await client.text.moderate("acme")
+    assert plain.sections[0].ads_info is not None
+    assert plain.sections[0].ads_info.sub_label is None  # none given: no SubLabel element
 
 
 async def test_a_rules_file_loads_like_a_mapping(tmp_path: Path) -> None:
@@ -205,6 +220,23 @@ async def test_a_rules_file_loads_like_a_mapping(tmp_path: Path) -> None:
     assert loaded == RuleSet.from_mapping(RULES)
     assert [lib.name for lib in loaded.libraries] == ["rivals", "known-bad"]
     assert [(a.name, a.list_type) for a in loaded.lists] == [("banned", 1), ("staff", 0)]
+
+
+def test_cosaudit_emulator_loads_a_rules_file(tmp_path: Path) -> None:
+    """``cosaudit emulator --rules FILE`` in its own process: the file's lists decide."""
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(RULES), "utf-8")
+
+    async def moderate(emu: EmulatorProcess) -> Any:
+        async with AuditClient(
+            bucket=PROCESS_BUCKET, region=REGION, endpoint=emu.url, credentials=emu.credentials
+        ) as audit:
+            return await audit.text.moderate("try Globex", user_info=BANNED)
+
+    with EmulatorProcess(extra_args=["--rules", str(path)]) as emu:
+        job = asyncio.run(moderate(emu))
+    assert job.list_info is not None and job.list_info.list_results[0].list_name == "banned"
+    assert job.sections[0].ads_info.lib_results[0].lib_name == "rivals"
 
 
 @pytest.mark.parametrize(
@@ -240,6 +272,17 @@ async def test_an_image_manifest_can_fail_the_job_and_a_bad_one_does(
     detail = reply.tree["Response"]["JobsDetail"]
     assert (detail["State"], detail["Code"]) == ("Failed", "ResourceNotSupported")
     assert message in detail["Message"]
+
+
+async def test_a_bad_frame_label_fails_the_video_job_naming_it(api: Api, bucket: Path) -> None:
+    manifest = {"frames": [{"time_ms": 0, "labels": {"Porn": {"score": 101}}}]}
+    key = put(bucket, "clips/bad.mp4", b"stand-in", manifest)
+    request = {"Input": {"Object": key}, "Conf": {"Snapshot": {"Count": "1"}}}
+    job_id = (await api.submit("video", request)).detail["JobId"]
+    await api.query("video", job_id)
+    detail = (await api.query("video", job_id)).detail
+    assert (detail["State"], detail["Code"]) == ("Failed", "ResourceNotSupported")
+    assert "frames[0].labels.Porn.score must be a whole number from 0 to 100" in detail["Message"]
 
 
 # --- item 6: objects in frames and pages, languages, webpage numbering -------------------------
@@ -314,9 +357,6 @@ async def test_webpage_images_take_only_the_image_scenes_asked_for(
 
 
 # --- item 6: ListInfo and ForbidState ----------------------------------------------------------
-
-BANNED = {"token_id": "user-666", "nickname": "eve"}
-STAFF = {"device_id": "user-1"}
 
 
 async def test_a_blocked_user_is_listed_and_blocked(client: AuditClient) -> None:

@@ -39,7 +39,8 @@ libraries: a text library's keywords hit like the scene's own (``suggestion`` ``
 default, or ``review``) and are answered in ``LibResults`` (``LibType`` 2, ``LibName``,
 ``Keywords``) of text- and audio-type containers; an image library names images by the SHA-256
 of their bytes, and an image whose bytes match hits with ``LibResults`` ``ImageId`` and
-``Score`` 100 (an exact copy). ``lists`` are the account's allow/block lists of users
+``Score`` 100 (an exact copy). A library's optional ``sub_label`` is answered as the ``SubLabel``
+of the scenes it hits. ``lists`` are the account's allow/block lists of users
 (:mod:`cosaudit.emulator.accounts`).
 """
 
@@ -213,16 +214,17 @@ class Verdict:
 
 def merge_scene(name: str, found: Sequence[SceneVerdict]) -> SceneVerdict:
     """One scene's outcomes merged: worst HitFlag, highest score, everything seen; the first
-    non-empty sub-category among the worst."""
+    non-empty sub-category of the worst outcomes, else of any."""
     flag = worst_flag(v.hit_flag for v in found)
-    worst = [v for v in found if v.hit_flag == flag]
+    # The worst outcomes first, so their sub-category is preferred.
+    ranked = sorted(found, key=lambda v: v.hit_flag != flag)
     return SceneVerdict(
         name,
         flag,
         max((v.score for v in found), default=0),
         tuple(dict.fromkeys(k for v in found for k in v.keywords)),
-        category=next((v.category for v in worst if v.category), ""),
-        sub_label=next((v.sub_label for v in worst if v.sub_label), ""),
+        category=next((v.category for v in ranked if v.category), ""),
+        sub_label=next((v.sub_label for v in ranked if v.sub_label), ""),
         objects=tuple(dict.fromkeys(o for v in found for o in v.objects)),
         libs=tuple(dict.fromkeys(lib for v in found for lib in v.libs)),
     )
@@ -245,6 +247,7 @@ class Library:
     hit_flag: int = 1
     keywords: tuple[str, ...] = field(default=(), converter=_folded)
     images: Mapping[str, str] = field(default=_NO_IMAGES, converter=MappingProxyType)
+    sub_label: str = ""
 
 
 def _entities(values: Iterable[str]) -> frozenset[str]:
@@ -291,7 +294,8 @@ class RuleSet:
                 words = tuple(w for w in library.keywords if w in folded)
                 if library.scene == name and words:
                     hit = _hit(name, library.hit_flag, words)
-                    parts.append(evolve(hit, libs=(LibHit(library.name, keywords=words),)))
+                    libs = (LibHit(library.name, keywords=words),)
+                    parts.append(evolve(hit, libs=libs, sub_label=library.sub_label))
             out.append(merge_scene(name, parts) if parts else SceneVerdict(name, 0, 0, ()))
         return Verdict(tuple(out))
 
@@ -306,6 +310,7 @@ class RuleSet:
                     library.hit_flag,
                     100,
                     (),
+                    sub_label=library.sub_label,
                     libs=(LibHit(library.name, image_id=image_id, score=100),),
                 )
                 for library in self.libraries
@@ -386,7 +391,7 @@ def _name(node: Mapping[str, Any], where: str) -> str:
 
 def _library(node: Mapping[str, Any], index: int) -> Library:
     where = f"libraries[{index}]"
-    _known(node, where, ("name", "scene", "suggestion", "keywords", "images"))
+    _known(node, where, ("name", "scene", "suggestion", "keywords", "images", "sub_label"))
     scene = node.get("scene")
     if scene not in SCENES:
         raise ValueError(f"{where}.scene must be one of {', '.join(PRIORITY)}")
@@ -405,7 +410,15 @@ def _library(node: Mapping[str, Any], index: int) -> Library:
         _SUGGESTIONS[suggestion],
         tuple(_words(node, "keywords", where)),
         {k: v.lower() for k, v in images.items()},
+        _sub_label(node, where),
     )
+
+
+def _sub_label(node: Mapping[str, Any], where: str) -> str:
+    value = node.get("sub_label", "")
+    if not isinstance(value, str):
+        raise ValueError(f"{where}.sub_label must be a string")
+    return value
 
 
 def _account_list(node: Mapping[str, Any], index: int) -> AccountList:
