@@ -263,9 +263,10 @@ class AccountList:
     entities: frozenset[str] = field(converter=_entities)
 
 
-def _hit(name: str, flag: int, words: tuple[str, ...]) -> SceneVerdict:
+def _hit(name: str, flag: int, scored: tuple[str, ...], also: tuple[str, ...] = ()) -> SceneVerdict:
+    """A hit scored by the words of its severity (``scored``), listing ``also`` after them."""
     low, high = (90, 100) if flag == 1 else (61, 90)
-    return SceneVerdict(name, flag, max(_score(w, low, high) for w in words), words)
+    return SceneVerdict(name, flag, max(_score(w, low, high) for w in scored), scored + also)
 
 
 @define(frozen=True, slots=True)
@@ -287,7 +288,7 @@ class RuleSet:
             blocked = tuple(w for w in rules.block if w in folded)
             reviewed = tuple(w for w in rules.review if w in folded)
             if blocked:
-                parts.append(_hit(name, 1, blocked + reviewed))
+                parts.append(_hit(name, 1, blocked, reviewed))
             elif reviewed:
                 parts.append(_hit(name, 2, reviewed))
             for library in self.libraries:
