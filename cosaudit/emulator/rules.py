@@ -215,6 +215,8 @@ class Verdict:
 def merge_scene(name: str, found: Sequence[SceneVerdict]) -> SceneVerdict:
     """One scene's outcomes merged: worst HitFlag, highest score, everything seen; the first
     non-empty sub-category of the worst outcomes, else of any."""
+    if len(found) == 1 and found[0].scene == name:
+        return found[0]  # the common case (one section, one page), kept cheap
     flag = worst_flag(v.hit_flag for v in found)
     # The worst outcomes first, so their sub-category is preferred.
     ranked = sorted(found, key=lambda v: v.hit_flag != flag)
@@ -228,6 +230,10 @@ def merge_scene(name: str, found: Sequence[SceneVerdict]) -> SceneVerdict:
         objects=tuple(dict.fromkeys(o for v in found for o in v.objects)),
         libs=tuple(dict.fromkeys(lib for v in found for lib in v.libs)),
     )
+
+
+def _merged(name: str, parts: Sequence[SceneVerdict]) -> SceneVerdict:
+    return merge_scene(name, parts) if parts else SceneVerdict(name, 0, 0, ())
 
 
 def _score(keyword: str, low: int, high: int) -> int:
@@ -297,7 +303,7 @@ class RuleSet:
                     hit = _hit(name, library.hit_flag, words)
                     libs = (LibHit(library.name, keywords=words),)
                     parts.append(evolve(hit, libs=libs, sub_label=library.sub_label))
-            out.append(merge_scene(name, parts) if parts else SceneVerdict(name, 0, 0, ()))
+            out.append(_merged(name, parts))
         return Verdict(tuple(out))
 
     def match_image(self, data: bytes, scenes: Iterable[str]) -> Verdict:
@@ -319,7 +325,7 @@ class RuleSet:
                 for image_id, sha in library.images.items()
                 if sha == digest
             ]
-            out.append(merge_scene(name, parts) if parts else SceneVerdict(name, 0, 0, ()))
+            out.append(_merged(name, parts))
         return Verdict(tuple(out))
 
     @classmethod
