@@ -401,6 +401,22 @@ async def test_every_kind_answers_list_info_and_forbid_state(
     assert (job.verdict, job.forbid_state) == (Result.SENSITIVE, 0)
 
 
+async def test_a_live_stream_answers_list_info_while_it_runs(
+    client: AuditClient, bucket: Path, clock: ManualClock
+) -> None:
+    stream = {"duration_ms": 5000, "frames": [{"time_ms": 0, "text": "hello"}]}
+    put(bucket, "live/room1.cosaudit.json", json.dumps(stream).encode())
+    submitted = await client.live.submit(
+        "rtmp://127.0.0.1/live/room1", biz_type="b81d45f94b91a683255e9a9506f45a11", user_info=BANNED
+    )
+    assert submitted.job_id is not None
+    clock.advance(1)
+    job = await client.live.get(submitted.job_id)
+    assert job.list_info is not None and job.list_info.list_results[0].entity == "user-666"
+    assert (job.result, job.forbid_state) == (Result.SENSITIVE, 0)
+    await client.live.cancel(submitted.job_id)
+
+
 async def test_webpage_answers_list_info(client: AuditClient, site: str) -> None:
     job = await client.webpage.moderate(site, user_info=STAFF)
     assert job.list_info is not None and job.list_info.list_results[0].list_name == "staff"
