@@ -84,7 +84,7 @@ def bucket(tmp_path: Path) -> Path:
             ],
             "audio": [
                 {"offset_ms": 0, "duration_ms": 4000, "text": "happy birthday to you"},
-                {"offset_ms": 4000, "duration_ms": 4000, "text": "you are an idiot"},
+                {"offset_ms": 4000, "duration_ms": 4000, "text": "no underage drinking"},
             ],
         },
     )
@@ -99,7 +99,7 @@ def bucket(tmp_path: Path) -> Path:
         {
             "audio": [
                 {"offset_ms": 0, "duration_ms": 2000, "text": "call me back"},
-                {"offset_ms": 2000, "duration_ms": 3000, "text": "you are an idiot"},
+                {"offset_ms": 2000, "duration_ms": 3000, "text": "no underage drinking"},
             ]
         },
     )
@@ -113,7 +113,7 @@ def bucket(tmp_path: Path) -> Path:
             ]
         },
     )
-    (tmp_path / "docs" / "contract").write_bytes(b"terms and conditions\fsigned, you idiot")
+    (tmp_path / "docs" / "contract").write_bytes(b"terms and conditions\fsigned, you terrorist")
     manifest(
         tmp_path,
         "files/tools.zip",
@@ -183,7 +183,7 @@ async def test_video_submit_get_wait(emu: Emulator, clock: ManualClock) -> None:
             snapshot_count=4,
             snapshot_mode="Average",
             detect_content=True,
-            detect_type=["Porn", "Ads", "Abuse"],  # Abuse is not among the default media scenes
+            detect_type=["Porn", "Ads", "Teenager"],  # not a default scene; video takes it
             data_id="v-1",
             user_info={"token_id": "u1"},
         )
@@ -207,13 +207,14 @@ async def test_video_submit_get_wait(emu: Emulator, clock: ManualClock) -> None:
     # DetectContent=1: one AudioSection per segment of the manifest, counted in the aggregates
     assert [(a.offset_time, a.duration, a.text, a.label) for a in job.audio_sections] == [
         (0, 4000, "happy birthday to you", "Normal"),
-        (4000, 4000, "you are an idiot", "Abuse"),
+        (4000, 4000, "no underage drinking", "Teenager"),
     ]
-    assert job.abuse_info is not None and (job.abuse_info.hit_flag, job.abuse_info.count) == (1, 1)
-    # Ads and Abuse both block: the label is the graver scene
-    assert (job.label, job.result) == ("Abuse", Result.SENSITIVE)
+    teen = job.teenager_info
+    assert teen is not None and (teen.hit_flag, teen.count) == (1, 1)
+    # Ads and Teenager both block: the label is the graver scene
+    assert (job.label, job.result) == ("Teenager", Result.SENSITIVE)
     assert job.hit_keywords("Ads") == ("buy now", "discount code")
-    assert job.hit_keywords("Abuse") == ("idiot",)
+    assert job.hit_keywords("Teenager") == ("underage drinking",)
 
 
 async def test_video_interval_and_fps_capture_times(emu: Emulator, clock: ManualClock) -> None:
@@ -274,22 +275,20 @@ async def test_a_failed_video_raises_with_the_manifest_code(
 async def test_audio_sections_from_the_manifest(emu: Emulator, clock: ManualClock) -> None:
     async with client_for(emu, clock) as client:
         job = await client.audio.moderate(
-            object="voice/message.mp3", data_id="a-1", detect_type="Porn,Abuse"
+            object="voice/message.mp3", data_id="a-1", detect_type="Porn,Teenager"
         )
     assert isinstance(job, AudioJob) and (job.state, job.data_id) == (JobState.SUCCESS, "a-1")
     assert [(s.offset_time, s.duration, s.text, s.result) for s in job.sections] == [
         (0, 2000, "call me back", Result.NORMAL),
-        (2000, 3000, "you are an idiot", Result.SENSITIVE),
+        (2000, 3000, "no underage drinking", Result.SENSITIVE),
     ]
-    assert job.audio_text == "call me back you are an idiot"
-    assert (job.label, job.verdict) == ("Abuse", Result.SENSITIVE)
+    assert job.audio_text == "call me back no underage drinking"
+    assert (job.label, job.verdict) == ("Teenager", Result.SENSITIVE)
     # the top-level audio scene's Label is the keyword that hit
-    assert job.abuse_info is not None and (job.abuse_info.hit_flag, job.abuse_info.label) == (
-        1,
-        "idiot",
-    )
-    assert set(job.scenes) == {"Porn", "Abuse"}
-    assert job.hit_keywords("Abuse") == ("idiot",)
+    teen = job.teenager_info
+    assert teen is not None and (teen.hit_flag, teen.label) == (1, "underage drinking")
+    assert set(job.scenes) == {"Porn", "Teenager"}
+    assert job.hit_keywords("Teenager") == ("underage drinking",)
 
 
 # --- document ----------------------------------------------------------------------------------
@@ -313,14 +312,14 @@ async def test_document_pages_from_the_manifest(emu: Emulator, clock: ManualCloc
 async def test_document_without_extension_takes_its_type(emu: Emulator, clock: ManualClock) -> None:
     async with client_for(emu, clock) as client:
         job = await client.document.moderate(
-            object="docs/contract", file_type="docx", detect_type="Abuse"
+            object="docs/contract", file_type="docx", detect_type="Terrorism"
         )
     # no manifest: the bytes are read as text, pages split on form feeds
     assert [(p.page_number, p.text, p.label) for p in job.pages] == [
         (1, "terms and conditions", "Normal"),
-        (2, "signed, you idiot", "Abuse"),
+        (2, "signed, you terrorist", "Terrorism"),
     ]
-    assert (job.label, job.suggestion) == ("Abuse", Result.SENSITIVE)
+    assert (job.label, job.suggestion) == ("Terrorism", Result.SENSITIVE)
 
 
 # --- virus -------------------------------------------------------------------------------------

@@ -583,26 +583,26 @@ async def test_document_pages_suggestion_and_labels(api: Api, bucket_dir: Path) 
     pages = {
         "pages": [
             {"text": "Quarterly report", "sheet": 1},
-            {"text": "casino nights", "sheet": 1},
+            {"text": "weapon nights", "sheet": 1},
             {"text": "nude", "sheet": 2},
         ]
     }
     key = put(bucket_dir, "docs/report.xlsx", manifest=pages)
-    request = {"Input": {"Object": key}, "Conf": {"DetectType": "Porn,Illegal"}}
+    request = {"Input": {"Object": key}, "Conf": {"DetectType": "Porn,Terrorism"}}
     job_id = await submitted(api, "document", request)
     assert job_id.startswith("sd")
     detail = await final(api, "document", job_id)
     assert (detail["Suggestion"], detail["Label"], detail["PageCount"]) == ("1", "Porn", "3")
     assert "Result" not in detail
     assert detail["Labels"]["PornInfo"]["HitFlag"] == "1"
-    assert detail["Labels"]["IllegalInfo"]["HitFlag"] == "2"
+    assert detail["Labels"]["TerrorismInfo"]["HitFlag"] == "2"
     results = detail["PageSegment"]["Results"]
     assert [(r["PageNumber"], r["SheetNumber"], r["Suggestion"], r["Label"]) for r in results] == [
         ("1", "1", "0", "Normal"),
-        ("2", "1", "2", "Illegal"),
+        ("2", "1", "2", "Terrorism"),
         ("3", "2", "1", "Porn"),
     ]
-    assert results[1]["IllegalInfo"]["OcrResults"]["Keywords"] == "casino"
+    assert results[1]["TerrorismInfo"]["OcrResults"]["Keywords"] == "weapon"
 
 
 async def test_document_without_manifest_splits_pages_on_form_feeds(

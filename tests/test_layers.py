@@ -12,6 +12,7 @@ import cosaudit
 PURE = [
     "cosaudit.wire.signing",
     "cosaudit.wire.xmlcodec",
+    "cosaudit.wire.scenes",
     "cosaudit.errors",
     "cosaudit.models",
     "cosaudit.inputs",

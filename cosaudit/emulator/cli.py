@@ -104,7 +104,12 @@ def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", type=int, default=None, help="make job and request ids reproducible"
     )
-    parser.add_argument("--rules", type=Path, default=None, help="JSON file of keyword rules")
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        help="JSON rules file: keyword lists per scene, libraries, allow/block lists of users",
+    )
     parser.add_argument(
         "--allow-remote-fetch",
         action="store_true",

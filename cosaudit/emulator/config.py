@@ -102,7 +102,9 @@ class EmulatorConfig:
         job_duration: seconds from submit to final, or ``(min, max)`` from which each job picks
             a value deterministically from its id.
         final_after_polls: when set, a job turns final on its N-th query instead of by time.
-        rules: keyword rules: a :class:`RuleSet`, its JSON mapping, or a JSON file path.
+        rules: keyword lists per scene, the account's libraries and allow/block lists of
+            users: a :class:`RuleSet`, its JSON mapping, or a JSON file path (format in
+            :mod:`cosaudit.emulator.rules`).
         allow_remote_fetch: fetch ``Url`` inputs from any host, not only loopback.
         appid: the account's APPID: a ``Host`` naming a bucket of another APPID
             (``<bucket>-<APPID>.ci.<region>.myqcloud.com``) gets 403 ``AccessDenied``.

@@ -41,6 +41,7 @@ from typing import Any
 
 from attrs import define, evolve
 
+from cosaudit.emulator.accounts import Standing
 from cosaudit.emulator.config import Duration
 
 __all__ = [
@@ -139,6 +140,7 @@ class Job:
         echo: input fields answered back, in order (``{"Object": "a.txt"}``).
         finished: reported final once (or born final, or cancelled); never reverts.
         stages: the pending states answered before the final one, in order.
+        standing: what the account's lists and freeze settings add to its answer.
     """
 
     job_id: str
@@ -153,6 +155,9 @@ class Job:
     polls: int = 0
     finished: bool = False
     stages: tuple[str, ...] = DEFAULT_STAGES
+    # The account's lists and freeze settings for this job (None for virus jobs, which answer
+    # neither ListInfo nor ForbidState); see cosaudit.emulator.accounts.
+    standing: Standing | None = None
 
     def is_due(self, now: float, hold: bool) -> bool:
         """Whether the job should answer its final state now."""

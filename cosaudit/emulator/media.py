@@ -5,11 +5,17 @@ An optional sidecar manifest ``<key>.cosaudit.json`` beside the object in the bu
 a URL input, ``<url>.cosaudit.json`` fetched from loopback) says it; all fields are optional::
 
     {"duration_ms": 60000,
-     "frames": [{"time_ms": 0, "text": "what OCR reads on the frame"}],
-     "audio":  [{"offset_ms": 0, "duration_ms": 5000, "text": "what ASR hears"}],
-     "pages":  [{"text": "page text", "sheet": 1}],
+     "frames": [{"time_ms": 0, "text": "what OCR reads on the frame", "labels": {}}],
+     "audio":  [{"offset_ms": 0, "duration_ms": 5000, "text": "what ASR hears",
+                 "language": "en"}],
+     "pages":  [{"text": "page text", "sheet": 1, "labels": {}}],
      "files":  [{"name": "inner/evil.exe", "virus": "Win32.Trojan.Example"}],
      "fail":   {"code": "ResourceNotSupported", "message": "corrupt file"}}
+
+A frame's or page's ``labels`` say what the picture shows beyond its text (scene outcomes,
+sub-labels, objects with a location), as in an image's manifest
+(:mod:`cosaudit.emulator.pictures`). An audio segment's ``language`` is answered in its
+section's ``LanguageResults`` (and the job's, for audio jobs).
 
 Without a manifest the object's first bytes are read as text (UTF-8, errors ignored): a video
 gets one frame at 0 ms, an audio file one segment of 1 s, a document one page per form feed
@@ -43,6 +49,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from attrs import define, field
 
+from cosaudit.emulator.rules import SceneVerdict
 from cosaudit.emulator.sources import SourceError, Sources
 from cosaudit.emulator.xmlchars import replace_illegal
 
@@ -62,6 +69,7 @@ __all__ = [
     "load_object",
     "load_stream",
     "load_url",
+    "manifest_url",
     "parse_manifest",
     "piece_url",
     "scan_files",
@@ -107,6 +115,7 @@ class Frame:
 
     time_ms: int
     text: str
+    labels: tuple[SceneVerdict, ...] = ()
 
 
 @define(frozen=True, slots=True)
@@ -116,6 +125,7 @@ class AudioSegment:
     offset_ms: int
     duration_ms: int
     text: str
+    language: str | None = None
 
     @property
     def end_ms(self) -> int:
@@ -128,6 +138,7 @@ class Page:
 
     text: str
     sheet: int | None = None
+    labels: tuple[SceneVerdict, ...] = ()
 
 
 @define(frozen=True, slots=True)
@@ -222,6 +233,16 @@ def _list(root: Mapping[str, Any], name: str) -> list[Any]:
     return value
 
 
+def _labels(node: Mapping[str, Any], where: str) -> tuple[SceneVerdict, ...]:
+    # Imported here: pictures reads image manifests with this module's helpers.
+    from cosaudit.emulator.pictures import LabelError, parse_labels
+
+    try:
+        return parse_labels(node.get("labels"), f"{where}.labels")
+    except LabelError as exc:
+        raise _Bad(str(exc)) from None
+
+
 def _media(root: Any) -> Media:
     top = _object(
         root, "the manifest", ("duration_ms", "frames", "audio", "pages", "files", "fail")
@@ -229,24 +250,37 @@ def _media(root: Any) -> Media:
     frames = []
     for i, item in enumerate(_list(top, "frames")):
         where = f"frames[{i}]"
-        node = _object(item, where, ("time_ms", "text"))
-        frames.append(Frame(_int(node, "time_ms", where, 0, 0), _str(node, "text", where, "")))
+        node = _object(item, where, ("time_ms", "text", "labels"))
+        frames.append(
+            Frame(
+                _int(node, "time_ms", where, 0, 0),
+                _str(node, "text", where, ""),
+                _labels(node, where),
+            )
+        )
     audio = []
     for i, item in enumerate(_list(top, "audio")):
         where = f"audio[{i}]"
-        node = _object(item, where, ("offset_ms", "duration_ms", "text"))
+        node = _object(item, where, ("offset_ms", "duration_ms", "text", "language"))
         audio.append(
             AudioSegment(
                 _int(node, "offset_ms", where, 0, 0),
                 _int(node, "duration_ms", where, DEFAULT_SPAN_MS, 0),
                 _str(node, "text", where, ""),
+                _str(node, "language", where, None) or None,
             )
         )
     pages = []
     for i, item in enumerate(_list(top, "pages")):
         where = f"pages[{i}]"
-        node = _object(item, where, ("text", "sheet"))
-        pages.append(Page(_str(node, "text", where, ""), _int(node, "sheet", where, None, 1)))
+        node = _object(item, where, ("text", "sheet", "labels"))
+        pages.append(
+            Page(
+                _str(node, "text", where, ""),
+                _int(node, "sheet", where, None, 1),
+                _labels(node, where),
+            )
+        )
     files = []
     for i, item in enumerate(_list(top, "files")):
         where = f"files[{i}]"
@@ -415,7 +449,8 @@ def load_object(
     return fallback(sources.read_object(key, scan_bytes, truncate=True), PurePosixPath(key).name)
 
 
-def _manifest_url(url: str) -> str:
+def manifest_url(url: str) -> str:
+    """Where the manifest of the file at ``url`` is: ``<url>.cosaudit.json`` (before the query)."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=parts.path + MANIFEST_SUFFIX))
 
@@ -436,14 +471,14 @@ async def load_url(
     ``fallback`` over the first ``scan_bytes`` of the file. SourceError if the file itself
     cannot be fetched."""
     data = await sources.fetch(url, scan_bytes, truncate=True)  # the URL parses: it was fetched
-    manifest_url = _manifest_url(url)
+    where = manifest_url(url)
     try:
-        raw = await sources.fetch(manifest_url, MAX_MANIFEST_BYTES)
+        raw = await sources.fetch(where, MAX_MANIFEST_BYTES)
     except SourceError as exc:
         if exc.code != "ResourceNotFound":
             raise
         return fallback(data, url_name(url))
-    return parse_manifest(raw, manifest_url)
+    return parse_manifest(raw, where)
 
 
 def load_stream(sources: Sources, url: str) -> Media:

@@ -1,10 +1,14 @@
 """Scene result containers as XML trees (as in the job query pages, e.g. 436/48539, 436/48189).
 
 Choices where the docs are silent: an image-type container's ``Label`` is the scene name when it
-hit and empty otherwise, ``Category``/``SubLabel`` are always empty (the keyword rules have no
-sub-categories), and an ``OcrResults`` entry appears in each scene whose keywords were found in the
-image text, with a ``Location`` derived from the text length (the images are 1×1; there is no
-real geometry).
+hit and empty otherwise; ``Category``/``SubLabel`` are what a manifest's ``labels`` give (the
+keyword rules have no sub-categories), else empty; an ``OcrResults`` entry appears in each scene
+whose keywords were found in the image text, with a ``Location`` derived from the text length
+(the images are 1×1; there is no real geometry); ``ObjectResults`` are a manifest's ``objects``.
+``LibResults`` appear only when one of the account's libraries hit (as the reference says: absent
+when no hit): image form (``ImageId``, ``Score``) in image-type containers, text form
+(``LibType`` 2 "custom library", ``LibName``, ``Keywords``) in text- and audio-type ones. A
+text-type container has ``SubLabel`` only when it is not empty (the reference calls it optional).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 from cosaudit.emulator.responses import ApiError
 from cosaudit.emulator.rules import PRIORITY, SceneVerdict, Verdict, worst_flag
+from cosaudit.wire.scenes import KIND_SCENES
 
 __all__ = [
     "aggregate_counts",
@@ -32,19 +37,31 @@ _BY_LOWER = MappingProxyType(
 )
 
 
-def parse_detect_type(value: str | None, default: Sequence[str]) -> tuple[str, ...]:
+def parse_detect_type(
+    value: str | None, default: Sequence[str], *, kind: str | None = None
+) -> tuple[str, ...]:
     """Scene names from a DetectType/detect-type list (any case), or ``default`` when absent.
 
-    Unknown names are a 400 ``InvalidArgument``: a silent typo would look like "no hits".
+    Unknown names are a 400 ``InvalidArgument``: a silent typo would look like "no hits". With
+    ``kind``, so is a scene that kind does not take (:data:`cosaudit.wire.scenes.KIND_SCENES`):
+    the service has no container to answer it in.
     """
     if value is None or not value.strip():
         return tuple(default)
+    allowed = KIND_SCENES.get(kind, PRIORITY) if kind is not None else PRIORITY
     scenes: list[str] = []
     for item in value.split(","):
         name = _BY_LOWER.get(item.strip().lower())
         if name is None:
             known = ", ".join(PRIORITY)
             raise ApiError(400, "InvalidArgument", f"Unknown DetectType {item!r}; known: {known}.")
+        if name not in allowed:
+            raise ApiError(
+                400,
+                "InvalidArgument",
+                f"DetectType {name} is not a scene of {kind} moderation; "
+                f"it takes {', '.join(allowed)}.",
+            )
         if name not in scenes:
             scenes.append(name)
     return tuple(scenes)
@@ -57,13 +74,45 @@ def container(scene: str, *, single_image_get: bool = False) -> str:
     return f"{scene}Info"
 
 
+def _text_libs(scene: SceneVerdict) -> list[dict[str, Any]] | None:
+    found = [lib for lib in scene.libs if lib.image_id is None]
+    return [
+        {"LibType": 2, "LibName": lib.name, "Keywords": list(lib.keywords)} for lib in found
+    ] or None
+
+
+def _image_libs(scene: SceneVerdict) -> list[dict[str, Any]] | None:
+    found = [lib for lib in scene.libs if lib.image_id is not None]
+    return [{"ImageId": lib.image_id, "Score": lib.score} for lib in found] or None
+
+
+def _objects(scene: SceneVerdict) -> list[dict[str, Any]] | None:
+    return [
+        {
+            "Name": hit.name,
+            "SubLabel": hit.sub_label or None,
+            "Location": {
+                "X": hit.location.x,
+                "Y": hit.location.y,
+                "Width": hit.location.width,
+                "Height": hit.location.height,
+                "Rotate": hit.location.rotate,
+            },
+        }
+        for hit in scene.objects
+    ] or None
+
+
 def text_scenes(verdict: Verdict) -> dict[str, Any]:
-    """Text-type containers: ``HitFlag``, ``Score``, comma-separated ``Keywords``."""
+    """Text-type containers: ``HitFlag``, ``Score``, comma-separated ``Keywords``, and
+    ``SubLabel``/``LibResults`` when there are any."""
     return {
         container(s.scene): {
             "HitFlag": s.hit_flag,
             "Score": s.score,
             "Keywords": ",".join(s.keywords),
+            "SubLabel": s.sub_label or None,
+            "LibResults": _text_libs(s),
         }
         for s in verdict.scenes
     }
@@ -96,9 +145,11 @@ def image_scenes(
             "HitFlag": s.hit_flag,
             "Score": s.score,
             "Label": s.scene if s.hit_flag else "",
-            "Category": "",
-            "SubLabel": "",
+            "Category": s.category,
+            "SubLabel": s.sub_label,
             "OcrResults": _ocr_results(s, text),
+            "ObjectResults": _objects(s),
+            "LibResults": _image_libs(s),
         }
         for s in verdict.scenes
     }
@@ -106,15 +157,17 @@ def image_scenes(
 
 def audio_scenes(verdict: Verdict) -> dict[str, Any]:
     """Audio-type containers (audio ``Section``, video ``AudioSection``): ``HitFlag``, ``Score``,
-    ``Category``/``SubLabel`` (always empty), ``Keywords`` as repeated elements (one empty
-    element when nothing hit, as the documented sample shows)."""
+    ``Category``/``SubLabel`` (empty: speech has no manifest labels), ``Keywords`` as repeated
+    elements (one empty element when nothing hit, as the documented sample shows), and
+    ``LibResults`` when a text library hit."""
     return {
         container(s.scene): {
             "HitFlag": s.hit_flag,
             "Score": s.score,
-            "Category": "",
-            "SubLabel": "",
+            "Category": s.category,
+            "SubLabel": s.sub_label,
             "Keywords": list(s.keywords) or "",
+            "LibResults": _text_libs(s),
         }
         for s in verdict.scenes
     }

@@ -36,10 +36,15 @@ class ImageResult(ImageScenes):
 
 @define(frozen=True, slots=True, repr=False)
 class TextResult(TextScenes):
-    """One text segment of the page (up to 10,000 characters), with text-type scenes."""
+    """One text segment of the page (up to 10,000 characters), with text-type scenes.
+
+    ``result`` is the Go SDK's ``WebpageTextResult.Result`` (the pages document only
+    ``suggestion``); the emulator answers both, equal.
+    """
 
     text: str | None = None
     label: str | None = None
+    result: Result | int | None = None
     suggestion: Result | int | None = None
     page_number: int | None = None
     sheet_number: int | None = None

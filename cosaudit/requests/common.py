@@ -221,12 +221,12 @@ def biz_type_field() -> Any:
     return field(default=None, validator=checked("Conf.BizType", inputs.biz_type))
 
 
-def detect_type_field(field_name: str = "Conf.DetectType") -> Any:
-    """``detect_type``: scene names, as ``"porn,ads"`` or a list."""
+def detect_type_field(field_name: str = "Conf.DetectType", *, kind: str | None = None) -> Any:
+    """``detect_type``: scene names, as ``"porn,ads"`` or a list (only those ``kind`` takes)."""
     return field(
         default=None,
         converter=as_scenes,
-        validator=checked(field_name, lambda v, name: ci_scenes(v, field_name=name)),
+        validator=checked(field_name, lambda v, name: ci_scenes(v, field_name=name, kind=kind)),
     )
 
 

@@ -139,7 +139,7 @@ def _settings(request: Any) -> None:
     if request.freeze is not None and not isinstance(request.freeze, Freeze):
         raise InvalidInput("Conf.Freeze", "must be a Freeze")
     if request.detect_type is not None:
-        scene_names(request.detect_type)
+        scene_names(request.detect_type, kind="image")
     if request.callback is not None:
         inputs.callback_url(request.callback)
 
@@ -180,7 +180,7 @@ class ImageRequest(Request):
             else:
                 inputs.url(self.url or "", "detect-url")
             if self.detect_type is not None:
-                scene_names(self.detect_type, lower=True, field_name="detect-type")
+                scene_names(self.detect_type, lower=True, field_name="detect-type", kind="image")
             if self.biz_type is not None:
                 inputs.biz_type(self.biz_type, "biz-type")
             if self.data_id is not None:

@@ -78,7 +78,7 @@ class VideoRequest(Request):
         default=None, converter=as_user_info, validator=check_user_info
     )
     biz_type: str | None = biz_type_field()
-    detect_type: str | Iterable[str] | None = detect_type_field()
+    detect_type: str | Iterable[str] | None = detect_type_field(kind="video")
     callback: str | None = callback_field()
     callback_version: str | None = callback_version_field()
     callback_type: int | None = callback_type_field()
@@ -118,7 +118,7 @@ class AudioRequest(Request):
         default=None, converter=as_user_info, validator=check_user_info
     )
     biz_type: str | None = biz_type_field()
-    detect_type: str | Iterable[str] | None = detect_type_field()
+    detect_type: str | Iterable[str] | None = detect_type_field(kind="audio")
     callback: str | None = callback_field()
     callback_version: str | None = callback_version_field()
     callback_type: int | None = callback_type_field()
@@ -162,7 +162,7 @@ class DocumentRequest(Request):
         default=None, converter=as_user_info, validator=check_user_info
     )
     biz_type: str | None = biz_type_field()
-    detect_type: str | Iterable[str] | None = detect_type_field()
+    detect_type: str | Iterable[str] | None = detect_type_field(kind="document")
     callback: str | None = callback_field()
     callback_type: int | None = callback_type_field()
     freeze: Freeze | None = field(default=None, converter=as_freeze, validator=check_freeze)

@@ -56,7 +56,7 @@ class TextRequest(Request):
         default=None, converter=as_user_info, validator=check_user_info
     )
     biz_type: str | None = biz_type_field()
-    detect_type: str | Iterable[str] | None = detect_type_field()
+    detect_type: str | Iterable[str] | None = detect_type_field(kind="text")
     callback: str | None = callback_field()
     callback_version: str | None = callback_version_field()
     callback_type: int | None = callback_type_field()

@@ -37,7 +37,7 @@ class WebpageRequest(Request):
         default=None, converter=as_user_info, validator=check_user_info
     )
     biz_type: str | None = biz_type_field()
-    detect_type: str | Iterable[str] | None = detect_type_field()
+    detect_type: str | Iterable[str] | None = detect_type_field(kind="webpage")
     callback: str | None = callback_field()
     return_highlight_html: bool = field(default=False, converter=bool)
 

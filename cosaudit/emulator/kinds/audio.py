@@ -29,7 +29,13 @@ from cosaudit.emulator.kinds.base import (
     submitted_detail,
 )
 from cosaudit.emulator.kinds.media_job import Reading, callback_options, parse_input, start_job
-from cosaudit.emulator.kinds.timeline import MEDIA_SCENES, Heard, hear, section_tree
+from cosaudit.emulator.kinds.timeline import (
+    MEDIA_SCENES,
+    Heard,
+    hear,
+    language_results,
+    section_tree,
+)
 from cosaudit.emulator.media import Media, audio_fallback
 from cosaudit.emulator.rules import Verdict
 from cosaudit.emulator.scenes import container
@@ -58,7 +64,7 @@ def render(result: AudioResult) -> dict[str, Any]:
     verdict = result.verdict
     return {
         "Label": verdict.label,
-        "SubLabel": "",
+        "SubLabel": verdict.sub_label,
         "Result": verdict.result,
         "AudioText": " ".join(s.text for s in result.sections if s.text) or None,
         **{
@@ -69,6 +75,10 @@ def render(result: AudioResult) -> dict[str, Any]:
             }
             for s in verdict.scenes
         },
+        "LanguageResults": [
+            found for heard in result.sections for found in language_results(heard) or ()
+        ]
+        or None,
         "Section": [section_tree(i, heard) for i, heard in enumerate(result.sections)],
     }
 
@@ -76,7 +86,7 @@ def render(result: AudioResult) -> dict[str, Any]:
 async def submit(call: Call) -> web.Response:
     request = parse_request(call.body, max_bytes=call.service.config.max_body_bytes)
     given = parse_input(request)
-    conf, scenes = parse_conf(request, MEDIA_SCENES)
+    conf, scenes = parse_conf(request, MEDIA_SCENES, kind="audio")
     callback_options(conf)
     rules = call.service.rules
 

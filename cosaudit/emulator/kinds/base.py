@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from attrs import define
 
+from cosaudit.emulator.accounts import parse_freeze, standing_of
 from cosaudit.emulator.jobs import (
     DEFAULT_STAGES,
     FAILED,
@@ -177,13 +178,18 @@ def _without_attributes(node: Any) -> Any:
 
 
 def parse_conf(
-    request: Mapping[str, Any], default_scenes: Sequence[str]
+    request: Mapping[str, Any], default_scenes: Sequence[str], *, kind: str | None = None
 ) -> tuple[Mapping[str, Any], tuple[str, ...]]:
-    """The ``Conf`` container (empty when absent) and the scenes its ``DetectType`` asks for."""
+    """The ``Conf`` container (empty when absent) and the scenes its ``DetectType`` asks for
+    (only those ``kind`` takes, see :func:`cosaudit.emulator.scenes.parse_detect_type`)."""
     conf = request.get("Conf") or {}
     if not isinstance(conf, Mapping):
         raise invalid("Conf must be a container.")
-    return conf, parse_detect_type(text_field(conf, "DetectType"), default_scenes)
+    try:
+        parse_freeze(conf.get("Freeze"))
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    return conf, parse_detect_type(text_field(conf, "DetectType"), default_scenes, kind=kind)
 
 
 def pick_input(node: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -282,6 +288,10 @@ def record_job(
     """
     service = call.service
     job_id = service.ids.job_id(kind.job_prefix)
+    # Virus jobs have no user and no freeze: their answers carry neither ListInfo nor ForbidState.
+    standing = (
+        None if kind.name == "virus" else standing_of(service.rules, user_info, request, echo)
+    )
     if schedule is None:
         schedule = service.born_final() if sync else service.schedule(job_id)
     job = Job(
@@ -296,6 +306,7 @@ def record_job(
         outcome=outcome,
         finished=sync,
         stages=stages,
+        standing=standing,
     )
     service.jobs.add(job)
     service.stats.submits[kind.name] += 1
@@ -344,7 +355,10 @@ def job_detail(
     tree["State"] = state
     tree["CreationTime"] = job.created_at
     tree.update(job.echo)
-    if with_result and outcome is not None and not outcome.failed:
+    rendered = with_result and outcome is not None and not outcome.failed
+    if rendered and outcome is not None:
         tree.update(render(outcome.result))
     tree["UserInfo"] = job.user_info
+    if rendered and outcome is not None and job.standing is not None:
+        job.standing.apply(tree, getattr(outcome.result, "verdict", None))
     return tree

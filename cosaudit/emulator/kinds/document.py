@@ -35,6 +35,7 @@ from cosaudit.emulator.kinds.base import (
 from cosaudit.emulator.kinds.media_job import MediaInput, Reading, parse_input, start_job
 from cosaudit.emulator.kinds.timeline import MEDIA_SCENES
 from cosaudit.emulator.media import Media, document_fallback, piece_url, url_name
+from cosaudit.emulator.pictures import apply_labels
 from cosaudit.emulator.rules import RuleSet, Verdict
 from cosaudit.emulator.scenes import image_scenes, label_scores
 from cosaudit.emulator.sources import SourceError
@@ -122,7 +123,12 @@ def _judge(rules: RuleSet, found: Media, scenes: Sequence[str]) -> DocumentResul
     return DocumentResult(
         tuple(scenes),
         tuple(
-            DocumentPage(number, page.sheet, page.text, rules.moderate(page.text, scenes))
+            DocumentPage(
+                number,
+                page.sheet,
+                page.text,
+                apply_labels(rules.moderate(page.text, scenes), page.labels),
+            )
             for number, page in enumerate(found.pages, start=1)
         ),
     )
@@ -134,7 +140,7 @@ async def submit(call: Call) -> web.Response:
     declared = text_field(given.node, "Type")
     if declared is not None and declared.lower() not in DOCUMENT_TYPES:
         raise invalid(f"Param Type is illegal: {declared!r} is not a supported document type.")
-    conf, scenes = parse_conf(request, MEDIA_SCENES)
+    conf, scenes = parse_conf(request, MEDIA_SCENES, kind="document")
     optional_int(text_field(conf, "CallbackType"), "CallbackType", low=1, high=2)
     rules = call.service.rules
 

@@ -1,10 +1,13 @@
 """Image moderation: the single-image GET (COS host), ``POST /image/auditing`` (batch) and the
 job query (Tencent Cloud pages 436/48537, 48538, 48539).
 
-The image's "OCR" text is its embedded metadata text (:mod:`cosaudit.emulator.images`), judged by
-the keyword rules. Default scenes without DetectType/detect-type: Porn, Terrorism, Politics, Ads —
-the scenes the SDKs read back from image answers (``TerroristInfo`` on the single-image GET,
-``TerrorismInfo`` elsewhere).
+The image's "OCR" text is its embedded metadata text (:mod:`cosaudit.emulator.images`) or what its
+sidecar manifest says (:mod:`cosaudit.emulator.pictures`: text, scene labels, objects), judged by
+the keyword rules; its bytes are matched against the account's image libraries
+(:mod:`cosaudit.emulator.rules`). Scenes: those :data:`cosaudit.wire.scenes.KIND_SCENES` gives
+images (no Illegal/Abuse: image answers have no container for them). Default scenes without
+DetectType/detect-type: Porn, Terrorism, Politics, Ads — the scenes the SDKs read back from
+image answers (``TerroristInfo`` on the single-image GET, ``TerrorismInfo`` elsewhere).
 
 Failures: an unreadable input (see :mod:`cosaudit.emulator.sources`) or bytes that are no image
 (``ResourceNotSupported``) fail the job. On the synchronous GET they are HTTP errors in the COS
@@ -47,13 +50,14 @@ from cosaudit.emulator.kinds.base import (
     validate_data_id,
     validate_user_info,
 )
+from cosaudit.emulator.pictures import ImageManifest, apply_labels, load_image_manifest
 from cosaudit.emulator.responses import ApiError, Dialect
 from cosaudit.emulator.rules import RuleSet, Verdict
 from cosaudit.emulator.scenes import image_scenes, parse_detect_type
 from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
 
-__all__ = ["IMAGE_SCENES", "KIND", "ImageResult", "moderate_image"]
+__all__ = ["IMAGE_SCENES", "KIND", "ImageResult", "load_image", "moderate_image"]
 
 IMAGE_SCENES = ("Porn", "Terrorism", "Politics", "Ads")
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
@@ -83,13 +87,27 @@ class _Source:
         return {"Object": self.key} if self.key is not None else {"Url": self.url or ""}
 
 
-def moderate_image(rules: RuleSet, data: bytes, scenes: Sequence[str]) -> ImageResult:
-    """Judge the text embedded in ``data``; SourceError if the bytes are not an image."""
-    try:
-        text = embedded_text(data)
-    except ImageDecodeError as exc:
-        raise SourceError("ResourceNotSupported", f"Image decode failed: {exc}.") from exc
-    return ImageResult(text, rules.moderate(text, scenes))
+def moderate_image(
+    rules: RuleSet, data: bytes, scenes: Sequence[str], manifest: ImageManifest | None = None
+) -> ImageResult:
+    """Judge an image: its text (the manifest's, else the text embedded in ``data``) by the
+    keyword rules, its bytes by the image libraries, and the manifest's labels. SourceError if
+    the manifest says the job fails, or there is none and the bytes are not an image."""
+    if manifest is not None and manifest.fail is not None:
+        raise SourceError(manifest.fail.code, manifest.fail.message)
+    if manifest is not None and manifest.text is not None:
+        text = manifest.text
+    else:
+        try:
+            text = embedded_text(data)
+        except ImageDecodeError as exc:
+            if manifest is None:
+                raise SourceError("ResourceNotSupported", f"Image decode failed: {exc}.") from exc
+            text = ""  # the manifest says what the picture shows
+    verdict = Verdict.combine(
+        [rules.moderate(text, scenes), rules.match_image(data, scenes)], scenes
+    )
+    return ImageResult(text, apply_labels(verdict, manifest.labels if manifest else ()))
 
 
 def _render(result: ImageResult, *, single_image_get: bool) -> dict[str, Any]:
@@ -100,8 +118,8 @@ def _render(result: ImageResult, *, single_image_get: bool) -> dict[str, Any]:
         "Label": verdict.label,
         "Result": verdict.result,
         "Score": verdict.score,
-        "Category": "",
-        "SubLabel": "",
+        "Category": verdict.category,
+        "SubLabel": verdict.sub_label,
         **image_scenes(verdict, result.text, single_image_get=single_image_get),
     }
 
@@ -111,17 +129,34 @@ def render(result: ImageResult) -> dict[str, Any]:
     return _render(result, single_image_get=False)
 
 
-async def _load(service: Service, source: _Source) -> bytes:
-    if source.content is not None:
-        return source.content
-    if source.key is not None:
-        return service.sources.read_object(source.key, MAX_IMAGE_BYTES)
-    return await service.sources.fetch(source.url or "", MAX_IMAGE_BYTES)
+async def load_image(
+    service: Service,
+    *,
+    content: bytes | None = None,
+    key: str | None = None,
+    url: str | None = None,
+) -> tuple[bytes, ImageManifest | None]:
+    """An image's bytes and its manifest (:mod:`cosaudit.emulator.pictures`), if it has one."""
+    if content is not None:
+        return content, None
+    sources = service.sources
+    if key is not None:
+        data = sources.read_object(key, MAX_IMAGE_BYTES)
+        return data, await load_image_manifest(sources, key=key)
+    data = await sources.fetch(url or "", MAX_IMAGE_BYTES)
+    return data, await load_image_manifest(sources, url=url or "")
+
+
+async def _judge(service: Service, source: _Source, scenes: Sequence[str]) -> ImageResult:
+    data, manifest = await load_image(
+        service, content=source.content, key=source.key, url=source.url
+    )
+    return moderate_image(service.rules, data, scenes, manifest)
 
 
 async def _outcome(service: Service, source: _Source, scenes: Sequence[str]) -> Outcome:
     try:
-        return Outcome(moderate_image(service.rules, await _load(service, source), scenes))
+        return Outcome(await _judge(service, source, scenes))
     except SourceError as exc:
         return Outcome.failure(exc.code, exc.message)
 
@@ -154,7 +189,7 @@ async def _start(
 async def single_get(call: Call) -> web.Response:
     """``GET /<ObjectKey>?ci-process=sensitive-content-recognition``, COS dialect."""
     query = call.query
-    scenes = parse_detect_type(query.get("detect-type"), IMAGE_SCENES)
+    scenes = parse_detect_type(query.get("detect-type"), IMAGE_SCENES, kind="image")
     optional_int(query.get("interval") or None, "interval", low=1)
     optional_int(query.get("max-frames") or None, "max-frames", low=1)
     optional_int(query.get("large-image-detect") or None, "large-image-detect", low=0, high=1)
@@ -178,7 +213,7 @@ async def single_get(call: Call) -> web.Response:
         return call.answer(tree, root="RecognitionResult", dialect=Dialect.COS)
 
     try:
-        result = moderate_image(service.rules, await _load(service, source), scenes)
+        result = await _judge(service, source, scenes)
     except SourceError as exc:
         if exc.code == "ResourceNotFound" and url is None:
             raise ApiError(404, "NoSuchKey", "The specified key does not exist.") from exc
@@ -287,7 +322,7 @@ async def submit(call: Call) -> web.Response:
     items = inputs if isinstance(inputs, list) else [inputs]
     if len(items) > MAX_BATCH_INPUTS:
         raise invalid(f"At most {MAX_BATCH_INPUTS} Input are allowed, got {len(items)}.")
-    conf, scenes = parse_conf(request, IMAGE_SCENES)
+    conf, scenes = parse_conf(request, IMAGE_SCENES, kind="image")
     is_async = optional_int(text_field(conf, "Async"), "Async", low=0, high=1) == 1
     details = await asyncio.gather(
         *(_batch_item(call, node, conf, scenes, is_async) for node in items)

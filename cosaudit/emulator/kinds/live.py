@@ -174,7 +174,7 @@ async def submit(call: Call, request: Mapping[str, Any], kind: KindSpec) -> web.
     url = _stream_url(node)
     data_id = validate_data_id(text_field(node, "DataId"))
     user_info = validate_user_info(node.get("UserInfo"))
-    conf, scenes = parse_conf(request, MEDIA_SCENES)
+    conf, scenes = parse_conf(request, MEDIA_SCENES, kind="live")
     if text_field(conf, "BizType") is None:
         raise invalid("Conf.BizType is required for live_video jobs.")
     optional_int(text_field(conf, "CallbackType"), "CallbackType", low=1, high=2)

@@ -140,7 +140,7 @@ async def submit(call: Call) -> web.Response:
     node = request.get("Input")
     if not isinstance(node, dict):
         raise invalid("Input is required and must be a single container.")
-    _, scenes = parse_conf(request, TEXT_SCENES)
+    _, scenes = parse_conf(request, TEXT_SCENES, kind="text")
     data_id = validate_data_id(text_field(node, "DataId"))
     user_info = validate_user_info(node.get("UserInfo"))
     picked = pick_input(node)

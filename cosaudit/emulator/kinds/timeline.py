@@ -11,7 +11,11 @@ of them:
 * ``Fps``: ``TimeInterval`` frames per second from 0 while before *L*; without it, 1 per second
   (our choice: the SDK's default ``TimeInterval`` is 1).
 
-Each capture shows the latest frame at or before its moment (an empty picture before the first).
+Each capture shows the latest frame at or before its moment (an empty picture before the first),
+judged by its text and its manifest ``labels`` (:mod:`cosaudit.emulator.pictures`). An audio
+segment whose manifest names a ``language`` answers ``LanguageResults`` (one entry spanning the
+segment, ``Score`` 100); the reference places them in audio sections (Go SDK
+``AudioSectionResult``) and, for audio jobs, at the top.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from attrs import define
 
 from cosaudit.emulator.media import AudioSegment, Media, piece_url
+from cosaudit.emulator.pictures import apply_labels
 from cosaudit.emulator.rules import RuleSet, Verdict
 from cosaudit.emulator.scenes import aggregate_counts, audio_scenes, image_scenes
 
@@ -34,6 +39,7 @@ __all__ = [
     "capture",
     "capture_times",
     "hear",
+    "language_results",
     "section_tree",
     "timeline_tree",
 ]
@@ -56,12 +62,13 @@ class Capture:
 
 @define(frozen=True, slots=True)
 class Heard:
-    """One audio segment and its verdict."""
+    """One audio segment, its verdict, and the language its manifest names."""
 
     offset_ms: int
     duration_ms: int
     text: str
     verdict: Verdict
+    language: str | None = None
 
 
 def capture_times(mode: str, count: int, interval: float | None, length_ms: int) -> list[int]:
@@ -89,7 +96,8 @@ def capture(
         text = frame.text if frame is not None else ""
         key = frame.time_ms if frame is not None else -1
         if key not in judged:
-            judged[key] = rules.moderate(text, scenes)
+            verdict = rules.moderate(text, scenes)
+            judged[key] = apply_labels(verdict, frame.labels) if frame is not None else verdict
         out.append(Capture(time_ms, text, judged[key]))
     return tuple(out)
 
@@ -99,8 +107,26 @@ def hear(
 ) -> tuple[Heard, ...]:
     """Judge each audio segment's text."""
     return tuple(
-        Heard(s.offset_ms, s.duration_ms, s.text, rules.moderate(s.text, scenes)) for s in segments
+        Heard(s.offset_ms, s.duration_ms, s.text, rules.moderate(s.text, scenes), s.language)
+        for s in segments
     )
+
+
+def language_results(heard: Heard, *, offset_ms: int = 0) -> list[dict[str, Any]] | None:
+    """``LanguageResults`` of a segment whose manifest names its language (Go SDK
+    ``LanguageResult``: ``Label``, ``Score``, ``StartTime``, ``EndTime`` in ms); the emulator is
+    sure of what the manifest says, so ``Score`` is 100."""
+    if heard.language is None:
+        return None
+    start = offset_ms + heard.offset_ms
+    return [
+        {
+            "Label": heard.language,
+            "Score": 100,
+            "StartTime": start,
+            "EndTime": start + heard.duration_ms,
+        }
+    ]
 
 
 def section_tree(index: int, heard: Heard, *, offset_ms: int = 0) -> dict[str, Any]:
@@ -113,9 +139,10 @@ def section_tree(index: int, heard: Heard, *, offset_ms: int = 0) -> dict[str, A
         "OffsetTime": offset_ms + heard.offset_ms,
         "Duration": heard.duration_ms,
         "Label": verdict.label,
-        "SubLabel": "",
+        "SubLabel": verdict.sub_label,
         "Result": verdict.result,
         **audio_scenes(verdict),
+        "LanguageResults": language_results(heard, offset_ms=offset_ms),
     }
 
 
@@ -146,6 +173,8 @@ def timeline_tree(
     return {
         "SnapshotCount": len(snapshots),
         "Label": verdict.label,
+        # The Go SDK's AuditingJobDetail.SubLabel: sent only when a manifest label gave one.
+        "SubLabel": verdict.sub_label or None,
         "Result": verdict.result,
         **aggregate_counts(parts, scenes),
         "Snapshot": [_snapshot_tree(i, shot, offset_ms) for i, shot in enumerate(snapshots)],

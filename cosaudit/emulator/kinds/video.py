@@ -52,6 +52,7 @@ from cosaudit.emulator.kinds.timeline import (
     timeline_tree,
 )
 from cosaudit.emulator.media import Media, video_fallback
+from cosaudit.emulator.rules import Verdict
 
 __all__ = ["KIND", "VideoResult"]
 
@@ -69,6 +70,12 @@ class VideoResult:
     scenes: tuple[str, ...]
     snapshots: tuple[Capture, ...]
     audio: tuple[Heard, ...] | None
+
+    @property
+    def verdict(self) -> Verdict:
+        parts = [shot.verdict for shot in self.snapshots]
+        parts.extend(heard.verdict for heard in self.audio or ())
+        return Verdict.combine(parts, self.scenes)
 
 
 def render(result: VideoResult) -> dict[str, Any]:
@@ -111,7 +118,7 @@ async def submit(call: Call) -> web.Response:
             raise invalid(f"Param Type is illegal: {job_type!r} (only {live.LIVE_TYPE}).")
         return await live.submit(call, request, KIND)
     given = parse_input(request)
-    conf, scenes = parse_conf(request, MEDIA_SCENES)
+    conf, scenes = parse_conf(request, MEDIA_SCENES, kind="video")
     mode, count, interval = _snapshot(conf)
     with_sound = optional_int(text_field(conf, "DetectContent"), "DetectContent", low=0, high=1)
     callback_options(conf)

@@ -3,8 +3,15 @@
 The page at ``Input.Url`` is fetched (loopback only unless remote fetching is allowed), its
 visible text judged in 10,000-character segments (``TextResults``) and each ``<img src>`` judged
 as an image (``ImageResults``); ``PageCount`` counts both. ``Labels``, ``Suggestion`` and
-``Label`` merge every part. Default scenes without ``DetectType``: Porn, Ads, Illegal, Abuse for
-text and images alike.
+``Label`` merge every part. Scenes (:mod:`cosaudit.wire.scenes`): the text is judged by those
+asked for (without ``DetectType``: Porn, Ads, Illegal, Abuse), the images by the image scenes
+among them (without ``DetectType``: Porn, Terrorism, Politics, Ads, as image jobs): image results
+have no ``IllegalInfo``/``AbuseInfo``. ``Labels`` has every scene either part was judged by.
+
+Numbering (the Go SDK has ``PageNumber``/``SheetNumber`` in both result lists; no page says what
+they hold): the parts are numbered 1 to ``PageCount``, text segments first, then images, so a
+``PageNumber`` names one part of the job; ``SheetNumber`` is 1 (a page is one sheet). Each text
+result carries ``Result`` equal to its ``Suggestion`` (the Go SDK reads both).
 
 Choices: an image that cannot be fetched or decoded is left out of ``ImageResults`` (the page
 itself still succeeds); a page that cannot be fetched fails the job with the source's code
@@ -35,7 +42,7 @@ from cosaudit.emulator.kinds.base import (
     validate_data_id,
     validate_user_info,
 )
-from cosaudit.emulator.kinds.image import MAX_IMAGE_BYTES, ImageResult, moderate_image
+from cosaudit.emulator.kinds.image import ImageResult, load_image, moderate_image
 from cosaudit.emulator.kinds.text import TextResult, moderate_text
 from cosaudit.emulator.pages import highlight, parse_page
 from cosaudit.emulator.rules import Verdict
@@ -43,6 +50,7 @@ from cosaudit.emulator.scenes import image_scenes, label_scores, text_scenes
 from cosaudit.emulator.service import Service
 from cosaudit.emulator.sources import SourceError
 from cosaudit.emulator.xmlchars import replace_illegal
+from cosaudit.wire.scenes import DEFAULT_SCENES, IMAGE_SCENES
 
 __all__ = ["KIND", "WEBPAGE_SCENES", "WebpageImage", "WebpageResult"]
 
@@ -76,11 +84,12 @@ class WebpageResult:
 
 def render(result: WebpageResult) -> dict[str, Any]:
     verdict = result.verdict
+    texts = len(result.text.sections)
     tree: dict[str, Any] = {
         "Labels": label_scores(verdict),
         "Suggestion": verdict.result,
         "Label": verdict.label,
-        "PageCount": len(result.images) + len(result.text.sections),
+        "PageCount": len(result.images) + texts,
     }
     if result.images:
         tree["ImageResults"] = {
@@ -89,10 +98,12 @@ def render(result: WebpageResult) -> dict[str, Any]:
                     "Url": image.url,
                     "Text": image.result.text,
                     "Label": image.result.verdict.label,
+                    "PageNumber": texts + number,
+                    "SheetNumber": 1,
                     "Suggestion": image.result.verdict.result,
                     **image_scenes(image.result.verdict, image.result.text),
                 }
-                for image in result.images
+                for number, image in enumerate(result.images, start=1)
             ]
         }
     tree["TextResults"] = {
@@ -100,10 +111,13 @@ def render(result: WebpageResult) -> dict[str, Any]:
             {
                 "Text": section.text,
                 "Label": section.verdict.label,
+                "Result": section.verdict.result,
+                "PageNumber": number,
+                "SheetNumber": 1,
                 "Suggestion": section.verdict.result,
                 **text_scenes(section.verdict),
             }
-            for section in result.text.sections
+            for number, section in enumerate(result.text.sections, start=1)
         ]
     }
     tree["HighlightHtml"] = result.highlight_html
@@ -112,14 +126,22 @@ def render(result: WebpageResult) -> dict[str, Any]:
 
 async def _image(service: Service, url: str, scenes: Sequence[str]) -> WebpageImage | None:
     try:
-        data = await service.sources.fetch(url, MAX_IMAGE_BYTES)
-        return WebpageImage(url, moderate_image(service.rules, data, scenes))
+        data, manifest = await load_image(service, url=url)
+        return WebpageImage(url, moderate_image(service.rules, data, scenes, manifest))
     except SourceError:
         return None
 
 
+def image_scenes_of(scenes: Sequence[str], asked: bool) -> tuple[str, ...]:
+    """The scenes a webpage's images are judged by: the image scenes among those asked for,
+    or the image job's defaults when ``DetectType`` was not given."""
+    if not asked:
+        return DEFAULT_SCENES["image"]
+    return tuple(scene for scene in scenes if scene in IMAGE_SCENES)
+
+
 async def _moderate_page(
-    service: Service, url: str, scenes: Sequence[str], with_highlight: bool
+    service: Service, url: str, scenes: Sequence[str], asked: bool, with_highlight: bool
 ) -> Outcome:
     try:
         raw = await service.sources.fetch(url, MAX_PAGE_BYTES)
@@ -132,12 +154,14 @@ async def _moderate_page(
     html = replace_illegal(html)  # HighlightHtml echoes it
     page = parse_page(html, url)
     text = moderate_text(service.rules, page.text, scenes)
+    pictured = image_scenes_of(scenes, asked)
     found = await asyncio.gather(
-        *(_image(service, image, scenes) for image in page.images[:MAX_PAGE_IMAGES])
+        *(_image(service, image, pictured) for image in page.images[:MAX_PAGE_IMAGES])
     )
     images = tuple(image for image in found if image is not None)
     highlighted = highlight(html, text.verdict.keywords) if with_highlight else None
-    return Outcome(WebpageResult(tuple(scenes), text, images, highlighted))
+    everything = tuple(dict.fromkeys((*scenes, *(pictured if images else ()))))
+    return Outcome(WebpageResult(everything, text, images, highlighted))
 
 
 def _flag(value: str | None) -> bool:
@@ -157,7 +181,8 @@ async def submit(call: Call) -> web.Response:
     if url is None:
         raise invalid("Input.Url is required.")
     echoable(url, "Url")
-    conf, scenes = parse_conf(request, WEBPAGE_SCENES)
+    conf, scenes = parse_conf(request, WEBPAGE_SCENES, kind="webpage")
+    asked = text_field(conf, "DetectType") is not None
     with_highlight = _flag(text_field(conf, "ReturnHighlightHtml"))
     job = record_job(
         call,
@@ -167,7 +192,7 @@ async def submit(call: Call) -> web.Response:
         user_info=validate_user_info(node.get("UserInfo")),
         request=request,
     )
-    call.service.jobs.start(job, _moderate_page(call.service, url, scenes, with_highlight))
+    call.service.jobs.start(job, _moderate_page(call.service, url, scenes, asked, with_highlight))
     detail = submitted_detail(job, with_echo=True)
     return call.answer({"JobsDetail": detail, "RequestId": call.request_id})
 
