@@ -31,32 +31,39 @@ from ..requests import Request
 from .identity import BulkItem, _without_secrets
 from .results import BulkResult, verdict_word
 
-__all__ = ["JSONValue", "Record", "input_of", "record", "verdict_word"]
+__all__ = ["FIELDS", "JSONValue", "Record", "input_of", "record", "verdict_word"]
 
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 Record: TypeAlias = "dict[str, JSONValue]"
+
+#: A record's keys, in the order a record (and a CSV header) lists them.
+FIELDS = (
+    "data_id", "kind", "input", "job_id", "status", "state", "verdict", "result", "label",
+    "score", "scenes", "code", "message", "elapsed", "possible_duplicate", "resumed",
+)  # fmt: skip
 
 # The fields of an item that say what was moderated, in the order a request checks them.
 _SOURCES = ("object", "url", "content")
 
 
 def record(
-    result: BulkResult[Any], *, kind: str, item: BulkItem | None = None
+    result: BulkResult[Any], *, kind: str | None = None, item: BulkItem | None = None
 ) -> dict[str, JSONValue]:
     """``result`` as a record (the shape above).
 
     Args:
-        kind: the run's kind (``"text"``, ``"image"``...).
+        kind: the item's kind (``"text"``, ``"image"``...); default ``result.kind``.
         item: the item as it came from the input; default ``result.item`` (a job an earlier
             run journaled has none: its input is then read from the job, if it echoes it).
     """
     job: Job | None = result.job
+    kind = kind if kind is not None else result.kind
     given = item if item is not None else result.item
     verdict = job.verdict if job is not None else None
     return {
         "data_id": result.id,
         "kind": kind,
-        "input": input_of(given, kind=kind) if given is not None else _echoed(job),
+        "input": input_of(given, kind=kind or "") if given is not None else _echoed(job),
         "job_id": result.job_id,
         "status": result.status.value,
         "state": _text(job.state) if job is not None else None,
