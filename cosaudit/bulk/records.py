@@ -40,7 +40,7 @@ FIELDS = (
     "score", "scenes", "code", "message", "elapsed", "possible_duplicate", "resumed",
 )  # fmt: skip
 
-# The fields of an item that say what was moderated, in the order a request checks them.
+# The fields of an item that say what it moderates (a request takes exactly one of them).
 _SOURCES = ("object", "url", "content")
 
 
