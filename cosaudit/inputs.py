@@ -42,6 +42,7 @@ __all__ = [
     "one_source",
     "positive",
     "require_str",
+    "sized",
     "snapshot_count",
     "snapshot_interval",
     "snapshot_mode",
@@ -270,3 +271,11 @@ def moderation_time(value: datetime | str, field_name: str = "ModerationTime") -
             field_name, f"{value!r} is not a time such as '2021-08-07T12:12:12+08:00'"
         )
     return value
+
+
+def sized(value: str | bytes | None) -> str:
+    """The repr of inline content (a request's, or a job's echo of it): its size, not the text
+    or bytes (user content in logs, and up to megabytes of it), so it does not read as empty."""
+    if value is None:
+        return "None"
+    return f"<{len(value)} {'characters' if isinstance(value, str) else 'bytes'}>"

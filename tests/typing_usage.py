@@ -44,6 +44,8 @@ from cosaudit import (
     WebpageJob,
     jobs_table,
 )
+from cosaudit.bulk import Collected
+from cosaudit.bulk.records import JSONValue, record
 from cosaudit.models import Job
 from cosaudit.requests import structure
 
@@ -165,6 +167,18 @@ async def bulk_usage(client: AuditClient) -> BulkSummary:
     async with mixed:
         kinds: list[str | None] = [result.kind async for result in mixed]
     print(kinds)
+    kept: Collected[TextJob] = await client.moderate_many(
+        ["a.txt"], kind="text", progress=True
+    ).collect()
+    rows: list[dict[str, JSONValue]] = kept.to_records()
+    word: str | None = kept[0].verdict
+    print(
+        rows,
+        word,
+        kept.summary.verdicts,
+        kept.summary.items_per_second,
+        record(kept[0], kind="text"),
+    )
     return run.summary
 
 

@@ -51,6 +51,7 @@ Where each piece lives:
 * :mod:`~cosaudit.bulk.results`: what a run hands over: :class:`BulkResult`, :class:`BulkSummary`.
 * :mod:`~cosaudit.bulk.records`: a result as a plain record (JSON lines, DataFrames, reports).
 * :mod:`~cosaudit.bulk.progress`: the tqdm bar of ``progress=True``.
+* :mod:`~cosaudit.bulk.collected`: a whole run's results, for notebooks: ``to_pandas()``.
 * :mod:`~cosaudit.bulk.runner`: the run: ``async with``/``for``, input, slots, delivery, counts.
 * :mod:`cosaudit.journal` (beside this package): the record a run resumes from.
 * :mod:`~cosaudit.bulk.inputfile`, :mod:`~cosaudit.bulk.outputfile`: the files of
@@ -59,6 +60,7 @@ Where each piece lives:
 
 from __future__ import annotations
 
+from .collected import Collected
 from .identity import BulkItem, BulkItems, item_id
 from .item import AmbiguousPolicy
 from .results import BulkResult, BulkSummary, ItemStatus
@@ -72,6 +74,7 @@ __all__ = [
     "BulkResult",
     "BulkRun",
     "BulkSummary",
+    "Collected",
     "ItemStatus",
     "item_id",
 ]

@@ -23,40 +23,47 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, TypeAlias
 
-import attrs
-
 from ..errors import CosAuditError
 from ..models import Job, SceneInfo
 from ..requests import Request
 from .identity import BulkItem, _without_secrets
 from .results import BulkResult, verdict_word
 
-__all__ = ["JSONValue", "Record", "input_of", "record", "verdict_word"]
+__all__ = ["FIELDS", "JSONValue", "Record", "input_of", "record", "verdict_word"]
 
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 Record: TypeAlias = "dict[str, JSONValue]"
 
-# The fields of an item that say what was moderated, in the order a request checks them.
+#: A record's keys, in the order a record (and a CSV header) lists them.
+FIELDS = (
+    "data_id", "kind", "input", "job_id", "status", "state", "verdict", "result", "label",
+    "score", "scenes", "code", "message", "elapsed", "possible_duplicate", "resumed",
+)  # fmt: skip
+
+# The fields of an item that say what it moderates (a request takes exactly one of them).
 _SOURCES = ("object", "url", "content")
 
 
 def record(
-    result: BulkResult[Any], *, kind: str, item: BulkItem | None = None
+    result: BulkResult[Any], *, kind: str | None = None, item: BulkItem | None = None
 ) -> dict[str, JSONValue]:
     """``result`` as a record (the shape above).
 
     Args:
-        kind: the run's kind (``"text"``, ``"image"``...).
+        kind: the run's kind (``"text"``, ``"image"``...); default ``result.kind`` (each
+            item's own, in a run of several kinds).
         item: the item as it came from the input; default ``result.item`` (a job an earlier
             run journaled has none: its input is then read from the job, if it echoes it).
     """
+    if kind is None:
+        kind = result.kind  # None only for an item whose kind the run did not take
     job: Job | None = result.job
     given = item if item is not None else result.item
     verdict = job.verdict if job is not None else None
     return {
         "data_id": result.id,
         "kind": kind,
-        "input": input_of(given, kind=kind) if given is not None else _echoed(job),
+        "input": input_of(given, kind=kind or "") if given is not None else _echoed(job),
         "job_id": result.job_id,
         "status": result.status.value,
         "state": _text(job.state) if job is not None else None,
@@ -82,9 +89,7 @@ def input_of(item: BulkItem, *, kind: str) -> dict[str, JSONValue]:
         is_url = item.startswith(("http://", "https://")) or kind in ("webpage", "live")
         return {"url": _without_secrets(item)} if is_url else {"object": item}
     if isinstance(item, Request):
-        fields: Mapping[str, Any] = {
-            name: getattr(item, name) for name in _SOURCES if name in attrs.fields_dict(type(item))
-        }
+        fields: Mapping[str, Any] = {name: getattr(item, name, None) for name in _SOURCES}
     else:
         fields = item
     for name in _SOURCES:
@@ -120,10 +125,13 @@ def _sha256(content: object) -> str:
 
 
 def _scenes(job: Job) -> dict[str, JSONValue]:
-    parts = [part for name in _PARTS for part in getattr(job, name, ())]
+    scenes = job.scenes
+    # The parts' scenes, read once: each ``scenes`` builds its mapping anew.
+    parts = [part.scenes for name in _PARTS for part in getattr(job, name, ())] if scenes else []
     found: dict[str, JSONValue] = {}
-    for name, scene in job.scenes.items():
-        keywords: list[JSONValue] = list(job.hit_keywords(name))
+    for name, scene in scenes.items():
+        # A scene not hit has no keywords: skip the search through every part.
+        keywords: list[JSONValue] = list(job.hit_keywords(name)) if scene.is_hit else []
         found[name.lower()] = {
             "hit_flag": _int(scene.hit_flag),
             "score": _score(name, scene, parts),
@@ -137,7 +145,7 @@ def _scenes(job: Job) -> dict[str, JSONValue]:
 _PARTS = ("sections", "snapshots", "audio_sections", "pages")
 
 
-def _score(name: str, scene: SceneInfo, parts: list[Any]) -> int | None:
+def _score(name: str, scene: SceneInfo, parts: list[dict[str, SceneInfo]]) -> int | None:
     """The scene's score; for an aggregate without one (text's job-level scenes carry only
     ``HitFlag`` and ``Count``), the highest score its parts give."""
     if isinstance(scene.score, int):
@@ -145,7 +153,7 @@ def _score(name: str, scene: SceneInfo, parts: list[Any]) -> int | None:
     scores = [
         int(found.score)
         for part in parts
-        if (found := part.scenes.get(name)) is not None and isinstance(found.score, int)
+        if (found := part.get(name)) is not None and isinstance(found.score, int)
     ]
     return max(scores) if scores else None
 

@@ -170,7 +170,8 @@ class BulkSummary:
 
     @property
     def in_flight(self) -> int:
-        """Items taken from the input and neither skipped nor handed over yet."""
+        """Items taken from the input and neither skipped nor handed over yet: at most
+        ``concurrency`` + 1 (the item taken next waits for a slot)."""
         return self.items - self.skipped - self.handed_over
 
     @property

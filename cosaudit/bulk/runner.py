@@ -21,6 +21,7 @@ from ..errors import ClientStateError, InvalidInput
 from ..journal import Journal, Open
 from ..models import Job
 from ..requests import Request
+from .collected import Collected
 from .identity import BulkItem, BulkItems, item_id
 from .item import DEFAULT_ITEM_RETRY, AmbiguousPolicy, Delivery, ItemLife, Moderation
 from .progress import Progress, ProgressOption, bar_factory, total_of
@@ -213,6 +214,14 @@ class BulkRun(Generic[J]):
         self._in_hand = delivery
         self._count(delivery.result)
         return delivery.result
+
+    async def collect(self) -> Collected[J]:
+        """Run to the end and keep every result (a loop over the run keeps none): for a
+        notebook, or any run that fits in memory. ``await client.moderate_many(...).collect()``
+        gives an object with ``summary``, ``to_records()``, ``to_pandas()`` and an HTML table."""
+        async with self:
+            results = tuple([result async for result in self])
+        return Collected(self.name, results, self.summary)
 
     async def aclose(self) -> None:
         """Stop the run, as leaving ``async with`` does: the result in hand counts as handled;

@@ -1,12 +1,22 @@
-"""Jobs as tables: HTML for notebooks (``_repr_html_``) and aligned plain text for terminals."""
+"""Jobs as tables: HTML for notebooks (``_repr_html_``) and aligned plain text for terminals.
+
+The verdict cell is coloured in HTML (inline styles: notebooks drop ``<style>`` blocks and
+classes they do not know). A job without a DataId shows what it moderated instead, in
+parentheses: its object key, its URL without the query (a pre-signed URL's signature stays out
+of the notebook), or a digest of inline content.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from collections.abc import Iterable
 from enum import Enum
 from html import escape
 from typing import TYPE_CHECKING
 from unicodedata import east_asian_width
+from urllib.parse import urlsplit
 
 from attrs import define
 
@@ -16,6 +26,12 @@ if TYPE_CHECKING:  # the models import this module; only their types are needed 
 __all__ = ["JobsTable", "job_html", "jobs_table"]
 
 _COLUMNS = ("Job ID", "State", "Label", "Verdict", "Data ID", "Hits")
+# Light backgrounds with dark text: readable in light and dark notebook themes alike.
+_VERDICT_STYLES = {
+    "normal": "background:#e6f4ea;color:#1e4620",
+    "sensitive": "background:#fce8e6;color:#8c1d18",
+    "suspicious": "background:#fef3e0;color:#7a4a00",
+}
 
 
 def _width(text: str) -> int:
@@ -54,9 +70,44 @@ def _row(job: Job) -> tuple[str, ...]:
         state,
         _word(job.label),
         _word(job.verdict),
-        _word(job.data_id),
+        _word(job.data_id) or _source(job),
         _hits(job),
     )
+
+
+def _source(job: Job) -> str:
+    """What a job without a DataId moderated, in parentheses: ``(posts/1.txt)``."""
+    found: object = getattr(job, "object", None)
+    if not isinstance(found, str) or not found:
+        url: object = getattr(job, "url", None)
+        found = _bare_url(url) if isinstance(url, str) and url else None
+    if found is None:
+        content: object = getattr(job, "content", None)
+        found = _content_digest(content) if isinstance(content, str) and content else None
+    return f"({found})" if found else ""
+
+
+def _bare_url(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    cut = "?…" if parts.query else ""
+    return f"{parts.scheme}://{host}{parts.path}{cut}" if parts.scheme else url.split("?")[0]
+
+
+def _content_digest(echo: str) -> str:
+    """``sha256:`` + 16 hex digits of the content a job echoes in base64 (what records call
+    ``content_sha256``, shortened)."""
+    try:
+        data = base64.b64decode(echo, validate=True)
+    except (binascii.Error, ValueError):
+        data = echo.encode("utf-8", "surrogatepass")
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+
+
+def _cell(value: str, *, verdict: bool) -> str:
+    """A ``<td>``; a verdict's in its colour."""
+    style = _VERDICT_STYLES.get(value) if verdict else None
+    return f'<td style="{style}">{escape(value)}</td>' if style else f"<td>{escape(value)}</td>"
 
 
 def job_html(job: Job) -> str:
@@ -65,7 +116,8 @@ def job_html(job: Job) -> str:
     if job.is_failed and job.message:
         rows.append(("Message", job.message))
     cells = "".join(
-        f"<tr><th>{escape(name)}</th><td>{escape(value)}</td></tr>" for name, value in rows
+        f"<tr><th>{escape(name)}</th>{_cell(value, verdict=name == 'Verdict')}</tr>"
+        for name, value in rows
     )
     return f"<table>{cells}</table>"
 
@@ -91,8 +143,12 @@ class JobsTable:
     def _repr_html_(self) -> str:
         head, *body = self._rows()
         header = "".join(f"<th>{escape(name)}</th>" for name in head)
+        verdict = head.index("Verdict")
         rows = "".join(
-            "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in row) + "</tr>" for row in body
+            "<tr>"
+            + "".join(_cell(value, verdict=i == verdict) for i, value in enumerate(row))
+            + "</tr>"
+            for row in body
         )
         return f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
 

@@ -54,7 +54,7 @@ class Node:
     def __repr__(self) -> str:
         # Results have dozens of optional nodes and most are absent: show what is there.
         shown = (
-            f"{a.name}={value!r}"
+            f"{a.name}={a.repr(value) if callable(a.repr) else repr(value)}"
             for a in attrs.fields(type(self))
             if a.repr and (value := getattr(self, a.name)) is not None and value != ()
         )

@@ -28,7 +28,20 @@ class JobState(str, Enum):
 FINAL_STATES = frozenset({JobState.SUCCESS, JobState.FAILED, JobState.CANCELLED})
 
 
-class Result(IntEnum):
+class _Worded(IntEnum):
+    """An integer code that prints as its word (``print(job.verdict)`` shows ``sensitive``,
+    not ``1``); it still compares, serialises and formats with ``:d`` as the number."""
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    def __format__(self, spec: str) -> str:
+        if spec and spec[-1] in "bcdoxXneEfFgG%":
+            return int.__format__(self, spec)  # a number's format asks for the number
+        return format(str(self), spec)
+
+
+class Result(_Worded):
     """Verdict of a job, section or page (``Result``, or ``Suggestion`` for webpages)."""
 
     NORMAL = 0
@@ -36,7 +49,7 @@ class Result(IntEnum):
     SUSPICIOUS = 2  # human review advised
 
 
-class HitFlag(IntEnum):
+class HitFlag(_Worded):
     """``HitFlag`` of one moderation scene."""
 
     NORMAL = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attrs import define, field
 
+from ..inputs import sized
 from ._convert import xml
 from .common import SceneInfo, SceneJobBase, TextScenes
 from .enums import Result
@@ -27,7 +28,7 @@ class TextJob(SceneJobBase):
 
     object: str | None = None
     url: str | None = None
-    content: str | None = None  # base64 echo of a synchronous request
+    content: str | None = field(default=None, repr=sized)  # base64 echo of the request
     section_count: int | None = None
     result: Result | int | None = None
     score: int | None = None

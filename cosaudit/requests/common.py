@@ -73,14 +73,6 @@ def checked(field_name: str, check: Callable[[Any, str], object]) -> Validator:
     return validate
 
 
-def sized(value: str | bytes | None) -> str:
-    """The repr of inline content: its size, not the text or bytes (user content in logs, and
-    up to megabytes of it), so a request with content does not read as empty."""
-    if value is None:
-        return "None"
-    return f"<{len(value)} {'characters' if isinstance(value, str) else 'bytes'}>"
-
-
 def pascal(name: str) -> str:
     """``porn_score`` -> ``PornScore``."""
     return "".join(part.capitalize() for part in name.split("_"))

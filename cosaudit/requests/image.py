@@ -11,6 +11,7 @@ from attrs import Attribute, define, field, fields
 
 from .. import inputs
 from ..errors import InvalidInput, LimitExceeded
+from ..inputs import sized
 from ..userinfo import UserInfoFields
 from .common import (
     Freeze,
@@ -21,7 +22,6 @@ from .common import (
     conf_tree,
     freeze_needs_object,
     pascal,
-    sized,
     unknown_keys,
     user_info_tree,
 )

@@ -10,6 +10,7 @@ from attrs import define, field
 
 from .. import inputs
 from ..errors import InvalidInput
+from ..inputs import sized
 from ..userinfo import UserInfoFields
 from .common import (
     Freeze,
@@ -29,7 +30,6 @@ from .common import (
     freeze_needs_object,
     input_tree,
     object_field,
-    sized,
     url_field,
 )
 
