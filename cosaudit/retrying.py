@@ -10,6 +10,7 @@ bulk runner (an item's retries) and polling (the waits between polls):
 * :func:`needs_reconciling`: a submission whose outcome must be reconciled by its DataId.
 * :func:`backoff`, :func:`poll_wait`, :func:`first_poll_wait`: the jittered waits.
 * :class:`RetryEvent` and :data:`RetryReason`: one resend, as the ``on_retry`` hook sees it.
+* :func:`observing_retries`: the resends of one caller's own calls, for that caller.
 
 One request's retry loop, on tenacity, is :mod:`cosaudit.request_retrying`.
 """
@@ -17,6 +18,9 @@ One request's retry loop, on tenacity, is :mod:`cosaudit.request_retrying`.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 from attrs import define
@@ -41,6 +45,8 @@ __all__ = [
     "is_retryable",
     "is_turned_away",
     "needs_reconciling",
+    "observe_retry",
+    "observing_retries",
     "poll_wait",
 ]
 
@@ -135,3 +141,33 @@ class RetryEvent:
     wait: float
     error: BaseException
     reason: RetryReason = "transient"
+
+
+# A key, not shared state: each task sees the value its own context set (None elsewhere).
+_observer: ContextVar[Callable[[RetryEvent], None] | None] = ContextVar(
+    "cosaudit_retry_observer", default=None
+)
+
+
+@contextmanager
+def observing_retries(observer: Callable[[RetryEvent], None]) -> Iterator[None]:
+    """Hand ``observer`` the :class:`RetryEvent` of each resend of the calls made within the
+    block (by this task, or tasks it starts), besides the client's ``on_retry`` hook.
+
+    How a caller learns of the retries of its own calls only (the bulk runner: a submission's
+    throttled attempts the session retried), with no hook set on the client and none of the
+    other calls sharing the client: the session reports to whoever is observing, knowing
+    nothing of them.
+    """
+    token = _observer.set(observer)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
+
+
+def observe_retry(event: RetryEvent) -> None:
+    """Report ``event`` to the observer of the current context, if any."""
+    observer = _observer.get()
+    if observer is not None:
+        observer(event)

@@ -18,8 +18,15 @@ from ..errors import ClientStateError, CosAuditError, InvalidInput, JobTimeout, 
 from ..journal import Journal, Open, Phase
 from ..models import Job, JobState
 from ..requests import Request, structure
-from ..retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
+from ..retrying import (
+    backoff,
+    first_poll_wait,
+    is_turned_away,
+    needs_reconciling,
+    observing_retries,
+)
 from .identity import BulkItem
+from .rate import RateLimiter
 from .results import BulkResult, ItemStatus, _code
 
 __all__ = ["DEFAULT_ITEM_RETRY", "AmbiguousPolicy", "Delivery", "ItemLife", "Moderation"]
@@ -75,6 +82,8 @@ class ItemLife(Generic[J]):
         on_retry: called before each item-level retry (the run counts them).
         mixed: the run takes items of several kinds: a mapping item's ``kind`` key (which
             chose this life) is no request field, and journal records name the kind.
+        limiter: paces submissions and hears of every answer to one (the session's own
+            retries included), if the run has a rate.
     """
 
     name: str
@@ -88,6 +97,7 @@ class ItemLife(Generic[J]):
     _on_retry: Callable[[], None]
     _journal: Journal | None = None
     _mixed: bool = False
+    _limiter: RateLimiter | None = None
     _request_type: type[Request] = field(
         init=False, default=attrs.Factory(lambda self: self._kind.request_type, takes_self=True)
     )
@@ -104,6 +114,11 @@ class ItemLife(Generic[J]):
             lambda self: "data_id" in attrs.fields_dict(self._request_type), takes_self=True
         ),
     )
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The run's rate limiter, if it has a rate."""
+        return self._limiter
 
     async def run(self, ident: str, item: BulkItem | None, entry: Open | None) -> Delivery[J]:
         """One item to its result; with no ``item``, a job its journal ``entry`` says is owed."""
@@ -212,6 +227,8 @@ class ItemLife(Generic[J]):
 
     async def _send(self, ident: str, request: Request, duplicate: bool) -> J | CosAuditError:
         """One submission; the journal learns its outcome even if the run is stopped meanwhile."""
+        if self._limiter is not None:
+            await self._limiter.acquire()  # before 'trying': waiting here sends nothing
         journal = self._journal
         if journal is not None:
             journal.trying(ident, kind=self._tag)
@@ -238,6 +255,17 @@ class ItemLife(Generic[J]):
         return outcome
 
     async def _call_submit(self, request: Request) -> J | CosAuditError:
+        limiter = self._limiter
+        if limiter is None:
+            return await self._submit(request)
+        # The session's own retries of this submission (a SlowDown it resent) reach the
+        # limiter too: the adaptive rate must hear of every throttled answer.
+        with observing_retries(limiter.resent):
+            outcome = await self._submit(request)
+        limiter.answered(outcome if isinstance(outcome, CosAuditError) else None)
+        return outcome
+
+    async def _submit(self, request: Request) -> J | CosAuditError:
         try:
             return await self._kind.submit_request(request)
         except ClientStateError:
