@@ -60,6 +60,14 @@ def test_a_charge_goes_into_debt_and_delays_what_follows() -> None:
     assert bucket.delay() == pytest.approx(1.5)
 
 
+def test_debt_is_at_most_one_seconds_worth() -> None:
+    clock = ManualClock(0.0)
+    bucket = TokenBucket(2.0, clock)
+    for _ in range(10):
+        bucket.charge()
+    assert bucket.tokens == pytest.approx(-2.0)
+
+
 def test_cubic_cuts_to_seventy_percent_and_regrows_to_the_old_rate_after_k() -> None:
     cubic = CubicCalculator(0.0, 0.0)
     assert cubic.throttled(100.0, 10.0) == pytest.approx(70.0)
@@ -89,6 +97,23 @@ def test_adaptive_starts_at_its_start_rate_and_cuts_on_slowdown() -> None:
     assert adaptive.received(throttled=False) == pytest.approx(50.0)  # on the plateau
     assert adaptive.received(throttled=True) == pytest.approx(35.0)  # 0.7 * min(50, 50)
     assert adaptive.received(throttled=True) == pytest.approx(24.5)  # cut again from 35
+
+
+def test_one_overload_cuts_once_and_drops_saved_tokens() -> None:
+    clock = ManualClock(0.0)
+    bucket = TokenBucket(0.0, clock)
+    adaptive = AdaptiveRate(bucket, clock, start=50.0)
+    clock.advance(0.2)  # 10 tokens saved up: nothing was sent (same half-second)
+    sent_before = clock()
+    clock.advance(0.01)
+    assert adaptive.received(throttled=True, sent=sent_before) == pytest.approx(35.0)
+    assert bucket.tokens <= 0  # no burst into the overload the cut answers
+    # Further answers to requests sent before that cut report the same overload: no news.
+    for _ in range(20):
+        assert adaptive.received(throttled=True, sent=sent_before) == pytest.approx(35.0)
+    clock.advance(0.01)
+    sent_after = clock()
+    assert adaptive.received(throttled=True, sent=sent_after) == pytest.approx(24.5)
 
 
 def test_adaptive_never_grows_past_twice_the_measured_rate() -> None:

@@ -14,7 +14,17 @@ CUBIC congestion control (RFC 8312) applied to a request rate:
 * The rate is never set above twice the measured rate, so a run that cannot use its rate (too
   few items in flight) does not bank an allowance it would burst later.
 
-Two differences from botocore, both about the start. botocore sends unlimited until its first
+One difference from botocore is about concurrency: a throttle cuts once per generation of
+requests. Answers to submissions sent before the last cut say nothing new (the cut was already
+the answer to that overload), so they neither cut again nor regrow the rate; botocore, written
+for clients sending a request at a time per thread, cuts on every one, and 256 submissions in
+flight into one overload would bring the rate down to its floor in one go (0.7**20 < 0.001).
+TCP's CUBIC likewise cuts at most once per round trip.
+
+A cut also drops the tokens the bucket has saved up (up to a second's worth when the run sent
+below its rate): sent at once, they would land in the overload the cut answers, and cut again.
+
+Two more, both about the start. botocore sends unlimited until its first
 throttle; a bulk run at high concurrency would then open with a storm of ``SlowDown``. Here the
 rate starts at ``start`` (:data:`DEFAULT_START_RATE`) on the flat part of the curve, as if the
 last throttle had happened ``k`` seconds earlier at that rate, and the measured rate starts at
@@ -111,7 +121,7 @@ class AdaptiveRate:
         start: the rate to start at (requests/s).
     """
 
-    __slots__ = ("_bucket", "_clock", "cubic", "measured")
+    __slots__ = ("_bucket", "_clock", "cubic", "last_cut", "measured")
 
     def __init__(
         self, bucket: TokenBucket, clock: Callable[[], float], start: float = DEFAULT_START_RATE
@@ -122,6 +132,7 @@ class AdaptiveRate:
         self.cubic = CubicCalculator(start, now)
         self.cubic.last_fail = now - self.cubic.k  # start on the flat part, at ``start``
         self.measured = RateClocker(clock, start)
+        self.last_cut = -math.inf
         bucket.rate = start
 
     def __repr__(self) -> str:
@@ -132,12 +143,17 @@ class AdaptiveRate:
         """The rate submissions are sent at now."""
         return self._bucket.rate
 
-    def received(self, throttled: bool) -> float:
-        """An answer came back, ``throttled`` (``SlowDown``) or not; returns the new rate."""
+    def received(self, throttled: bool, sent: float | None = None) -> float:
+        """An answer came back, ``throttled`` (``SlowDown``) or not, to a request ``sent`` at
+        that time (on the clock; None: unknown, taken as news); returns the new rate."""
         measured = self.measured.record()
         now = self._clock()
         if throttled:
+            if sent is not None and sent < self.last_cut:
+                return self._bucket.rate  # the overload it reports was already answered
             rate = self.cubic.throttled(min(measured, self._bucket.rate), now)
+            self.last_cut = now
+            self._bucket.drain()  # tokens saved up at the old rate would burst into the overload
         else:
             rate = self.cubic.success(now)
         self._bucket.rate = min(rate, MAX_GROWTH * measured)

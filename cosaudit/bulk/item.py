@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -227,8 +228,8 @@ class ItemLife(Generic[J]):
 
     async def _send(self, ident: str, request: Request, duplicate: bool) -> J | CosAuditError:
         """One submission; the journal learns its outcome even if the run is stopped meanwhile."""
-        if self._limiter is not None:
-            await self._limiter.acquire()  # before 'trying': waiting here sends nothing
+        # Before 'trying': waiting here sends nothing.
+        sent = await self._limiter.acquire() if self._limiter is not None else None
         journal = self._journal
         if journal is not None:
             journal.trying(ident, kind=self._tag)
@@ -237,7 +238,7 @@ class ItemLife(Generic[J]):
             except asyncio.CancelledError:
                 journal.refused(ident, "Cancelled")  # nothing was sent
                 raise
-        task = asyncio.ensure_future(self._call_submit(request))
+        task = asyncio.ensure_future(self._call_submit(request, sent))
         try:
             outcome = await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -254,15 +255,18 @@ class ItemLife(Generic[J]):
         self._journal_submission(ident, outcome, duplicate)
         return outcome
 
-    async def _call_submit(self, request: Request) -> J | CosAuditError:
+    async def _call_submit(self, request: Request, sent: float | None) -> J | CosAuditError:
         limiter = self._limiter
         if limiter is None:
             return await self._submit(request)
         # The session's own retries of this submission (a SlowDown it resent) reach the
-        # limiter too: the adaptive rate must hear of every throttled answer.
-        with observing_retries(limiter.resent):
+        # limiter too: the adaptive rate must hear of every throttled answer. An adaptive rate
+        # is the submissions' answer to SlowDown: the session's pause stays out of its way.
+        with observing_retries(
+            functools.partial(limiter.resent, sent=sent), paced=limiter.adaptive is not None
+        ):
             outcome = await self._submit(request)
-        limiter.answered(outcome if isinstance(outcome, CosAuditError) else None)
+        limiter.answered(outcome if isinstance(outcome, CosAuditError) else None, sent)
         return outcome
 
     async def _submit(self, request: Request) -> J | CosAuditError:

@@ -40,19 +40,21 @@ class RateLimiter:
     Args:
         bucket: the token bucket submissions take from.
         adaptive: steers the bucket's rate from the answers, or None for a fixed rate.
-        sleep: waits (injectable, as the run's).
+        clock, sleep: the bucket's clock, and waits (injectable, as the run's).
     """
 
-    __slots__ = ("_lock", "_sleep", "adaptive", "bucket")
+    __slots__ = ("_clock", "_lock", "_sleep", "adaptive", "bucket")
 
     def __init__(
         self,
         bucket: TokenBucket,
         adaptive: AdaptiveRate | None,
+        clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
     ) -> None:
         self.bucket = bucket
         self.adaptive = adaptive
+        self._clock = clock
         self._sleep = sleep
         # One waiter at a time, in arrival order (asyncio.Lock is FIFO): the others queue
         # behind it instead of each polling the bucket.
@@ -62,8 +64,9 @@ class RateLimiter:
         mode = "adaptive" if self.adaptive is not None else "fixed"
         return f"<RateLimiter {mode} {self.bucket.rate:.1f}/s>"
 
-    async def acquire(self) -> None:
-        """Wait until a submission may be sent, and take its token."""
+    async def acquire(self) -> float:
+        """Wait until a submission may be sent, and take its token; returns the time (on the
+        bucket's clock) it may be sent at, for :meth:`answered`."""
         async with self._lock:
             delay = self.bucket.delay()
             if delay > 0:
@@ -72,16 +75,19 @@ class RateLimiter:
             # spin): should the rate have been cut meanwhile, the token is taken into debt and
             # the next submission waits the longer.
             self.bucket.charge()
+            return self._clock()
 
-    def answered(self, error: BaseException | None) -> None:
-        """A submission was answered: accepted (``error`` None) or refused with ``error``."""
+    def answered(self, error: BaseException | None, sent: float | None = None) -> None:
+        """A submission ``sent`` at that time was answered: accepted (``error`` None) or
+        refused with ``error``."""
         if self.adaptive is not None:
-            self.adaptive.received(isinstance(error, ThrottledError))
+            self.adaptive.received(isinstance(error, ThrottledError), sent)
 
-    def resent(self, event: RetryEvent) -> None:
-        """The session is about to resend a submission (its own retry): the failed attempt's
-        answer counts like any other, and the resend spends a token it did not wait for."""
-        self.answered(event.error)
+    def resent(self, event: RetryEvent, sent: float | None = None) -> None:
+        """The session is about to resend a submission first ``sent`` at that time (its own
+        retry): the failed attempt's answer counts like any other, and the resend spends a
+        token it did not wait for."""
+        self.answered(event.error, sent)
         self.bucket.charge()
 
 
@@ -93,10 +99,10 @@ def rate_limiter(
         return None
     if rate == "adaptive":
         bucket = TokenBucket(0.0, monotonic)
-        return RateLimiter(bucket, AdaptiveRate(bucket, monotonic), sleep)
+        return RateLimiter(bucket, AdaptiveRate(bucket, monotonic), monotonic, sleep)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
         raise InvalidInput(
             "rate", f"must be a number of submissions per second > 0, 'adaptive' or None, "
             f"got {rate!r}"
         )  # fmt: skip
-    return RateLimiter(TokenBucket(float(rate), monotonic), None, sleep)
+    return RateLimiter(TokenBucket(float(rate), monotonic), None, monotonic, sleep)

@@ -6,8 +6,9 @@ botocore's ``TokenBucket`` (``botocore/retries/bucket.py``): the bucket starts e
 start), fills at the rate and holds at most one second's worth (at least one token), the rate is
 never below 0.5/s, and a new rate first credits the tokens earned at the old one. One addition:
 :meth:`TokenBucket.charge` spends a token for a request sent without asking (a resend inside the
-session's own retries), possibly going into debt, so the requests actually sent stay within the
-rate.
+session's own retries), going into debt if need be, so the requests actually sent stay within
+the rate; the debt is at most one second's worth, so a storm of resends slows the next
+submissions down without stalling them for long after it has passed.
 """
 
 from __future__ import annotations
@@ -61,9 +62,15 @@ class TokenBucket:
         return True
 
     def charge(self, amount: float = 1.0) -> None:
-        """Spend ``amount`` tokens for a request already sent, into debt if need be."""
+        """Spend ``amount`` tokens for a request already sent, into debt if need be (one
+        second's worth at most)."""
         self._refill()
-        self.tokens -= amount
+        self.tokens = max(self.tokens - amount, -self._capacity)
+
+    def drain(self) -> None:
+        """Drop the tokens saved up (a debt stays): no burst may follow."""
+        self._refill()
+        self.tokens = min(self.tokens, 0.0)
 
     def _refill(self) -> None:
         now = self._clock()
