@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import ManualClock, client_for
 
-from cosaudit import InvalidInput, ItemStatus, RetryPolicy
+from cosaudit import InvalidInput, ItemStatus, RetryPolicy, SlowDownPause
 from cosaudit.bulk import DEFAULT_START_RATE
 from cosaudit.bulk.adaptive_rate import AdaptiveRate, CubicCalculator, RateClocker
 from cosaudit.bulk.token_bucket import TokenBucket
@@ -258,3 +258,18 @@ async def test_slowdown_the_session_retried_reaches_the_adaptive_rate(
     rate, item_retries = await run_once(throttle=True)
     assert item_retries == 0  # the session's retry, not the runner's
     assert rate is not None and rate < 0.8 * DEFAULT_START_RATE
+
+
+@pytest.mark.parametrize(("rate", "paused"), [("adaptive", False), (None, True), (100, True)])
+async def test_only_an_adaptive_run_does_without_the_sessions_slowdown_pause(
+    emulator: Emulator, shared: ManualClock, rate: Any, paused: bool
+) -> None:
+    """Two controllers on one signal fight: under an adaptive rate, a SlowDown the session
+    retried cuts the rate and does not trip the session's pause (here at the first one)."""
+    emulator.faults.fail_next(1, status=429, code="SlowDown")
+    retry = RetryPolicy(slowdown=SlowDownPause(threshold=1))
+    client = client_for(emulator, monotonic=shared, sleep=shared.sleep, retry=retry)
+    async with client, client.moderate_many(texts(3), kind="text", rate=rate) as run:
+        assert [result.ok async for result in run] == [True] * 3
+    pause = client.session.slowdown
+    assert pause is not None and (pause.paused_until > -math.inf) is paused
