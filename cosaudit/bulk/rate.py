@@ -13,7 +13,8 @@ without waiting for it. One bucket serves both modes, so a fixed and an adaptive
 same thing by "N a second".
 
 Only submissions are paced: a job's queries are bounded by the polling policy, and a throttled
-query is retried by the session like any other.
+query is retried by the session like any other. A run of several kinds has one rate for all its
+submissions (the run's, as ``--rate`` reads); a ``SlowDown`` from one kind's API slows them all.
 """
 
 from __future__ import annotations
