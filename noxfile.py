@@ -51,6 +51,7 @@ BENCHMARKS = {
     "throughput": ["--jobs", "1000", "--repeat", "1"],
     "memory": ["--sizes", "2000", "20000"],
     "report": ["--sizes", "10000", "100000"],
+    "adaptive_rate": ["--seconds", "20"],
 }
 
 

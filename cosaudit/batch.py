@@ -19,6 +19,13 @@ The run goes through :meth:`AuditClient.moderate_many <cosaudit.AuditClient.mode
 line per item ends up in the output across kills and resumes: see
 :mod:`cosaudit.bulk.outputfile` for how the output and the journal agree.
 
+Submissions go at the rate the service accepts (``--rate adaptive``, the default: start at 20/s,
+slow down on ``SlowDown``, :mod:`cosaudit.bulk.adaptive_rate`) or at most ``--rate N`` a
+second. ``--shard I/N`` takes one slice of the input (``auto/N``: I from
+``JOB_COMPLETION_INDEX``, a Kubernetes Indexed Job), so N processes split one input with no item
+taken twice (:mod:`cosaudit.bulk.shards`); each needs its own output, and the account's quota
+is shared, so each a rate of the quota divided by N.
+
 Exit status: 0 when every item succeeded, 1 when some failed, are ambiguous or pending (the
 summary says which to reconcile), 2 for a usage or configuration error, 130 on Ctrl-C (after
 the summary so far and how to resume).
@@ -38,7 +45,7 @@ from typing import Any, TextIO
 
 from attrs import Factory, define
 
-from .bulk import BulkRun, BulkSummary, ItemStatus
+from .bulk import BulkRun, BulkSummary, ItemStatus, Rate, Shard
 from .bulk.inputfile import InputFile, input_of
 from .bulk.outputfile import OutputFile, record
 from .client import AuditClient
@@ -78,6 +85,8 @@ class Settings:
     endpoint: str | None
     credentials: Credentials | None  # None with --emulator: the emulator's own keys
     report: Path | None = None
+    rate: Rate = "adaptive"
+    shard: Shard | None = None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -124,6 +133,21 @@ def parser() -> argparse.ArgumentParser:
         default="report",
         help="a submission that may have been accepted: report it (default) or send it again",
     )
+    run.add_argument(
+        "--rate",
+        type=_rate,
+        default="adaptive",
+        metavar="N|adaptive",
+        help="submissions per second at most, or 'adaptive' (default): start at 20/s and "
+        "follow what the service accepts, slowing down on SlowDown",
+    )
+    run.add_argument(
+        "--shard",
+        metavar="I/N|auto/N",
+        help="take only shard I of N (0-based) of the input, by a hash of each item's id; "
+        "'auto' reads I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). Give each "
+        "shard its own -o, and a --rate of the account's quota divided by N",
+    )
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument(
         "--report",
@@ -133,6 +157,20 @@ def parser() -> argparse.ArgumentParser:
         "(pip install 'cosaudit[report]')",
     )
     return parser
+
+
+def _rate(text: str) -> float | str:
+    if text.strip().lower() == "adaptive":
+        return "adaptive"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"give a number of submissions per second or 'adaptive', not {text!r}"
+        ) from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -172,6 +210,11 @@ def settings(args: argparse.Namespace) -> Settings:
         if not report.parent.is_dir():
             raise UsageError(f"--report {report}: no folder {report.parent}")
     credentials: Credentials | None = None
+    try:
+        # "auto/N" reads JOB_COMPLETION_INDEX here, when the command runs.
+        shard = Shard.parse(args.shard) if args.shard is not None else None
+    except InvalidInput as error:
+        raise UsageError(f"--shard: {error.message}") from None
     if not 0 <= args.job_duration < 3600:
         raise UsageError(f"--job-duration must be 0 to 3600 seconds, got {args.job_duration}")
     if args.emulator:
@@ -210,6 +253,8 @@ def settings(args: argparse.Namespace) -> Settings:
         endpoint=args.endpoint,
         credentials=credentials,
         report=report,
+        rate=args.rate,
+        shard=shard,
     )
 
 
@@ -278,6 +323,8 @@ async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
                 concurrency=config.concurrency,
                 journal=config.journal,
                 on_ambiguous="resubmit" if config.on_ambiguous == "resubmit" else "report",
+                rate=config.rate,
+                shard=config.shard,
             )
             try:
                 async with run:

@@ -280,6 +280,16 @@ class AuditClient:
             progress: a tqdm bar: ``True`` draws ``tqdm.auto`` in Jupyter and on stderr in a
                 terminal (nothing when stderr is not one); a file draws there regardless; a
                 tqdm-like factory is used as given (see :mod:`cosaudit.bulk.progress`).
+            rate: submissions per second at most (a token bucket, no burst at start);
+                ``"adaptive"`` to start at 20/s and follow what the service accepts, cutting on
+                ``SlowDown`` and regrowing as botocore's adaptive retry mode does
+                (:mod:`cosaudit.bulk.adaptive_rate`); None (the default) for no cap beyond
+                ``concurrency``. Queries are not paced.
+            shard: ``"I/N"`` (or a :class:`~cosaudit.bulk.Shard`) to take only the items
+                whose id hashes to shard I of N (0-based), ``"auto/N"`` to read I from
+                ``JOB_COMPLETION_INDEX`` (a Kubernetes Indexed Job). Give each shard its own
+                journal (:func:`cosaudit.bulk.shard_journal`) and a rate of the account's quota
+                divided by N: the quota is shared.
 
         Raises:
             InvalidInput: an argument is wrong (at once), or an item cannot be given an id,

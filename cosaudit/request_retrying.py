@@ -14,7 +14,7 @@ from tenacity import AsyncRetrying, RetryCallState
 from .budget import RetryBudgetState
 from .config import AmbiguousSubmit, RetryPolicy
 from .errors import AuthError, CosAuditError, MalformedResponse, RequestTimeout, ThrottledError
-from .retrying import RetryEvent, RetryReason, backoff, is_ambiguous, is_retryable
+from .retrying import RetryEvent, RetryReason, backoff, is_ambiguous, is_retryable, paced
 from .slowdown import SlowDownPauseState
 
 __all__ = ["RequestRetrying", "Tries"]
@@ -76,8 +76,8 @@ class Tries:
         call's deadline (failing fast beats sleeping only to fail)."""
         owner = self.owner
         pause = owner.slowdown
-        if pause is None:
-            return
+        if pause is None or paced():
+            return  # a caller pacing itself on SlowDown does without the pause
         delay = pause.delay()
         if delay <= 0:
             return
@@ -125,7 +125,8 @@ class RequestRetrying:
     tenacity runs the attempts; our callbacks decide, in its order, after each failed attempt:
 
     * ``retry``: whether the error may pass (:func:`is_retryable`, or an ambiguous submission
-      under ``AmbiguousSubmit.RETRY``); a ``SlowDown`` is counted towards the pause here;
+      under ``AmbiguousSubmit.RETRY``); a ``SlowDown`` is counted towards the pause here,
+      unless the caller paces itself (:func:`~cosaudit.retrying.paced`);
     * ``wait``: the backoff (:func:`backoff`);
     * ``stop``: out of attempts, a backoff that would end past the deadline (no attempt starts
       late), or a budget short of the retry's cost; tenacity then re-raises the last error;
@@ -207,7 +208,7 @@ class RequestRetrying:
         error = _error(state)
         if error is None or error is tries.final or not isinstance(error, CosAuditError):
             return False
-        if isinstance(error, ThrottledError) and self.slowdown is not None:
+        if isinstance(error, ThrottledError) and self.slowdown is not None and not paced():
             pause = self.slowdown.throttled(error.status)
             if pause is not None:
                 logger.warning(

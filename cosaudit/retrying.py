@@ -10,6 +10,8 @@ bulk runner (an item's retries) and polling (the waits between polls):
 * :func:`needs_reconciling`: a submission whose outcome must be reconciled by its DataId.
 * :func:`backoff`, :func:`poll_wait`, :func:`first_poll_wait`: the jittered waits.
 * :class:`RetryEvent` and :data:`RetryReason`: one resend, as the ``on_retry`` hook sees it.
+* :func:`observing_retries`, :func:`paced`: the resends of one caller's own calls, for that
+  caller; whether it paces itself.
 
 One request's retry loop, on tenacity, is :mod:`cosaudit.request_retrying`.
 """
@@ -17,6 +19,9 @@ One request's retry loop, on tenacity, is :mod:`cosaudit.request_retrying`.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 from attrs import define
@@ -41,6 +46,9 @@ __all__ = [
     "is_retryable",
     "is_turned_away",
     "needs_reconciling",
+    "observe_retry",
+    "observing_retries",
+    "paced",
     "poll_wait",
 ]
 
@@ -135,3 +143,53 @@ class RetryEvent:
     wait: float
     error: BaseException
     reason: RetryReason = "transient"
+
+
+@define(frozen=True, slots=True)
+class _Observing:
+    report: Callable[[RetryEvent], None]
+    paced: bool
+
+
+# A key, not shared state: each task sees the value its own context set (None elsewhere).
+_observing: ContextVar[_Observing | None] = ContextVar("cosaudit_retry_observer", default=None)
+
+
+@contextmanager
+def observing_retries(
+    observer: Callable[[RetryEvent], None], *, paced: bool = False
+) -> Iterator[None]:
+    """Hand ``observer`` the :class:`RetryEvent` of each resend of the calls made within the
+    block (by this task, or tasks it starts), besides the client's ``on_retry`` hook.
+
+    How a caller learns of the retries of its own calls only (the bulk runner: a submission's
+    throttled attempts the session retried), with no hook set on the client and none of the
+    other calls sharing the client: the session reports to whoever is observing, knowing
+    nothing of them.
+
+    Args:
+        paced: the caller slows down on ``SlowDown`` by itself (an adaptive rate), so its
+            calls neither count towards the session's SlowDown pause nor wait for it. Two
+            controllers on one signal fight: a burst of throttles trips the pause, requests the
+            caller keeps releasing queue up behind it, and leave together when it ends, a
+            burst that trips it again, for twice as long.
+    """
+    token = _observing.set(_Observing(observer, paced))
+    try:
+        yield
+    finally:
+        _observing.reset(token)
+
+
+def observe_retry(event: RetryEvent) -> None:
+    """Report ``event`` to the observer of the current context, if any."""
+    observing = _observing.get()
+    if observing is not None:
+        observing.report(event)
+
+
+def paced() -> bool:
+    """Whether the current context's caller paces itself on ``SlowDown`` (see
+    :func:`observing_retries`)."""
+    observing = _observing.get()
+    return observing is not None and observing.paced

@@ -34,7 +34,7 @@ from .endpoints import Endpoints, Service
 from .errors import AuthError, ClientStateError, CosAuditError, InvalidInput
 from .messages import Call, Request, Response, read, request_id
 from .request_retrying import RequestRetrying
-from .retrying import RetryEvent, RetryReason
+from .retrying import RetryEvent, RetryReason, observe_retry
 from .slowdown import SlowDownPauseState
 from .transport import AiohttpTransport, Transport, drop_foreign_context
 from .wire import xmlcodec
@@ -261,5 +261,6 @@ class Session:
             event.reason,
             event.error,
         )
+        observe_retry(event)  # the caller of this request, if it observes its retries
         if self._on_retry is not None:
             self._on_retry(event)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import (
+    adaptive_rate,
     batch_throughput,
     client_cost,
     emulator_rps,
@@ -139,6 +140,12 @@ def test_emulator_rps_serves_both_routes(capsys: pytest.CaptureFixture[str]) -> 
     assert "one-core capacity" in capsys.readouterr().out
     if before is not None:  # it pins itself away from the emulator's CPU, then lets go
         assert os.sched_getaffinity(0) == before
+
+
+def test_adaptive_rate_runs_against_a_limited_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    outcome = adaptive_rate.main(["--seconds", "1", "--limit", "30", "--concurrency", "16"])
+    assert outcome.end.accepted > outcome.warm.accepted > 0 and outcome.rate > 0
+    assert "ratios: accepted rate/limit after warm-up" in capsys.readouterr().out
 
 
 def test_import_time_reads_importtime_output() -> None:

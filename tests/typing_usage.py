@@ -44,7 +44,7 @@ from cosaudit import (
     WebpageJob,
     jobs_table,
 )
-from cosaudit.bulk import Collected
+from cosaudit.bulk import Collected, Shard, shard_journal
 from cosaudit.bulk.records import JSONValue, record
 from cosaudit.models import Job
 from cosaudit.requests import structure
@@ -157,7 +157,14 @@ async def bulk_usage(client: AuditClient) -> BulkSummary:
     requested: BulkRun[TextJob] = client.moderate_many([TextRequest(content="hi")], kind="text")
     async with requested:
         print([result.id async for result in requested])
-    images: BulkRun[ImageJob] = client.moderate_many(["a.jpg", "b.png"], kind="image")
+    images: BulkRun[ImageJob] = client.moderate_many(
+        ["a.jpg", "b.png"], kind="image", rate="adaptive", shard="auto/4"
+    )
+    paced: BulkRun[TextJob] = client.moderate_many(
+        ["a.txt"], kind="text", rate=50, shard=Shard(0, 2), journal=shard_journal("r", Shard(0, 2))
+    )
+    found: float | None = paced.rate
+    print(found)
     async with images:
         done: list[ImageJob | None] = [result.job async for result in images]
     print(done, images.summary.handed_over)

@@ -43,6 +43,13 @@ Design choices (each for a reason a bulk job hits sooner or later):
 * **Progress is drawn from the summary.** :attr:`BulkRun.summary` is a live snapshot;
   ``progress=True`` draws it with tqdm a few times a second (:mod:`~cosaudit.bulk.progress`),
   never per result, so a bar costs the run nothing it would notice.
+* **A rate, when asked.** ``rate=N`` caps submissions per second; ``rate="adaptive"`` finds
+  and holds what the service accepts, cutting on ``SlowDown`` and regrowing as botocore's
+  adaptive retry mode does (:mod:`~cosaudit.bulk.adaptive_rate`). None (the default) is bounded
+  by ``concurrency`` only.
+* **Shards.** ``shard="1/3"`` takes the slice of the input whose ids hash to shard 1 of 3, so
+  N processes or machines split one input with nothing taken twice; each keeps its own journal
+  (:mod:`~cosaudit.bulk.shards`).
 
 Where each piece lives:
 
@@ -52,6 +59,9 @@ Where each piece lives:
 * :mod:`~cosaudit.bulk.records`: a result as a plain record (JSON lines, DataFrames, reports).
 * :mod:`~cosaudit.bulk.progress`: the tqdm bar of ``progress=True``.
 * :mod:`~cosaudit.bulk.collected`: a whole run's results, for notebooks: ``to_pandas()``.
+* :mod:`~cosaudit.bulk.rate`: pacing submissions, on :mod:`~cosaudit.bulk.token_bucket` and
+  :mod:`~cosaudit.bulk.adaptive_rate`.
+* :mod:`~cosaudit.bulk.shards`: which items are a shard's; its journal.
 * :mod:`~cosaudit.bulk.runner`: the run: ``async with``/``for``, input, slots, delivery, counts.
 * :mod:`cosaudit.journal` (beside this package): the record a run resumes from.
 * :mod:`~cosaudit.bulk.inputfile`, :mod:`~cosaudit.bulk.outputfile`: the files of
@@ -60,13 +70,17 @@ Where each piece lives:
 
 from __future__ import annotations
 
+from .adaptive_rate import DEFAULT_START_RATE
 from .collected import Collected
 from .identity import BulkItem, BulkItems, item_id
 from .item import AmbiguousPolicy
+from .rate import Rate
 from .results import BulkResult, BulkSummary, ItemStatus
 from .runner import BulkOptions, BulkRun
+from .shards import Shard, shard_journal
 
 __all__ = [
+    "DEFAULT_START_RATE",
     "AmbiguousPolicy",
     "BulkItem",
     "BulkItems",
@@ -76,5 +90,8 @@ __all__ = [
     "BulkSummary",
     "Collected",
     "ItemStatus",
+    "Rate",
+    "Shard",
     "item_id",
+    "shard_journal",
 ]

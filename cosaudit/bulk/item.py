@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -18,8 +19,15 @@ from ..errors import ClientStateError, CosAuditError, InvalidInput, JobTimeout, 
 from ..journal import Journal, Open, Phase
 from ..models import Job, JobState
 from ..requests import Request, structure
-from ..retrying import backoff, first_poll_wait, is_turned_away, needs_reconciling
+from ..retrying import (
+    backoff,
+    first_poll_wait,
+    is_turned_away,
+    needs_reconciling,
+    observing_retries,
+)
 from .identity import BulkItem
+from .rate import RateLimiter
 from .results import BulkResult, ItemStatus, _code
 
 __all__ = ["DEFAULT_ITEM_RETRY", "AmbiguousPolicy", "Delivery", "ItemLife", "Moderation"]
@@ -75,6 +83,8 @@ class ItemLife(Generic[J]):
         on_retry: called before each item-level retry (the run counts them).
         mixed: the run takes items of several kinds: a mapping item's ``kind`` key (which
             chose this life) is no request field, and journal records name the kind.
+        limiter: paces submissions and hears of every answer to one (the session's own
+            retries included), if the run has a rate.
     """
 
     name: str
@@ -88,6 +98,7 @@ class ItemLife(Generic[J]):
     _on_retry: Callable[[], None]
     _journal: Journal | None = None
     _mixed: bool = False
+    _limiter: RateLimiter | None = None
     _request_type: type[Request] = field(
         init=False, default=attrs.Factory(lambda self: self._kind.request_type, takes_self=True)
     )
@@ -104,6 +115,11 @@ class ItemLife(Generic[J]):
             lambda self: "data_id" in attrs.fields_dict(self._request_type), takes_self=True
         ),
     )
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The run's rate limiter, if it has a rate."""
+        return self._limiter
 
     async def run(self, ident: str, item: BulkItem | None, entry: Open | None) -> Delivery[J]:
         """One item to its result; with no ``item``, a job its journal ``entry`` says is owed."""
@@ -212,6 +228,8 @@ class ItemLife(Generic[J]):
 
     async def _send(self, ident: str, request: Request, duplicate: bool) -> J | CosAuditError:
         """One submission; the journal learns its outcome even if the run is stopped meanwhile."""
+        # Before 'trying': waiting here sends nothing.
+        sent = await self._limiter.acquire() if self._limiter is not None else None
         journal = self._journal
         if journal is not None:
             journal.trying(ident, kind=self._tag)
@@ -220,7 +238,7 @@ class ItemLife(Generic[J]):
             except asyncio.CancelledError:
                 journal.refused(ident, "Cancelled")  # nothing was sent
                 raise
-        task = asyncio.ensure_future(self._call_submit(request))
+        task = asyncio.ensure_future(self._call_submit(request, sent))
         try:
             outcome = await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -237,7 +255,21 @@ class ItemLife(Generic[J]):
         self._journal_submission(ident, outcome, duplicate)
         return outcome
 
-    async def _call_submit(self, request: Request) -> J | CosAuditError:
+    async def _call_submit(self, request: Request, sent: float | None) -> J | CosAuditError:
+        limiter = self._limiter
+        if limiter is None:
+            return await self._submit(request)
+        # The session's own retries of this submission (a SlowDown it resent) reach the
+        # limiter too: the adaptive rate must hear of every throttled answer. An adaptive rate
+        # is the submissions' answer to SlowDown: the session's pause stays out of its way.
+        with observing_retries(
+            functools.partial(limiter.resent, sent=sent), paced=limiter.adaptive is not None
+        ):
+            outcome = await self._submit(request)
+        limiter.answered(outcome if isinstance(outcome, CosAuditError) else None, sent)
+        return outcome
+
+    async def _submit(self, request: Request) -> J | CosAuditError:
         try:
             return await self._kind.submit_request(request)
         except ClientStateError:

@@ -25,7 +25,9 @@ from .collected import Collected
 from .identity import BulkItem, BulkItems, item_id
 from .item import DEFAULT_ITEM_RETRY, AmbiguousPolicy, Delivery, ItemLife, Moderation
 from .progress import Progress, ProgressOption, bar_factory, total_of
+from .rate import Rate, rate_limiter
 from .results import BulkResult, BulkSummary, ItemStatus, Tally, _code
+from .shards import Shard
 
 __all__ = ["BulkOptions", "BulkRun"]
 
@@ -42,6 +44,8 @@ class BulkOptions(TypedDict, total=False):
     timeout: float | None
     retry: RetryPolicy | None
     progress: ProgressOption
+    rate: Rate
+    shard: Shard | str | None
 
 
 class _State(enum.Enum):
@@ -78,6 +82,8 @@ class BulkRun(Generic[J]):
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
         progress: ProgressOption = False,
+        rate: Rate = None,
+        shard: Shard | str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -98,7 +104,12 @@ class BulkRun(Generic[J]):
             raise InvalidInput(
                 "timeout", f"must be a finite number of seconds >= 0, got {timeout!r}"
             )
+        if isinstance(shard, str):
+            shard = Shard.parse(shard)  # "auto/N" reads JOB_COMPLETION_INDEX now
+        elif shard is not None and not isinstance(shard, Shard):
+            raise InvalidInput("shard", f"give a Shard or 'I/N', not {shard!r}")
         self.name = name
+        self.shard = shard
         self._items = items
         self._journal_path = journal
         self._fsync = fsync
@@ -108,6 +119,8 @@ class BulkRun(Generic[J]):
         if not kinds:
             raise InvalidInput("kind", "give at least one kind")
         shared_rng = rng or random.Random()
+        # One limiter for the run's submissions of every kind: a rate is the run's.
+        self._limiter = rate_limiter(rate, monotonic=monotonic, sleep=sleep)
         self._lives: dict[str, ItemLife[J]] = {
             kind_name: ItemLife(
                 kind_name,
@@ -120,6 +133,7 @@ class BulkRun(Generic[J]):
                 rng=shared_rng,
                 on_retry=self._retried,
                 mixed=self._mixed,
+                limiter=self._limiter,
             )
             for kind_name, moderation in kinds.items()
         }
@@ -153,6 +167,13 @@ class BulkRun(Generic[J]):
     def journal(self) -> Journal | None:
         """The open journal, once the run has started (and until it is closed)."""
         return self._journal
+
+    @property
+    def rate(self) -> float | None:
+        """The submission rate now (per second), None when the run has no rate; with
+        ``rate="adaptive"``, what it has found the service accepts."""
+        limiter = self._limiter
+        return limiter.bucket.rate if limiter is not None else None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -310,8 +331,15 @@ class BulkRun(Generic[J]):
 
     async def _produce(self) -> None:
         journal = self._journal
+        shard = self.shard
+        others = 0
         async for item in self._iterate():
             ident = item_id(item)
+            if shard is not None and not shard.owns(ident):
+                others += 1  # another shard's: not counted, not journaled
+                if others % 256 == 0:
+                    await asyncio.sleep(0)  # nor may a long run of them starve the loop
+                continue
             self._counts["items"] += 1
             if journal is not None and journal.is_finished(ident):
                 self._counts["skipped"] += 1

@@ -13,10 +13,11 @@ virus-detection and badcase APIs (what media contain comes from sidecar manifest
 :mod:`cosaudit.emulator.media`) and the bucket listing (COS ``GET Bucket`` of the bucket
 folder), verifies request signatures exactly as the service does, runs jobs through
 ``Submitted → Auditing → Success|Failed`` on an injectable clock (or by poll count), and judges
-content with deterministic keyword rules (:mod:`cosaudit.emulator.rules`).
-``create_app`` gives the bare aiohttp application; :class:`EmulatorThread` serves one from a
-thread of its own (for synchronous code, or any async test plugin), :class:`ManualClock` is a
-job clock tests move by hand.
+content with deterministic keyword rules (:mod:`cosaudit.emulator.rules`). Beyond a per-API
+request rate (``EmulatorConfig.qps``, :mod:`cosaudit.emulator.ratelimits`) it answers
+``SlowDown``. ``create_app`` gives the bare aiohttp application; :class:`EmulatorThread`
+serves one from a thread of its own (for synchronous code, or any async test plugin),
+:class:`ManualClock` is a job clock tests move by hand.
 
 The emulator imports nothing of cosaudit but itself and :mod:`cosaudit.wire` (the signature
 and the XML codec, which the published signature vectors and the official-SDK tests check from

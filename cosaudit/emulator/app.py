@@ -2,9 +2,10 @@
 the bucket listing, a COS-host route, off the CI host: :func:`front_of`).
 
 Each request goes: count it → query names that clash (400) → signature check (against the
-emulator's clock, :meth:`Service.server_time`) → APPID of the host → injected fault, before
-phase? → route → body (size-capped, ``Content-MD5``) → kind handler → injected fault, after
-phase? → ``Date`` header from the emulator's clock. Faults come after the signature check, so an
+emulator's clock, :meth:`Service.server_time`) → APPID of the host → the API's rate limit
+(``SlowDown`` beyond it, :mod:`cosaudit.emulator.ratelimits`) → injected fault, before phase? →
+route → body (size-capped, ``Content-MD5``) → kind handler → injected fault, after phase? →
+``Date`` header from the emulator's clock. Faults come after the signature check, so an
 unsigned or badly signed request never uses one up and a fault still looks like the service
 answering an authenticated caller (see :mod:`cosaudit.emulator.faults`).
 
@@ -178,6 +179,11 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
             service.stats.auth_failures += 1
             raise
         _check_bucket(request.host, service.config.appid, service.config.bucket)
+        if route is not None and (api := service.rate_limits.admit(route.method, route.template)):
+            service.stats.throttled[api] += 1
+            # 429 on the CI host, 503 on the COS host (pages 1045/43611, 436/7730).
+            status = 503 if dialect is Dialect.COS else 429
+            raise ApiError(status, "SlowDown", f"Please reduce your request rate ({api}).")
         # After authentication: an unsigned request must not use up a fault a test queued, and
         # a fault still looks like the service answering an authenticated caller.
         fault = service.faults.pick(request.method, path)

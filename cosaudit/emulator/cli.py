@@ -29,6 +29,7 @@ from cosaudit.emulator.config import (
 )
 from cosaudit.emulator.faults import FaultPlan
 from cosaudit.emulator.faultspec import SYNTAX, read_faults
+from cosaudit.emulator.ratelimits import API_NAMES, DEFAULT_QPS, parse_qps
 from cosaudit.emulator.rules import RuleSet
 from cosaudit.emulator.server import Emulator
 
@@ -48,6 +49,14 @@ def _faults(value: str) -> FaultPlan:
     try:
         return read_faults(value)
     except (ValueError, OSError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _qps(value: str) -> dict[str, float]:
+    """A ``--qps`` spec (argparse shows the error's message and exits with status 2)."""
+    try:
+        return parse_qps(value)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -115,6 +124,15 @@ def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:
         action="store_true",
         help="fetch Url inputs from any host, not only loopback",
     )
+    defaults = ",".join(f"{name}={rate:g}" for name, rate in DEFAULT_QPS.items())
+    parser.add_argument(
+        "--qps",
+        type=_qps,
+        default=None,
+        metavar="API=RATE,...",
+        help=f"requests/s each API accepts before answering SlowDown, e.g. 'text=100,image=20' "
+        f"(NAME=inf lifts a limit; default {defaults}; APIs: {', '.join(sorted(API_NAMES))})",
+    )
     parser.add_argument(
         "--faults",
         type=_faults,
@@ -174,6 +192,10 @@ async def _serve(config: EmulatorConfig, faults: FaultPlan, as_env: bool = False
             print(note + line, flush=True)
         if config.bucket_dir is not None:
             print(f"{note}bucket folder: {config.bucket_dir}", flush=True)
+        limits = {name: rate for name, rate in config.qps.items() if rate != float("inf")}
+        if limits:
+            shown = ", ".join(f"{name} {rate:g}/s" for name, rate in sorted(limits.items()))
+            print(f"{note}rate limits: {shown}", flush=True)
         if faults.rules or faults.clock_offset:
             print(
                 f"{note}faults: {len(faults.rules)} rules, clock offset {faults.clock_offset:+g} s",
@@ -223,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_remote_fetch=args.allow_remote_fetch,
             seed=args.seed,
             bucket=args.bucket,
+            qps=args.qps,
         )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

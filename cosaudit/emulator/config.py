@@ -11,6 +11,7 @@ from typing import Any
 
 from attrs import define, field
 
+from cosaudit.emulator.ratelimits import parse_qps
 from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
 
 __all__ = [
@@ -122,6 +123,9 @@ class EmulatorConfig:
         max_jobs: jobs kept; beyond it the oldest settled jobs are dropped and their ids
             answer 404 ``AuditingJobNotFound``, like expired jobs.
         request_log_size: requests kept in ``Emulator.requests`` (the latest).
+        qps: request-rate limits by API (``{"text": 100}`` or ``"text=100,image=20"``), over
+            the documented defaults (live-stream cancel, 20/s); beyond one, the API answers
+            ``SlowDown``. API names and defaults: :mod:`cosaudit.emulator.ratelimits`.
     """
 
     secret_id: str = DEFAULT_SECRET_ID
@@ -142,6 +146,7 @@ class EmulatorConfig:
     max_jobs: int = field(default=100_000, converter=_positive)
     bucket: str | None = field(default="examplebucket", validator=_check_bucket)
     request_log_size: int = 1000
+    qps: Mapping[str, float] = field(default=None, converter=parse_qps)
 
     @property
     def full_bucket(self) -> str:

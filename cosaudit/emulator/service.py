@@ -1,5 +1,5 @@
-"""The running service: everything one emulator holds (keys, jobs, controls, faults, counters,
-inputs)."""
+"""The running service: everything one emulator holds (keys, jobs, controls, faults, rate
+limits, counters, inputs)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import FaultKind, Faults
 from cosaudit.emulator.ids import Ids
 from cosaudit.emulator.jobs import Job, JobStore, Outcome, Schedule, pick_duration
+from cosaudit.emulator.ratelimits import RateLimits
 from cosaudit.emulator.requestlog import RequestLog
 from cosaudit.emulator.sources import Sources
 from cosaudit.emulator.stats import Stats
@@ -30,6 +31,7 @@ class Service:
         self.faults = Faults(config.seed)
         self.stats = Stats()
         self.requests = RequestLog(config.request_log_size)
+        self.rate_limits = RateLimits(config.qps, config.clock)
         self.ids = Ids(config.seed)
         self.keyring = Keyring([Key(config.secret_id, config.secret_key, config.token)])
         self.jobs = JobStore(config.clock, config.max_jobs, on_new=self._job_created)

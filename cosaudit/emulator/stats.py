@@ -20,6 +20,8 @@ class Stats:
         faults: injected faults by label (``"slowdown"``, ``"reset-after"``, ``"stuck"``, see
             :attr:`Fault.label`): one per request, or per job for job faults.
         faults_injected: their total.
+        throttled: requests answered ``SlowDown`` for being over an API's rate limit, by API
+            name (``EmulatorConfig.qps``); not counted in ``faults``.
         auth_failures: requests refused by the signature check.
     """
 
@@ -28,6 +30,7 @@ class Stats:
         self.submits: Counter[str] = Counter()
         self.queries: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
         self.auth_failures = 0
 
     @property
@@ -43,11 +46,13 @@ class Stats:
         self.submits.clear()
         self.queries.clear()
         self.faults.clear()
+        self.throttled.clear()
         self.auth_failures = 0
 
     def __repr__(self) -> str:
         return (
             f"Stats(requests={self.total_requests}, submits={dict(self.submits)}, "
             f"queries={dict(self.queries)}, faults={dict(self.faults)}, "
+            f"throttled={dict(self.throttled)}, "
             f"auth_failures={self.auth_failures})"
         )
