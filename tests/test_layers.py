@@ -30,6 +30,8 @@ PURE = [
     "cosaudit.messages",
     "cosaudit.listing",
     "cosaudit.formats",
+    "cosaudit.callbacks.parsing",
+    "cosaudit.callbacks.receiver",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",
