@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import re
 import socket
 import sys
@@ -273,6 +274,7 @@ async def test_no_push_by_the_deadline_times_out_with_the_last_poll(emulator: Em
         with pytest.raises(JobTimeout) as caught:
             await client.text.wait(job.job_id or "", timeout=3)
     assert caught.value.job is not None and caught.value.job.state is JobState.AUDITING
+    assert caught.value.timeout == 3
     assert not receiver._expected
 
 
@@ -601,3 +603,33 @@ async def test_live_watch_without_a_receiver_polls(live_emulator: Emulator) -> N
                 await client.live.cancel(started.job_id or "")
     assert [u.state for u in seen] == [JobState.AUDITING] * 2 + [JobState.CANCELLED]
     assert all(isinstance(u, LiveJob) for u in seen) and queries(live_emulator) == 3
+
+
+async def test_the_receivers_secret_is_in_no_log_or_repr(
+    emulator: Emulator, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emulator.controls.final_after_polls = 1
+    async with (
+        CallbackReceiver("127.0.0.1", grace=600) as receiver,
+        client_for(emulator, callbacks=receiver, sleep=asyncio.sleep) as client,
+        client_for(emulator) as observer,
+    ):
+        secret = receiver.url.split("token=")[1]
+        image = await client.image.submit(object="images/clean.png")  # in the GET's query
+        text = await client.text.submit(object="texts/abuse.txt")
+        waiter = asyncio.ensure_future(client.text.wait(text.job_id or ""))
+        final = await observer.text.get(text.job_id or "")
+        statuses = [
+            await post(http, receiver.url + "x", detail(final)),
+            await post(http, receiver.url, b"{]"),
+            await post(http, receiver.url, detail(final, JobId="st-nobody")),
+            await post(http, receiver.url, detail(final)),
+        ]
+        job = await waiter
+        shown = [receiver, receiver.stats, client, client.text, image, text, job]
+    assert statuses == [403, 400, 200, 200]
+    logs = "\n".join(record.getMessage() for record in caplog.records)
+    assert "st-nobody" in logs  # the unknown job was logged, the secret never
+    assert secret not in logs
+    assert not [thing for thing in shown if secret in repr(thing) or secret in str(thing)]

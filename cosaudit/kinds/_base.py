@@ -18,6 +18,7 @@ from ..config import PollPolicy
 from ..errors import (
     CosAuditError,
     InvalidInput,
+    JobTimeout,
     MalformedResponse,
     NotFoundError,
     SubmissionUnknown,
@@ -228,16 +229,19 @@ class JobKind(Generic[J, R]):
         if not isinstance(limit, int | float) or not 0 <= limit < math.inf:
             raise InvalidInput("timeout", f"must be a finite number of seconds >= 0, got {limit!r}")
 
-        def poll(remaining: float) -> Awaitable[J]:
-            return wait_for_job(
-                lambda: self.get(job_id),
-                job_id=job_id,
-                policy=policy,
-                timeout=remaining,
-                raise_on_failure=raise_on_failure,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
+        async def poll(remaining: float) -> J:
+            try:
+                return await wait_for_job(
+                    lambda: self.get(job_id),
+                    job_id=job_id,
+                    policy=policy,
+                    timeout=remaining,
+                    raise_on_failure=raise_on_failure,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
+            except JobTimeout as error:  # the caller's timeout, not what was left of it
+                raise JobTimeout(job_id, limit, error.job) from None
 
         return await wait_for_push(
             receiver,
