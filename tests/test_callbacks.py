@@ -649,3 +649,23 @@ async def test_the_receivers_secret_is_in_no_log_or_repr(
     assert "st-nobody" in logs  # the unknown job was logged, the secret never
     assert secret not in logs
     assert not [thing for thing in shown if secret in repr(thing) or secret in str(thing)]
+
+
+async def test_a_simple_live_callback_is_confirmed_even_in_token_trust(
+    live_emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    async with (
+        CallbackReceiver("127.0.0.1", trust="token", grace=600) as receiver,
+        client_for(live_emulator, callbacks=receiver, sleep=asyncio.sleep) as client,
+    ):
+        started = await client.live.submit("rtmp://127.0.0.1/live/room1", biz_type="p")
+        job_id = started.job_id or ""
+        # Simple does not say whether the stream still runs: the watcher asks.
+        data = {"trace_id": job_id, "event": "ReviewVideo", "result": 1}
+        body = json.dumps({"code": 0, "message": "ok", "data": data}).encode()
+        assert await post(http, receiver.url, body) == 200
+        watching = client.live.watch(job_id)
+        update = await anext(watching)
+        await watching.aclose()
+    assert update.job_id == job_id and update.state is not None
+    assert queries(live_emulator) == 1

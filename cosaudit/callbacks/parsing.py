@@ -9,11 +9,12 @@ The service POSTs a finished job as JSON (pages 436/48540 image, 48190 text, 482
 * **Simple** ``{"code": 0, "message": "...", "data": {"trace_id": ..., "result": 0, ...}}``
   carries less. It fills ``job_id`` (``trace_id``), ``state`` (``Success``, or ``Failed`` with
   ``code``/``message`` when ``code`` is not 0; left unknown for a live stream, whose Simple
-  callbacks do not say whether it still runs), ``data_id``, ``url``, ``result`` (``suggestion``
-  for document and webpage), ``forbid_state`` (``forbidden_status``) and the scene containers
-  (``porn_info`` ... with ``hit_flag``, ``label`` and ``count`` or ``score``). It has no
-  ``label``, ``creation_time``, sections, snapshots, pages, ``user_info`` or ``list_info``:
-  ask for Detail (``CallbackVersion=Detail``) or query the job for those.
+  callbacks do not say whether it still runs: a waiter confirms those with a query),
+  ``data_id``, ``url``, ``result`` (``suggestion`` for document and webpage), ``forbid_state``
+  (``forbidden_status``) and the scene containers (``porn_info`` ... with ``hit_flag``,
+  ``label`` and ``count`` or ``score``). It has no ``label``, ``creation_time``, sections,
+  snapshots, pages, ``user_info`` or ``list_info``: ask for Detail
+  (``CallbackVersion=Detail``) or query the job for those.
 
 The shape is read from the body; the ``X-Ci-Content-Version`` header is not needed (document and
 webpage callbacks document none). Nothing here does I/O.

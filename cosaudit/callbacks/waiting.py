@@ -118,13 +118,17 @@ async def watch_pushes(
 async def _read(
     receiver: CallbackReceiver, callback: Callback, kind: str, fetch: Callable[[], Awaitable[J]]
 ) -> J:
-    """The job a push reports: its body in ``token`` trust, else (or if the body does not
-    read as this kind's result) one query."""
+    """The job a push reports: its body in ``token`` trust, else one query; a query too when
+    the body does not read as this kind's result, or does not say the job's state (a live
+    stream's Simple callback: the stream may or may not still run)."""
     if receiver.trust == "token":
         try:
-            return cast(J, callback.job(kind))
+            job = cast(J, callback.job(kind))
         except CallbackError as error:
             logger.warning(
                 "callback for job %s unreadable (%s); querying it", callback.job_id, error
             )
+        else:
+            if job.state is not None:
+                return job
     return await fetch()
