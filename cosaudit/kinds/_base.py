@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from ..errors import (
 )
 from ..models import Job, ModelError, structure
 from ..requests import Request
-from ..retrying import is_ambiguous
+from ..retrying import first_poll_wait, is_ambiguous
 from ..session import Response, Session
 from ..waiting import settle, wait_for_job
 from ..wire import xmlcodec
@@ -253,6 +254,7 @@ class JobKind(Generic[J, R]):
             raise_on_failure=raise_on_failure,
             clock=self._clock,
             sleep=self._sleep,
+            first_wait=first_poll_wait(policy, random.Random()),
         )
 
     async def _follow(self, job: J, timeout: float | None, raise_on_failure: bool) -> J:
