@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .bulk import BulkItem, BulkResult, BulkRun, BulkSummary, ItemStatus
+    from .callbacks import CallbackReceiver
     from .client import AuditClient
     from .config import (
         AmbiguousSubmit,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .credentials import Credentials, CredentialsProvider
     from .errors import (
         AuthError,
+        CallbackError,
         CosAuditError,
         InvalidInput,
         JobFailed,
@@ -80,6 +82,8 @@ _EXPORTS = {
     "BulkSummary": "bulk",
     "ItemStatus": "bulk",
     "AuditClient": "client",
+    "CallbackReceiver": "callbacks",
+    "CallbackError": "errors",
     "AmbiguousSubmit": "config",
     "PollPolicy": "config",
     "RetryBudget": "config",
@@ -138,6 +142,8 @@ __all__ = [
     "BulkResult",
     "BulkRun",
     "BulkSummary",
+    "CallbackError",
+    "CallbackReceiver",
     "CosAuditError",
     "Credentials",
     "CredentialsProvider",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from .bulk import BulkItems as Items
     from .bulk import BulkOptions, BulkRun
+    from .callbacks import CallbackReceiver
     from .models import (
         AudioJob,
         DocumentJob,
@@ -68,6 +69,10 @@ class AuditClient:
             the polling policy for jobs that are not final yet.
         max_response_bytes: the largest answer read (16 MiB); a video of thousands of
             snapshots that all hit, with sound, can answer more.
+        callbacks: a :class:`~cosaudit.callbacks.CallbackReceiver`: every asynchronous
+            submit of a kind that calls back carries its URL (unless it names a callback of
+            its own), and ``wait``/``moderate``/``moderate_many`` resolve from the pushed
+            result, polling only when none comes within the receiver's ``grace``.
         clock, monotonic, sleep: injectable time, so tests never wait.
     """
 
@@ -89,6 +94,7 @@ class AuditClient:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        callbacks: CallbackReceiver | None = None,
     ) -> None:
         self.session = Session(
             Endpoints(bucket, region, endpoint if endpoint is not None else endpoint_from_env()),
@@ -105,14 +111,16 @@ class AuditClient:
             max_response_bytes=max_response_bytes,
         )
         poll = poll or PollPolicy()
-        self.text = TextModeration(self.session, poll, monotonic, sleep)
-        self.image = ImageModeration(self.session, poll, monotonic, sleep)
-        self.webpage = WebpageModeration(self.session, poll, monotonic, sleep)
-        self.video = VideoModeration(self.session, poll, monotonic, sleep)
-        self.audio = AudioModeration(self.session, poll, monotonic, sleep)
-        self.document = DocumentModeration(self.session, poll, monotonic, sleep)
-        self.live = LiveModeration(self.session, poll, monotonic, sleep)
+        pushed = {"callbacks": callbacks}
+        self.text = TextModeration(self.session, poll, monotonic, sleep, **pushed)
+        self.image = ImageModeration(self.session, poll, monotonic, sleep, **pushed)
+        self.webpage = WebpageModeration(self.session, poll, monotonic, sleep, **pushed)
+        self.video = VideoModeration(self.session, poll, monotonic, sleep, **pushed)
+        self.audio = AudioModeration(self.session, poll, monotonic, sleep, **pushed)
+        self.document = DocumentModeration(self.session, poll, monotonic, sleep, **pushed)
+        self.live = LiveModeration(self.session, poll, monotonic, sleep, **pushed)
         self.virus = VirusDetection(self.session, poll, monotonic, sleep)
+        self.callbacks = callbacks
         self._monotonic = monotonic
         self._sleep = sleep
 

@@ -20,6 +20,7 @@
     │   └── ServerError                     5xx
     ├── SubmissionUnknown                   a submit failed after the service may have accepted it
     ├── JobFailed                           a job ended in State=Failed (carries the job)
+    ├── CallbackError (also ValueError)     a pushed callback body of no documented shape
     └── JobTimeout                          not final by the deadline (carries the last job)
 
 Every service error carries ``status``, ``code``, ``message``, ``request_id`` and ``trace_id``.
@@ -32,6 +33,7 @@ from typing import Any
 
 __all__ = [
     "AuthError",
+    "CallbackError",
     "ClientStateError",
     "ConnectError",
     "ConnectionLost",
@@ -282,6 +284,15 @@ class JobFailed(CosAuditError):
         self.code: str | None = getattr(job, "code", None)
         self.message: str | None = getattr(job, "message", None)
         super().__init__(f"job {getattr(job, 'job_id', '?')} failed: {self.code}: {self.message}")
+
+
+class CallbackError(CosAuditError, ValueError):
+    """A callback body is not one of the documented shapes (Simple or Detail, page 436/48190),
+    or not the kind of job it was expected to be; ``reason`` says what is wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"callback: {reason}")
+        self.reason = reason
 
 
 class JobTimeout(CosAuditError, TimeoutError):

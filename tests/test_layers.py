@@ -36,6 +36,8 @@ PURE = [
     "cosaudit.listing",
     "cosaudit.formats",
     "cosaudit.report",
+    "cosaudit.callbacks.parsing",
+    "cosaudit.callbacks.receiver",
 ]
 CLIENT_SIDE = [
     "cosaudit.session",

@@ -215,3 +215,32 @@ async def testing_usage() -> None:
         async with env.client() as client:
             job: TextJob = await client.text.moderate("hello")
         print(job.label, env.url, env.bucket, [str(r) for r in env.requests])
+
+
+async def callbacks_usage(credentials: Credentials) -> list[LiveJob]:
+    from aiohttp import web
+
+    from cosaudit.callbacks import Callback, CallbackReceiver, Reply, parse_callback
+
+    public = "https://example.com/cosaudit/callback"
+    async with CallbackReceiver("127.0.0.1", 8080, public_url=public, grace=5.0) as receiver:
+        receiver.rotate()
+        receiver.retire()
+        async with AuditClient(
+            bucket="examplebucket-1250000000",
+            region="ap-guangzhou",
+            credentials=credentials,
+            callbacks=receiver,
+        ) as client:
+            text: TextJob = await client.text.moderate(object="a.txt")
+            assert text.is_final
+            updates = [update async for update in client.live.watch("av123")]
+    mounted = CallbackReceiver(public_url=public, trust="token")
+    mounted.mount(web.Application(), "/cosaudit/callback")
+    asgi = mounted.asgi
+    assert callable(asgi)
+    reply: Reply = mounted.handle("POST", "token=x", {"Content-Type": "application/json"}, b"{}")
+    assert reply.status in (200, 400, 403)
+    callback: Callback = parse_callback(b'{"EventName": "ReviewText", "JobsDetail": {}}')
+    assert callback.job("text").job_id == callback.job_id
+    return updates

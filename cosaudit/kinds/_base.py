@@ -5,29 +5,38 @@ not-found job id that looks like another kind's says so."""
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import attrs
 
 from .. import inputs
 from ..config import PollPolicy
 from ..errors import (
     CosAuditError,
     InvalidInput,
+    JobTimeout,
     MalformedResponse,
     NotFoundError,
     SubmissionUnknown,
 )
 from ..models import Job, ModelError, structure
 from ..requests import Request
-from ..retrying import is_ambiguous
+from ..retrying import first_poll_wait, is_ambiguous
 from ..session import Response, Session
 from ..waiting import settle, wait_for_job
 from ..wire import xmlcodec
 
+if TYPE_CHECKING:
+    from ..callbacks.receiver import CallbackReceiver
+
 J = TypeVar("J", bound=Job)
 R = TypeVar("R", bound=Request)
+Q = TypeVar("Q", bound=Request)
 
 # JobId prefixes seen for each kind, for the hint a not-found answer gets. They appear only in
 # the pages' samples (436/48539, 48189, ...) and are never documented, so an id is never refused
@@ -64,6 +73,9 @@ class JobKind(Generic[J, R]):
     model: type[J]
     request_type: type[R]
     path: str
+    # The kind's name in callbacks (cosaudit.callbacks.parsing.CALLBACK_KINDS), or None for a
+    # kind that does not call back.
+    calls_back: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -71,11 +83,14 @@ class JobKind(Generic[J, R]):
         poll: PollPolicy,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        *,
+        callbacks: CallbackReceiver | None = None,
     ) -> None:
         self._session = session
         self.poll = poll
         self._clock = clock
         self._sleep = sleep
+        self._callbacks = callbacks if self.calls_back is not None else None
 
     async def get(self, job_id: str) -> J:
         """Query a job once (``GET /<kind>/auditing/<jobId>``)."""
@@ -87,7 +102,30 @@ class JobKind(Generic[J, R]):
         """Send a request model; returns the job as the service answered (``Submitted``, or
         final for a synchronous request)."""
         self._own(request, self.request_type)
-        return self._job(await self._post(request.to_body()))
+        request, receiver = self._with_callback(request)
+        if receiver is None:
+            return self._job(await self._post(request.to_body()))
+        with receiver.submitting():
+            job = self._job(await self._post(request.to_body()))
+            self._expect(receiver, (job,))
+        return job
+
+    def _with_callback(self, request: Q) -> tuple[Q, CallbackReceiver | None]:
+        """The request carrying the receiver's URL (and ``CallbackVersion=Detail`` where the
+        kind takes it), and the receiver; unchanged, with None, when there is no receiver, the
+        request is answered at once, or it names a callback of its own."""
+        receiver = self._callbacks
+        if receiver is None or request.synchronous or getattr(request, "callback", 0) is not None:
+            return request, None
+        changes: dict[str, Any] = {"callback": receiver.url}
+        if getattr(request, "callback_version", 0) is None:
+            changes["callback_version"] = "Detail"  # the whole result, not Simple's summary
+        return attrs.evolve(request, **changes), receiver
+
+    def _expect(self, receiver: CallbackReceiver, jobs: tuple[J, ...]) -> None:
+        for job in jobs:
+            if job.job_id and not job.is_final:
+                receiver.expect(job.job_id, self.calls_back or "")
 
     def _own(self, request: object, expected: type[Any]) -> None:
         """Refuse a request model of another kind before it is sent: the service would take
@@ -160,6 +198,11 @@ class JobKind(Generic[J, R]):
         raise_on_failure: bool,
         policy: PollPolicy | None,
     ) -> J:
+        receiver = self._callbacks
+        if receiver is not None and receiver.expects(job_id):
+            return await self._wait_pushed(
+                receiver, job_id, timeout, raise_on_failure, policy or self.poll
+            )
         return await wait_for_job(
             lambda: self.get(job_id),
             job_id=job_id,
@@ -169,6 +212,49 @@ class JobKind(Generic[J, R]):
             raise_on_failure=raise_on_failure,
             clock=self._clock,
             sleep=self._sleep,
+        )
+
+    async def _wait_pushed(
+        self,
+        receiver: CallbackReceiver,
+        job_id: str,
+        timeout: float | None,
+        raise_on_failure: bool,
+        policy: PollPolicy,
+    ) -> J:
+        """Wait for a job submitted with the receiver's URL: its push, polling after the
+        receiver's grace period (:mod:`cosaudit.callbacks.waiting`)."""
+        from ..callbacks.waiting import wait_for_push
+
+        limit = policy.timeout if timeout is None else timeout
+        if not isinstance(limit, int | float) or not 0 <= limit < math.inf:
+            raise InvalidInput("timeout", f"must be a finite number of seconds >= 0, got {limit!r}")
+
+        async def poll(remaining: float) -> J:
+            try:
+                return await wait_for_job(
+                    lambda: self.get(job_id),
+                    job_id=job_id,
+                    policy=policy,
+                    timeout=remaining,
+                    raise_on_failure=raise_on_failure,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
+            except JobTimeout as error:  # the caller's timeout, not what was left of it
+                raise JobTimeout(job_id, limit, error.job) from None
+
+        return await wait_for_push(
+            receiver,
+            job_id,
+            self.calls_back or "",
+            fetch=lambda: self.get(job_id),
+            poll=poll,
+            timeout=limit,
+            raise_on_failure=raise_on_failure,
+            clock=self._clock,
+            sleep=self._sleep,
+            first_wait=first_poll_wait(policy, random.Random()),
         )
 
     async def _follow(self, job: J, timeout: float | None, raise_on_failure: bool) -> J:

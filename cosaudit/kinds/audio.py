@@ -18,6 +18,7 @@ class AudioModeration(JobKind[AudioJob, AudioRequest]):
     model = AudioJob
     request_type = AudioRequest
     path = "/audio/auditing"
+    calls_back = "audio"
 
     async def submit(
         self,

@@ -15,6 +15,7 @@ class DocumentModeration(JobKind[DocumentJob, DocumentRequest]):
     model = DocumentJob
     request_type = DocumentRequest
     path = "/document/auditing"
+    calls_back = "document"
 
     async def submit(
         self,

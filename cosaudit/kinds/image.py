@@ -24,6 +24,7 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
     model = ImageJob
     request_type = ImageRequest
     path = "/image/auditing"
+    calls_back = "image"
 
     async def moderate(
         self,
@@ -93,6 +94,15 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
     async def submit_request(self, request: ImageRequest) -> ImageJob:
         """Send one image's request: through the GET where it can go, else a one-item batch."""
         self._own(request, ImageRequest)
+        request, receiver = self._with_callback(request)
+        if receiver is None:
+            return await self._send_one(request)
+        with receiver.submitting():
+            job = await self._send_one(request)
+            self._expect(receiver, (job,))
+        return job
+
+    async def _send_one(self, request: ImageRequest) -> ImageJob:
         if not request.via_get:
             (job,) = await self._send_batch(request.to_body(), 1)
             return job
@@ -163,7 +173,13 @@ class ImageModeration(JobKind[ImageJob, ImageRequest]):
     async def submit_batch_request(self, request: ImageBatchRequest) -> tuple[ImageJob, ...]:
         """Send a batch's request; one job per image, in order, as the service answered."""
         self._own(request, ImageBatchRequest)
-        return await self._send_batch(request.to_body(), len(request.images))
+        request, receiver = self._with_callback(request)
+        if receiver is None:
+            return await self._send_batch(request.to_body(), len(request.images))
+        with receiver.submitting():
+            jobs = await self._send_batch(request.to_body(), len(request.images))
+            self._expect(receiver, jobs)
+        return jobs
 
     async def _send_batch(self, body: dict[str, object], count: int) -> tuple[ImageJob, ...]:
         response = await self._post(body)

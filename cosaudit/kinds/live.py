@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from .. import inputs
 from ..config import PollPolicy
 from ..models import LiveJob
@@ -22,6 +24,7 @@ class LiveModeration(JobKind[LiveJob, LiveRequest]):
     model = LiveJob
     request_type = LiveRequest
     path = "/video/auditing"
+    calls_back = "live"
 
     async def submit(
         self,
@@ -89,3 +92,36 @@ class LiveModeration(JobKind[LiveJob, LiveRequest]):
         return await super().wait(
             job_id, timeout=timeout, raise_on_failure=raise_on_failure, policy=policy
         )
+
+    async def watch(
+        self, job_id: str, *, policy: PollPolicy | None = None
+    ) -> AsyncIterator[LiveJob]:
+        """Yield the live job as each callback reports it, until it is final.
+
+        ::
+
+            async for update in client.live.watch(job.job_id):
+                for snapshot in update.snapshot: ...
+
+        With a callback receiver (``AuditClient(callbacks=...)``), each push is yielded as it
+        arrives: its body in ``token`` trust (a live callback's ``Snapshot`` list holds the
+        frames of that callback), else the job as one query then shows it (everything so
+        far). While no push comes for the receiver's ``grace`` seconds, and without a
+        receiver, the job is polled on ``policy`` (default ``poll``) and each answer yielded.
+        Stop early by leaving the loop; the stream runs on until :meth:`cancel`.
+        """
+        inputs.job_id(job_id)
+        fetch = lambda: self.get(job_id)  # noqa: E731
+        policy = policy or self.poll
+        receiver = self._callbacks
+        if receiver is None:
+            from ..callbacks.receiver import CallbackReceiver
+
+            # No pushes can come: a receiver of no address, never served, only paces the polls.
+            receiver = CallbackReceiver(public_url="http://127.0.0.1/", grace=0.0)
+        from ..callbacks.waiting import watch_pushes
+
+        async for job in watch_pushes(
+            receiver, job_id, "live", fetch=fetch, policy=policy, sleep=self._sleep
+        ):
+            yield job

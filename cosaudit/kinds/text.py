@@ -15,6 +15,7 @@ class TextModeration(JobKind[TextJob, TextRequest]):
     model = TextJob
     request_type = TextRequest
     path = "/text/auditing"
+    calls_back = "text"
 
     async def submit(
         self,

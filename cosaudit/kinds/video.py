@@ -22,6 +22,7 @@ class VideoModeration(JobKind[VideoJob, VideoRequest]):
     model = VideoJob
     request_type = VideoRequest
     path = "/video/auditing"
+    calls_back = "video"
 
     async def submit(
         self,

@@ -15,6 +15,7 @@ class WebpageModeration(JobKind[WebpageJob, WebpageRequest]):
     model = WebpageJob
     request_type = WebpageRequest
     path = "/webpage/auditing"
+    calls_back = "webpage"
 
     async def submit(
         self,
