@@ -38,27 +38,27 @@ import asyncio
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from attrs import Factory, define
 
-from .bulk import BulkRun, BulkSummary, ItemStatus, Rate, Shard
+from .bulk import BulkRun, BulkSummary, Rate, Shard
 from .bulk.inputfile import InputFile, input_of
-from .bulk.outputfile import OutputFile, record
+from .bulk.outputfile import OutputFile
+from .bulk.records import record
 from .client import AuditClient
 from .credentials import Credentials
 from .errors import InvalidInput, MissingCredentials
 from .report import Report, ReportUnavailable, read_records, write_report
-from .requests import BULK_KINDS
+from .requests import BULK_KINDS, Request
 
 __all__ = ["main"]
 
 EMULATOR_BUCKET = "examplebucket-1250000000"
 EMULATOR_REGION = "ap-guangzhou"
-_SHOWN = 20  # ambiguous ids the summary lists by name; the output has them all
 
 
 class UsageError(Exception):
@@ -289,19 +289,34 @@ async def _client(config: Settings) -> AsyncIterator[AuditClient]:
 
 @define
 class _Tally:
-    """What the summary names beyond the run's counts: the first ambiguous ids."""
+    """What the command knows beyond the run's summary."""
 
-    ambiguous: list[str]
     interrupted: bool = False
     earlier: Counter[str] = Factory(Counter)  # statuses of the lines a resume kept
 
 
-async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
-    """Run the batch; returns the exit status."""
+@define(frozen=True)
+class _Known(Iterable[Request]):
+    """The input's requests with their number, known from the check: the progress bar's
+    total (``len``)."""
+
+    requests: Iterator[Request]
+    total: int
+
+    def __iter__(self) -> Iterator[Request]:
+        return self.requests
+
+    def __len__(self) -> int:
+        return self.total
+
+
+async def run_batch(config: Settings, source: InputFile, total: int, err: TextIO) -> int:
+    """Run the batch over the ``total`` requests of ``source`` (checked); returns the exit
+    status."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    tally = _Tally([])
+    tally = _Tally()
 
     def interrupt() -> None:
         # First Ctrl-C: stop gracefully (submissions on the wire finish and are journaled);
@@ -319,12 +334,14 @@ async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
     try:
         async with _client(config) as client:
             run = client.moderate_many(
-                requests,
+                _Known(requests, total),
                 concurrency=config.concurrency,
                 journal=config.journal,
                 on_ambiguous="resubmit" if config.on_ambiguous == "resubmit" else "report",
                 rate=config.rate,
                 shard=config.shard,
+                # On stderr when it is a terminal (never into a pipe or a log file).
+                progress=not config.quiet,
             )
             try:
                 async with run:
@@ -389,8 +406,6 @@ async def _write(run: BulkRun[Any], config: Settings, tally: _Tally, err: TextIO
     try:
         async for result in run:
             output.write(record(result))
-            if result.status is ItemStatus.AMBIGUOUS and len(tally.ambiguous) < _SHOWN:
-                tally.ambiguous.append(result.id)
     finally:
         output.close()
     return run.summary
@@ -402,12 +417,10 @@ def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
     if earlier_bad:
         lines.append(f"{earlier_bad} items of earlier runs did not succeed (see {config.output})")
     if summary.ambiguous:
-        named = ", ".join(tally.ambiguous)
-        more = summary.ambiguous - len(tally.ambiguous)
         lines.append(
-            f"{summary.ambiguous} ambiguous (may or may not have been accepted; reconcile them "
-            f"before resubmitting): {named}{f' and {more} more' if more > 0 else ''} "
-            f'(lines with "status":"ambiguous" in {config.output})'
+            f"{summary.ambiguous} ambiguous: their submission may or may not have been "
+            f'accepted; reconcile them (lines with "status":"ambiguous" in {config.output}) '
+            "before sending them again"
         )
     if summary.failed or summary.pending:
         lines.append(
@@ -428,7 +441,7 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
             total = source.check()
             if not config.quiet:
                 print(f"cosaudit batch: {total} items from {source.name}", file=err)
-            return asyncio.run(run_batch(config, source, err))
+            return asyncio.run(run_batch(config, source, total, err))
     except (UsageError, InvalidInput) as exc:  # InvalidInput: a bad line, a journal in use
         print(f"cosaudit batch: {exc}", file=err)
         return 2
