@@ -5,12 +5,16 @@ a Ctrl-C lands at a known point), with the output and the journal read back."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import json
 import os
+import pty
 import re
 import signal
+import struct
 import sys
+import termios
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -309,3 +313,40 @@ def test_resume_keeps_only_lines_the_journal_finished(tmp_path: Path):
     journal.close()
     assert (dict(kept), dropped) == ({"succeeded": 1}, 2)
     assert out.read_bytes() == b'{"data_id":"a","status":"succeeded"}\n'
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def test_a_progress_bar_on_a_terminal_with_the_checked_total(
+    bucket_dir: Path, tmp_path: Path
+):
+    rows = [{"kind": "text", "content": f"post {n}", "data_id": f"p-{n}"} for n in range(7)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cosaudit", "batch", str(source), "-o", str(tmp_path / "o"),
+            *EMULATOR, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=terminal,
+        )  # fmt: skip
+        os.close(terminal)
+        reading = asyncio.ensure_future(asyncio.to_thread(_read_all, main_fd))
+        await child.wait()
+        drawn = (await reading).decode()
+    finally:
+        os.close(main_fd)
+    assert child.returncode == 0, drawn
+    bars = [part for part in drawn.replace("\r\n", "\n").split("\r") if "7/7" in part]
+    assert bars and "100%" in bars[-1] and "succeeded 7" in bars[-1], drawn
