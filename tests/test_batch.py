@@ -146,6 +146,23 @@ async def test_stdin_and_a_failed_item_exit_1(bucket_dir: Path, tmp_path: Path):
     assert "cut or replaced" in err
 
 
+async def test_a_prefix_listing_over_several_pages(bucket_dir: Path, tmp_path: Path):
+    out = tmp_path / "out.jsonl"
+    status, err = await batch(
+        *("--prefix", "images/", "--kind", "auto", "--max-keys", "2", "-o", out),
+        *EMULATOR, "--bucket-dir", bucket_dir,
+    )  # fmt: skip
+    assert status == 0, err
+    records = {r["data_id"]: r for r in lines(out)}
+    images = {"images/ads.png", "images/clean.png", "images/porn.jpg", "images/sexy.gif"}
+    assert set(records) == images | {"images/广告 1.png"}  # three pages of two
+    assert {r["kind"] for r in records.values()} == {"image"}
+    assert records["images/ads.png"]["input"] == {"object": "images/ads.png"}
+    assert "1 listed objects skipped" in err and "images/broken.bin" in err  # no kind for .bin
+    status, err = await batch("--prefix", "images/", "-o", tmp_path / "o2", *EMULATOR)
+    assert status == 2 and "--kind" in err
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
