@@ -156,7 +156,8 @@ def _round(
     written = len(out.read_bytes().splitlines()) if out.exists() else 0
     second = _batch([str(source), "-o", str(out), "--resume"], emulator)
     _, err = second.communicate(timeout=600)
-    if second.returncode not in (0, 1):
+    # 1 is also what a crash of the interpreter exits with: a traceback tells them apart.
+    if second.returncode not in (0, 1) or b"Traceback" in err or not out.exists():
         raise RuntimeError(f"round {number}: resume exited {second.returncode}: {err.decode()}")
     records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     ids = Counter(record["data_id"] for record in records)

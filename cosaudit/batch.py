@@ -6,13 +6,15 @@ JSON line of result per item, resumable after anything.
     cosaudit batch requests.jsonl -o results.jsonl --bucket examplebucket-1250000000 \\
         --region ap-guangzhou          # keys from TENCENTCLOUD_SECRET_ID / _SECRET_KEY
     cosaudit batch requests.jsonl -o results.jsonl --resume   # after a Ctrl-C, a kill, a crash
+    cosaudit batch --prefix uploads/ --kind auto -o results.jsonl ...  # a bucket listing
 
 Each line names its kind and its input: ``{"kind": "text", "object": "docs/1.txt",
 "data_id": "item-1"}``, ``content`` or ``url`` instead of ``object``, plus the kind's options
 (:mod:`cosaudit.bulk.inputfile`). The whole input is checked before anything is sent: a bad
 line, or an id repeated on two lines, is a usage error naming the line. Standard input is
 copied to a temporary file first, so it is checked whole as well (a producer that never ends
-is not a batch).
+is not a batch). With ``--prefix`` the input is the bucket's listing instead, read as the run
+goes (:mod:`cosaudit.bulk.listedinput`).
 
 The run goes through :meth:`AuditClient.moderate_many <cosaudit.AuditClient.moderate_many>`
 (one run for all kinds), with its journal beside the output (``OUT.journal``). Exactly one
@@ -38,27 +40,28 @@ import asyncio
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from attrs import Factory, define
 
-from .bulk import BulkRun, BulkSummary, ItemStatus, Rate, Shard
+from .bulk import BulkRun, BulkSummary, Rate, Shard
 from .bulk.inputfile import InputFile, input_of
-from .bulk.outputfile import OutputFile, record
+from .bulk.listedinput import Listed
+from .bulk.outputfile import OutputFile
+from .bulk.records import record
 from .client import AuditClient
 from .credentials import Credentials
-from .errors import InvalidInput, MissingCredentials
+from .errors import CosAuditError, InvalidInput, MissingCredentials
 from .report import Report, ReportUnavailable, read_records, write_report
-from .requests import BULK_KINDS
+from .requests import BULK_KINDS, Request
 
 __all__ = ["main"]
 
 EMULATOR_BUCKET = "examplebucket-1250000000"
 EMULATOR_REGION = "ap-guangzhou"
-_SHOWN = 20  # ambiguous ids the summary lists by name; the output has them all
 
 
 class UsageError(Exception):
@@ -69,7 +72,9 @@ class UsageError(Exception):
 class Settings:
     """What the options say, checked."""
 
-    input: str
+    input: str | None
+    prefix: str | None
+    max_keys: int
     output: Path
     journal: Path
     resume: bool
@@ -96,7 +101,9 @@ def parser() -> argparse.ArgumentParser:
         description="Moderate every request of a JSONL or CSV file; one JSON line of result "
         "per item, resumable after a kill with --resume.",
     )
-    parser.add_argument("input", help="JSONL or CSV file of requests, or - for standard input")
+    parser.add_argument(
+        "input", nargs="?", help="JSONL or CSV file of requests, or - for standard input"
+    )
     parser.add_argument("-o", "--output", required=True, type=Path, help="results (JSONL)")
     where = parser.add_argument_group("where to send")
     where.add_argument("--endpoint", help="send to this scheme://host:port instead of COS's")
@@ -119,7 +126,22 @@ def parser() -> argparse.ArgumentParser:
         help="with --emulator: how long an emulated job takes (default 1)",
     )
     run = parser.add_argument_group("how to run")
-    run.add_argument("--kind", choices=sorted(BULK_KINDS), help="the kind of lines that name none")
+    where.add_argument(
+        "--prefix",
+        help="instead of INPUT: every object whose key starts with PREFIX (with --kind)",
+    )
+    where.add_argument(
+        "--max-keys",
+        type=_positive_int,
+        default=1000,
+        help="with --prefix: keys per listing page (1-1000, default 1000)",
+    )
+    run.add_argument(
+        "--kind",
+        choices=[*sorted(BULK_KINDS), "auto"],
+        help="the kind of lines that name none; with --prefix, of every object, or auto: "
+        "guessed from each key's extension",
+    )
     run.add_argument(
         "--concurrency", type=_positive_int, default=64, help="items in flight (default 64)"
     )
@@ -185,6 +207,15 @@ def _positive_int(text: str) -> int:
 
 def settings(args: argparse.Namespace) -> Settings:
     """The checked settings; raises :class:`UsageError`."""
+    if (args.input is None) == (args.prefix is None):
+        raise UsageError("give INPUT (a JSONL or CSV file, - for standard input) or --prefix")
+    if args.prefix is not None and args.kind in (None, "webpage"):
+        raise UsageError(
+            "--prefix needs --kind: the kind of every listed object, or auto (by extension); "
+            "webpage takes URLs, not objects"
+        )
+    if args.prefix is None and args.kind == "auto":
+        raise UsageError("--kind auto guesses from listed keys: use it with --prefix")
     output: Path = args.output
     journal: Path = args.journal or output.with_name(output.name + ".journal")
     if not args.resume:
@@ -238,6 +269,8 @@ def settings(args: argparse.Namespace) -> Settings:
             ) from None
     return Settings(
         input=args.input,
+        prefix=args.prefix,
+        max_keys=args.max_keys,
         output=output,
         journal=journal,
         resume=args.resume,
@@ -289,19 +322,42 @@ async def _client(config: Settings) -> AsyncIterator[AuditClient]:
 
 @define
 class _Tally:
-    """What the summary names beyond the run's counts: the first ambiguous ids."""
+    """What the command knows beyond the run's summary."""
 
-    ambiguous: list[str]
     interrupted: bool = False
     earlier: Counter[str] = Factory(Counter)  # statuses of the lines a resume kept
+    listed: Listed | None = None
 
 
-async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
-    """Run the batch; returns the exit status."""
+def _what(config: Settings) -> str:
+    """The input as the command line named it."""
+    if config.prefix is not None:
+        return f"--prefix {config.prefix} --kind {config.kind}"
+    return str(config.input)
+
+
+@define(frozen=True)
+class _Known(Iterable[Request]):
+    """The input's requests with their number, known from the check: the progress bar's
+    total (``len``)."""
+
+    requests: Iterator[Request]
+    total: int
+
+    def __iter__(self) -> Iterator[Request]:
+        return self.requests
+
+    def __len__(self) -> int:
+        return self.total
+
+
+async def run_batch(config: Settings, source: InputFile | None, total: int, err: TextIO) -> int:
+    """Run the batch over the ``total`` requests of ``source`` (checked), or over the listing
+    of ``config.prefix``; returns the exit status."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    tally = _Tally([])
+    tally = _Tally()
 
     def interrupt() -> None:
         # First Ctrl-C: stop gracefully (submissions on the wire finish and are journaled);
@@ -315,16 +371,30 @@ async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
     except NotImplementedError:  # Windows: Ctrl-C ends the run as a KeyboardInterrupt
         handled = False
     summary = BulkSummary()
-    requests = source.requests()
+    requests = source.requests() if source is not None else None
     try:
         async with _client(config) as client:
+            items: _Known | Listed | Iterator[Request]
+            if requests is not None and config.shard is not None:
+                items = requests  # the shard's share is not known before: counted as taken
+            elif requests is not None:
+                items = _Known(requests, total)
+            else:
+                assert config.prefix is not None and config.kind is not None
+                # No len(): the bar counts the listing as it goes.
+                items = tally.listed = Listed(
+                    client.list_objects(prefix=config.prefix, max_keys=config.max_keys),
+                    config.kind,
+                )
             run = client.moderate_many(
-                requests,
+                items,
                 concurrency=config.concurrency,
                 journal=config.journal,
                 on_ambiguous="resubmit" if config.on_ambiguous == "resubmit" else "report",
                 rate=config.rate,
                 shard=config.shard,
+                # On stderr when it is a terminal (never into a pipe or a log file).
+                progress=not config.quiet,
             )
             try:
                 async with run:
@@ -336,11 +406,12 @@ async def run_batch(config: Settings, source: InputFile, err: TextIO) -> int:
     finally:
         if handled:
             loop.remove_signal_handler(signal.SIGINT)
-        requests.close()
+        if requests is not None:
+            requests.close()
     if tally.interrupted:
         print(_summary(summary, config, tally), file=err)
         print(
-            f"interrupted: rerun with --resume to continue (cosaudit batch {config.input} "
+            f"interrupted: rerun with --resume to continue (cosaudit batch {_what(config)} "
             f"-o {config.output} --resume)",
             file=err,
         )
@@ -389,8 +460,6 @@ async def _write(run: BulkRun[Any], config: Settings, tally: _Tally, err: TextIO
     try:
         async for result in run:
             output.write(record(result))
-            if result.status is ItemStatus.AMBIGUOUS and len(tally.ambiguous) < _SHOWN:
-                tally.ambiguous.append(result.id)
     finally:
         output.close()
     return run.summary
@@ -398,16 +467,21 @@ async def _write(run: BulkRun[Any], config: Settings, tally: _Tally, err: TextIO
 
 def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
     lines = [str(summary)]
+    listed = tally.listed
+    if listed is not None and listed.skipped:
+        more = listed.skipped - len(listed.skipped_keys)
+        lines.append(
+            f"{listed.skipped} listed objects skipped (no kind for their extension, or a folder "
+            f"marker): {', '.join(listed.skipped_keys)}{f' and {more} more' if more > 0 else ''}"
+        )
     earlier_bad = tally.earlier.total() - tally.earlier["succeeded"]
     if earlier_bad:
         lines.append(f"{earlier_bad} items of earlier runs did not succeed (see {config.output})")
     if summary.ambiguous:
-        named = ", ".join(tally.ambiguous)
-        more = summary.ambiguous - len(tally.ambiguous)
         lines.append(
-            f"{summary.ambiguous} ambiguous (may or may not have been accepted; reconcile them "
-            f"before resubmitting): {named}{f' and {more} more' if more > 0 else ''} "
-            f'(lines with "status":"ambiguous" in {config.output})'
+            f"{summary.ambiguous} ambiguous: their submission may or may not have been "
+            f'accepted; reconcile them (lines with "status":"ambiguous" in {config.output}) '
+            "before sending them again"
         )
     if summary.failed or summary.pending:
         lines.append(
@@ -424,14 +498,20 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
     args = parser().parse_args(argv)
     try:
         config = settings(args)
+        if config.input is None:
+            return asyncio.run(run_batch(config, None, 0, err))
         with input_of(config.input, kind=config.kind) as source:
             total = source.check()
             if not config.quiet:
                 print(f"cosaudit batch: {total} items from {source.name}", file=err)
-            return asyncio.run(run_batch(config, source, err))
+            return asyncio.run(run_batch(config, source, total, err))
     except (UsageError, InvalidInput) as exc:  # InvalidInput: a bad line, a journal in use
         print(f"cosaudit batch: {exc}", file=err)
         return 2
+    except CosAuditError as exc:  # the listing refused (NoSuchBucket, AccessDenied...)
+        print(f"cosaudit batch: {type(exc).__name__}: {exc}", file=err)
+        print("rerun with --resume to continue once it is fixed", file=err)
+        return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         # Ctrl-C before the run's own handler was in place (nothing was sent), or a second
         # one while it was closing (the journal holds what was on the wire).

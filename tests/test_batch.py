@@ -5,12 +5,16 @@ a Ctrl-C lands at a known point), with the output and the journal read back."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import json
 import os
+import pty
 import re
 import signal
+import struct
 import sys
+import termios
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -140,6 +144,23 @@ async def test_stdin_and_a_failed_item_exit_1(bucket_dir: Path, tmp_path: Path):
     )
     assert status == 2
     assert "cut or replaced" in err
+
+
+async def test_a_prefix_listing_over_several_pages(bucket_dir: Path, tmp_path: Path):
+    out = tmp_path / "out.jsonl"
+    status, err = await batch(
+        *("--prefix", "images/", "--kind", "auto", "--max-keys", "2", "-o", out),
+        *EMULATOR, "--bucket-dir", bucket_dir,
+    )  # fmt: skip
+    assert status == 0, err
+    records = {r["data_id"]: r for r in lines(out)}
+    images = {"images/ads.png", "images/clean.png", "images/porn.jpg", "images/sexy.gif"}
+    assert set(records) == images | {"images/广告 1.png"}  # three pages of two
+    assert {r["kind"] for r in records.values()} == {"image"}
+    assert records["images/ads.png"]["input"] == {"object": "images/ads.png"}
+    assert "1 listed objects skipped" in err and "images/broken.bin" in err  # no kind for .bin
+    status, err = await batch("--prefix", "images/", "-o", tmp_path / "o2", *EMULATOR)
+    assert status == 2 and "--kind" in err
 
 
 @pytest.mark.parametrize(
@@ -309,3 +330,40 @@ def test_resume_keeps_only_lines_the_journal_finished(tmp_path: Path):
     journal.close()
     assert (dict(kept), dropped) == ({"succeeded": 1}, 2)
     assert out.read_bytes() == b'{"data_id":"a","status":"succeeded"}\n'
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def test_a_progress_bar_on_a_terminal_with_the_checked_total(
+    bucket_dir: Path, tmp_path: Path
+):
+    rows = [{"kind": "text", "content": f"post {n}", "data_id": f"p-{n}"} for n in range(7)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cosaudit", "batch", str(source), "-o", str(tmp_path / "o"),
+            *EMULATOR, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=terminal,
+        )  # fmt: skip
+        os.close(terminal)
+        reading = asyncio.ensure_future(asyncio.to_thread(_read_all, main_fd))
+        await child.wait()
+        drawn = (await reading).decode()
+    finally:
+        os.close(main_fd)
+    assert child.returncode == 0, drawn
+    bars = [part for part in drawn.replace("\r\n", "\n").split("\r") if "7/7" in part]
+    assert bars and "100%" in bars[-1] and "succeeded 7" in bars[-1], drawn

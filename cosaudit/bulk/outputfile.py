@@ -23,22 +23,16 @@ counts the lines it keeps against the items the journal finished and says so if 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from ..requests import Request
-from .identity import _without_secrets
-from .results import BulkResult
+from .records import JSONValue
 
-__all__ = ["OutputFile", "record"]
-
-JSONValue = Any
+__all__ = ["OutputFile"]
 
 
 class OutputFile:
@@ -121,70 +115,3 @@ def _id_of(line: bytes) -> tuple[str | None, str]:
     if not isinstance(data, dict) or not isinstance(data.get("data_id"), str):
         return None, ""
     return data["data_id"], str(data.get("status"))
-
-
-@functools.lru_cache(maxsize=64)  # a handful of scene names, a few per job
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
-
-
-def _input(item: object) -> dict[str, str] | None:
-    """What the item moderated: its object key, its URL (secrets replaced by a digest), or the
-    digest of its inline content, which is never written."""
-    if not isinstance(item, Request):
-        return None
-    content = getattr(item, "content", None)
-    if content is not None:
-        raw = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
-        return {"content_sha256": hashlib.sha256(raw).hexdigest()}
-    if getattr(item, "object", None) is not None:
-        return {"object": item.object}  # type: ignore[attr-defined]
-    if getattr(item, "url", None) is not None:
-        return {"url": _without_secrets(item.url)}  # type: ignore[attr-defined]
-    return None
-
-
-def record(result: BulkResult[Any]) -> dict[str, JSONValue]:
-    """The output line of one result, in the shape every bulk record has (all keys present)."""
-    job = result.job
-    verdict = job.verdict if job is not None else None
-    scenes: dict[str, JSONValue] = {}
-    if job is not None:
-        for name, info in job.scenes.items():
-            scenes[_snake(name)] = {
-                "hit_flag": None if info.hit_flag is None else int(info.hit_flag),
-                "score": info.score,
-                "keywords": list(info.keywords),
-            }
-    state = job.state if job is not None else None
-    error = result.error
-    message = job.message if job is not None and job.message else None
-    if message is None and error is not None:
-        message = str(error)
-    return {
-        "data_id": result.id,
-        "kind": result.kind,
-        "input": _input(result.item),
-        "job_id": result.job_id,
-        "status": result.status.value,
-        "state": getattr(state, "value", state),
-        "verdict": _verdict_word(verdict),
-        "result": int(verdict) if isinstance(verdict, int) else None,
-        "label": job.label if job is not None else None,
-        "score": getattr(job, "score", None),
-        "scenes": scenes,
-        "code": result.code,
-        "message": message,
-        "elapsed": None,
-        "possible_duplicate": result.possible_duplicate,
-        "resumed": result.resumed,
-    }
-
-
-def _verdict_word(verdict: object) -> str | None:
-    if verdict is None:
-        return None
-    if isinstance(verdict, int):
-        return {0: "normal", 1: "sensitive", 2: "suspicious"}.get(int(verdict))
-    word = getattr(verdict, "value", verdict)  # a virus scan's Suggestion: normal / block
-    return {"block": "sensitive"}.get(str(word), str(word))
