@@ -522,6 +522,15 @@ async def test_reordered(api: Api, target: Target) -> None:
     assert [first.body["data"]["trace_id"], second.body["data"]["trace_id"]] == [other, held]
 
 
+async def test_a_reordered_callback_is_sent_once(api: Api, target: Target) -> None:
+    api.emu.faults.add("callback-reordered", count=1, delay=0.2)
+    await submit(api, "text", text_job("texts/abuse.txt", target.url))
+    await submit(api, "text", text_job("texts/hello.txt", target.url))
+    await target.next(), await target.next()
+    await until(lambda: api.emu.callbacks.pending == 0)  # its hold has run out meanwhile
+    assert (len(target.received), api.emu.callbacks.delivered) == (2, 2)
+
+
 async def test_reordered_is_released_when_no_other_callback_comes(api: Api, target: Target) -> None:
     api.emu.faults.add("callback-reordered", count=1, delay=0.1)
     job_id = await submit(api, "text", text_job("texts/abuse.txt", target.url))

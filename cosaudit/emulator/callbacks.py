@@ -300,12 +300,12 @@ class Callbacks:
         if not self.enabled or self.producer is None or self._closed:
             return
         watch = _Watch(job.job_id, target, method, path)
-        self._watched[job.job_id] = watch
         if not target.repeats:
             watch.fault = self._pick(watch, early=True)
             if watch.fault is not None and watch.fault.kind is FaultKind.CALLBACK_EARLY:
-                self._start_early(watch)
+                self._start_early(watch)  # not watched: nothing else may send it meanwhile
                 return
+        self._watched[job.job_id] = watch
         # A live stream is looked at right away (frames at 0 ms), a job when it is due.
         due = job.schedule.started + (0.0 if target.repeats else job.schedule.duration)
         self._schedule(watch, due)
@@ -390,7 +390,7 @@ class Callbacks:
             self._later(_delay(fault), send)
         elif kind is FaultKind.CALLBACK_REORDERED:
             self._held.append(send)
-            self._later(_delay(fault), send)
+            self._hold_until(_delay(fault), send)
         else:
             if kind is FaultKind.CALLBACK_DUPLICATED:
                 self._enqueue(_Send(send.job_id, send.url, send.state, send.body, send.headers))
@@ -399,17 +399,24 @@ class Callbacks:
             self._enqueue(send)
 
     def _later(self, delay: float, send: _Send) -> None:
-        loop = asyncio.get_running_loop()
+        """Queue ``send`` in ``delay`` seconds (a delayed callback, a retry)."""
+        self._timer(delay, lambda: self._enqueue(send))
 
+    def _hold_until(self, delay: float, send: _Send) -> None:
+        """Release a held-back ``send`` in ``delay`` seconds at the latest."""
+        self._timer(delay, lambda: self._release(send))
+
+    def _timer(self, delay: float, action: Callable[[], None]) -> None:
         def fire() -> None:
             self._timers.discard(handle)
-            self._release(send) if send in self._held else self._enqueue(send)
+            action()
 
-        handle = loop.call_later(delay, fire)
+        handle = asyncio.get_running_loop().call_later(delay, fire)
         self._timers.add(handle)
 
     def _release(self, send: _Send) -> None:
-        """Send a held-back callback now (its hold ran out, or the next one was tried)."""
+        """Send a held-back callback now (its hold ran out, or the next one was tried); only
+        the first of the two releases it."""
         if send.released:
             return
         send.released = True
