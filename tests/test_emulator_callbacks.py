@@ -225,6 +225,12 @@ async def test_image_callbacks_are_always_detail(api: Api, target: Target) -> No
     assert {p.detail["JobId"] for p in pushed} == ids
     assert {p.headers["X-Ci-Content-Version"] for p in pushed} == {"Detail"}
     assert {p.body["EventName"] for p in pushed} == {"ReviewImage"}
+    # The GET's Host was an IP address: the emulator's own bucket, no region.
+    places = {(p.detail["BucketId"], p.detail["Region"]) for p in pushed}
+    assert places == {
+        ("examplebucket-1250000000", "ap-guangzhou"),
+        ("examplebucket-1250000000", ""),
+    }
     labels = {p.detail.get("Object"): p.detail["Label"] for p in pushed}
     assert labels == {
         "images/ads.png": "Ads",

@@ -105,8 +105,8 @@ class Target:
         kind: the job's kind, ``live`` for a live stream.
         version: ``Simple`` or ``Detail``; None for the kinds with one shape and no header.
         only_violations: ``CallbackType=2``: item lists keep only violating items.
-        bucket, region: from the submission's ``Host`` (``<bucket>.ci.<region>.myqcloud.com``),
-            empty when it names none: the Detail shape carries them.
+        bucket, region: from the submission's ``Host`` (``<bucket>.ci.<region>.myqcloud.com``);
+            when it names none (an IP address), the emulator's bucket and an empty region.
     """
 
     url: str
@@ -226,6 +226,7 @@ class Callbacks:
         self.producer: Producer | None = None
         self._policy = config.callback_policy
         self._allow_remote = config.allow_remote_callbacks
+        self._bucket = config.full_bucket
         self._jobs = jobs
         self._faults = faults
         self._stats = stats
@@ -291,7 +292,7 @@ class Callbacks:
                 raise _invalid(f"Param CallbackType is illegal: {kind_type!r}.")
             only_violations = kind_type == "2"
         found = _SERVICE_HOST.fullmatch(host)
-        bucket, region = (found["bucket"], found["region"]) if found else ("", "")
+        bucket, region = (found["bucket"], found["region"]) if found else (self._bucket, "")
         return Target(url, name, shape, only_violations, bucket, region)
 
     def watch(self, job: Job, target: Target, method: str, path: str) -> None:
