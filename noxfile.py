@@ -48,6 +48,7 @@ BENCHMARKS = {
     "emulator_rps": ["--seconds", "2", "--repeat", "1"],
     "client_cost": ["--requests", "1000", "--repeat", "1"],
     "polling": ["--jobs", "300", "--repeat", "1"],
+    "callbacks": ["--jobs", "500"],
     "throughput": ["--jobs", "1000", "--repeat", "1"],
     "memory": ["--sizes", "2000", "20000"],
     "report": ["--sizes", "10000", "100000"],

@@ -19,6 +19,7 @@ import pytest
 from benchmarks import (
     adaptive_rate,
     batch_throughput,
+    callbacks,
     client_cost,
     emulator_rps,
     hot_path,
@@ -120,6 +121,14 @@ def test_polling_counts_polls_and_delays(capsys: pytest.CaptureFixture[str]) -> 
     )
     assert summary["polls"] >= 1
     assert "ratios: default/fixed polls" in capsys.readouterr().out
+
+
+def test_callbacks_runs_every_contender(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = callbacks.main(["--jobs", "6", "--in-flight", "3", "--durations", "0.01-0.03"])
+    assert summary["token"]["queries"] == 0 and summary["token"]["pushed"] == 1
+    assert summary["confirm"]["queries"] == 1
+    assert summary["callbacks off (fallback)"]["pushed"] == 0
+    assert "targets: token" in capsys.readouterr().out
 
 
 def test_throughput_runs_both_contenders(capsys: pytest.CaptureFixture[str]) -> None:

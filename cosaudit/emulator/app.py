@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import logging
@@ -42,7 +43,7 @@ from cosaudit.emulator import injection
 from cosaudit.emulator.auth import parse_query, refuse_clashes, verify
 from cosaudit.emulator.config import EmulatorConfig
 from cosaudit.emulator.faults import Fault, current_request
-from cosaudit.emulator.kinds import Route, routes
+from cosaudit.emulator.kinds import Route, callback, routes
 from cosaudit.emulator.kinds.base import Call
 from cosaudit.emulator.requestlog import RequestRecord, job_id_in
 from cosaudit.emulator.responses import ApiError, Dialect, error_response
@@ -201,7 +202,10 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         if md5 is not None:
             _check_md5(body, md5)
         call = Call(request, service, body, params, query, request_id)
+        service.callbacks.open_request()
         answer: web.StreamResponse = await route.handler(call)
+        # A callback-early fault: the job's callback goes out before its submission answers.
+        await service.callbacks.before_answer()
     except ApiError as error:
         answer = answer_error(error)
     except Exception:  # any bug answers like the service does, and is logged loudly
@@ -255,7 +259,8 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     config = config or EmulatorConfig()
     # aiohttp raises on reading a body over client_max_size; _read_body turns that into XML.
     app = web.Application(client_max_size=config.max_body_bytes)
-    app[SERVICE] = Service(config)
+    service = app[SERVICE] = Service(config)
+    service.callbacks.producer = functools.partial(callback.progress, service)
     app[_ROUTES] = routes()
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     app.on_shutdown.append(_shutdown)

@@ -134,6 +134,16 @@ def build_parser(prog: str = "cosaudit emulator") -> argparse.ArgumentParser:
         f"(NAME=inf lifts a limit; default {defaults}; APIs: {', '.join(sorted(API_NAMES))})",
     )
     parser.add_argument(
+        "--no-callbacks",
+        action="store_true",
+        help="never POST results to Callback URLs (clients fall back to polling)",
+    )
+    parser.add_argument(
+        "--allow-remote-callbacks",
+        action="store_true",
+        help="accept Callback URLs of any host, not only loopback",
+    )
+    parser.add_argument(
         "--faults",
         type=_faults,
         default=FaultPlan(),
@@ -246,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             bucket=args.bucket,
             qps=args.qps,
+            callbacks=not args.no_callbacks,
+            allow_remote_callbacks=args.allow_remote_callbacks,
         )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))

@@ -17,6 +17,7 @@ from cosaudit.emulator.rules import DEFAULT_RULES, RuleSet
 __all__ = [
     "DEFAULT_SECRET_ID",
     "DEFAULT_SECRET_KEY",
+    "CallbackPolicy",
     "Controls",
     "Duration",
     "EmulatorConfig",
@@ -91,6 +92,32 @@ def _check_bucket(config: EmulatorConfig, _: object, value: str | None) -> None:
         raise ValueError(f"bucket {value!r} is not lower-case letters, digits and hyphens")
 
 
+def _non_negative(_: Any, attribute: Any, value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+def _at_least_one(_: Any, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
+
+
+@define(frozen=True, slots=True)
+class CallbackPolicy:
+    """How the emulator delivers a callback: the service documents no retries, timeout or
+    expected answer, so these are the emulator's choice (see :mod:`cosaudit.emulator.callbacks`).
+
+    Args:
+        attempts: tries in all; a 2xx answer ends them, anything else is a failed try.
+        backoff: seconds before the second try; each later wait doubles (1 s, 2 s, ...).
+        timeout: seconds one try may take, connection included.
+    """
+
+    attempts: int = field(default=3, validator=_at_least_one)
+    backoff: float = field(default=1.0, validator=_non_negative)
+    timeout: float = field(default=5.0, validator=_non_negative)
+
+
 @define(frozen=True, slots=True)
 class EmulatorConfig:
     """Settings of one emulator instance.
@@ -126,6 +153,11 @@ class EmulatorConfig:
         qps: request-rate limits by API (``{"text": 100}`` or ``"text=100,image=20"``), over
             the documented defaults (live-stream cancel, 20/s); beyond one, the API answers
             ``SlowDown``. API names and defaults: :mod:`cosaudit.emulator.ratelimits`.
+        callbacks: POST each finished job to its ``Callback`` URL (off: still validated,
+            never sent — the client's fallback to polling is all that is left).
+        allow_remote_callbacks: accept ``Callback`` URLs of any host; without it a submission
+            whose ``Callback`` is not loopback is 400 ``InvalidArgument``.
+        callback_policy: tries, backoff and timeout of each callback.
     """
 
     secret_id: str = DEFAULT_SECRET_ID
@@ -147,6 +179,9 @@ class EmulatorConfig:
     bucket: str | None = field(default="examplebucket", validator=_check_bucket)
     request_log_size: int = 1000
     qps: Mapping[str, float] = field(default=None, converter=parse_qps)
+    callbacks: bool = True
+    allow_remote_callbacks: bool = False
+    callback_policy: CallbackPolicy = field(factory=CallbackPolicy)
 
     @property
     def full_bucket(self) -> str:

@@ -1,7 +1,7 @@
 """Injected faults: what goes wrong (:class:`Fault`), for which requests and how often
 (:class:`Rule`), and the set of rules one emulator applies (:class:`Faults`).
 
-Two kinds of fault:
+Three kinds of fault:
 
 * **request faults** act on one authenticated request, either *before* it is processed (nothing
   is recorded: no job, no count in ``Stats.submits``) or *after* it (the job exists, and the
@@ -24,6 +24,13 @@ kind                      what the client sees                                  
 ``wrong-type``            200 ``text/html``: a proxy's HTML page                after
 ``stuck``                 the job answers ``Auditing`` forever                  (job)
 ``job-failed``            the job ends ``Failed`` with ``code``, HTTP 200       (job)
+``callback-dropped``      the callback is never sent                            (callback)
+``callback-delayed``      the callback is sent ``delay`` seconds late (5)       (callback)
+``callback-duplicated``   the callback is sent twice                            (callback)
+``callback-reordered``    the callback is held back until the next callback      (callback)
+                          has been sent, ``delay`` seconds at most (1)
+``callback-early``        the job is final at once and its callback is sent     (callback)
+                          before the submission is answered (not live streams)
 ========================  ====================================================  ===============
 
 The first phase listed is the default; ``reset`` has none (the two are different faults: a
@@ -76,10 +83,19 @@ class FaultKind(enum.Enum):
     WRONG_TYPE = "wrong-type"
     STUCK = "stuck"
     JOB_FAILED = "job-failed"
+    CALLBACK_DROPPED = "callback-dropped"
+    CALLBACK_DELAYED = "callback-delayed"
+    CALLBACK_DUPLICATED = "callback-duplicated"
+    CALLBACK_REORDERED = "callback-reordered"
+    CALLBACK_EARLY = "callback-early"
 
     @property
     def acts_on_jobs(self) -> bool:
         return self in (FaultKind.STUCK, FaultKind.JOB_FAILED)
+
+    @property
+    def acts_on_callbacks(self) -> bool:
+        return self.value.startswith("callback-")
 
     @property
     def is_error(self) -> bool:
@@ -124,6 +140,13 @@ JOB_FAILURE_CODES: dict[str, str] = {
     "InternalError": "The moderation job hit an internal error.",
 }
 DEFAULT_SLOW_DELAY = 60.0
+# The kinds that take a delay, and its default: an answer's lateness (slow), a callback's
+# (callback-delayed), and how long a held-back callback waits at most for the next one.
+_DELAYS = {
+    FaultKind.SLOW: DEFAULT_SLOW_DELAY,
+    FaultKind.CALLBACK_DELAYED: 5.0,
+    FaultKind.CALLBACK_REORDERED: 1.0,
+}
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,63}")
 _METHOD = re.compile(r"[A-Z]{1,16}")
 
@@ -181,9 +204,10 @@ class Fault:
         """A fault of ``kind``; ValueError naming the option when a combination is invalid."""
         kind = _kind(kind)
         phase = _phase(phase)
-        if kind.acts_on_jobs:
+        if kind.acts_on_jobs or kind.acts_on_callbacks:
             if phase is not None:
-                raise ValueError(f"{kind.value} acts on a job: it takes no phase")
+                target = "a job" if kind.acts_on_jobs else "a callback"
+                raise ValueError(f"{kind.value} acts on {target}: it takes no phase")
         else:
             allowed = _PHASES[kind]
             if phase is None:
@@ -192,10 +216,13 @@ class Fault:
                 phase = allowed[0]
             elif allowed and phase not in allowed:
                 raise ValueError(f"{kind.value} only acts {allowed[0].value} processing")
-        if delay is not None and kind is not FaultKind.SLOW:
-            raise ValueError(f"delay applies to slow faults only, not {kind.value}")
-        if kind is FaultKind.SLOW:
-            delay = DEFAULT_SLOW_DELAY if delay is None else float(delay)
+        if delay is not None and kind not in _DELAYS:
+            raise ValueError(
+                f"delay applies to slow faults only (and callback-delayed, callback-reordered), "
+                f"not {kind.value}"
+            )
+        if kind in _DELAYS:
+            delay = _DELAYS[kind] if delay is None else float(delay)
             if not (math.isfinite(delay) and delay >= 0):
                 raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay!r}")
         if status is not None and kind is not FaultKind.ERROR:
@@ -307,15 +334,22 @@ class FaultPlan:
     clock_offset: float = 0.0
 
 
+# What a rule acts on (_Armed.target).
+_REQUEST, _JOB, _CALLBACK = "request", "job", "callback"
+
+
 class _Armed:
     """A rule with its counters."""
 
-    __slots__ = ("fired", "jobs", "rule", "seen")
+    __slots__ = ("fired", "rule", "seen", "target")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         # Looked up once: every request walks the rules.
-        self.jobs = rule.fault.kind.acts_on_jobs
+        kind = rule.fault.kind
+        self.target = (
+            _JOB if kind.acts_on_jobs else _CALLBACK if kind.acts_on_callbacks else _REQUEST
+        )
         self.seen = 0
         self.fired = 0
 
@@ -421,19 +455,30 @@ class Faults:
 
     def pick(self, method: str, path: str) -> Fault | None:
         """The request fault for an authenticated request, if a rule fires; counts it."""
-        return self._pick(method, path, jobs=False)
+        return self._pick(method, path, _REQUEST)
 
     def pick_job(self, method: str | None = None, path: str | None = None) -> Fault | None:
         """The job fault for an asynchronous job being created by the request ``method``
         ``path`` (by default :data:`current_request`), if a rule fires; counts it."""
         if method is None or path is None:
             method, path = current_request.get() or ("", "")
-        return self._pick(method, path, jobs=True)
+        return self._pick(method, path, _JOB)
 
-    def _pick(self, method: str, path: str, *, jobs: bool) -> Fault | None:
+    def pick_callback(self, method: str, path: str, *, early: bool = True) -> Fault | None:
+        """The callback fault for a callback of a job submitted by ``method`` ``path``, if a
+        rule fires; counts it. Without ``early`` (a callback sent after the submission was
+        answered) ``callback-early`` rules neither see nor fire on it."""
+        skip = None if early else FaultKind.CALLBACK_EARLY
+        return self._pick(method, path, _CALLBACK, skip)
+
+    def _pick(
+        self, method: str, path: str, target: str, skip: FaultKind | None = None
+    ) -> Fault | None:
         for index, armed in enumerate(self._armed):
             rule = armed.rule
-            if armed.jobs is not jobs or not rule.matches(method, path):
+            if armed.target != target or not rule.matches(method, path):
+                continue
+            if rule.fault.kind is skip:
                 continue
             armed.seen += 1
             if rule.every is not None and armed.seen % rule.every:

@@ -22,6 +22,10 @@ kinds:   internal-error (500)  unavailable (503)  slowdown (429 CI, 503 COS)
          error (needs status= and code=)  reset-before  reset-after
          slow (delay=SECONDS, default 60)  truncated  malformed  wrong-type
          stuck (job stays Auditing)  job-failed (code=ResourceNotFound, ...)
+         callback-dropped  callback-delayed (delay=SECONDS, default 5)
+         callback-duplicated  callback-reordered (held until the next one is
+         sent, delay=SECONDS at most, default 1)  callback-early (sent before
+         the submission is answered)
 options: p=PROBABILITY  next=N (fire N times, then retire)  every=K (every
          K-th match)  path=/PREFIX  method=POST  phase=before|after
          status=CODE  code=NAME  message=TEXT  delay=SECONDS

@@ -301,6 +301,13 @@ class JobStore:
             self._jobs[job_id] = job
         return job, outcome.state
 
+    async def settle(self, job_id: str) -> None:
+        """Wait until the job's outcome is computed: its background task, if any, has ended
+        (a download gives up well within the wait)."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.wait({task}, timeout=_DOWNLOAD_WAIT)
+
     def finish(self, job_id: str, outcome: Outcome) -> Job:
         """End a stored job now with ``outcome`` (a cancelled live job); it stays final."""
         job = evolve(self._jobs[job_id], outcome=outcome, finished=True)

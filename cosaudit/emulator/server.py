@@ -9,6 +9,7 @@ from aiohttp import web
 from cosaudit.emulator.app import SERVICE, create_app
 from cosaudit.emulator.auth import Key
 from cosaudit.emulator.badcases import BadCase
+from cosaudit.emulator.callbacks import Callbacks
 from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import Faults
 from cosaudit.emulator.jobs import JobsView
@@ -48,6 +49,12 @@ class Emulator:
         ``faults.add("reset", phase="after", count=1)``, ``faults.fail_next(2)``,
         ``faults.clock_offset = 3600``."""
         return self._service.faults
+
+    @property
+    def callbacks(self) -> Callbacks:
+        """Callbacks sent to the ``Callback`` URLs of jobs (:mod:`cosaudit.emulator.callbacks`):
+        ``callbacks.enabled``, ``delivered``, ``given_up``, ``dropped``, ``log`` of tries."""
+        return self._service.callbacks
 
     @property
     def stats(self) -> Stats:

@@ -9,6 +9,7 @@ from email.utils import formatdate
 
 from cosaudit.emulator.auth import Key, Keyring
 from cosaudit.emulator.badcases import BadCases
+from cosaudit.emulator.callbacks import Callbacks
 from cosaudit.emulator.config import Controls, EmulatorConfig
 from cosaudit.emulator.faults import FaultKind, Faults
 from cosaudit.emulator.ids import Ids
@@ -40,6 +41,9 @@ class Service:
         # (cosaudit.emulator.kinds.live); pruned whenever a new stream asks for one.
         self.live_jobs: set[str] = set()
         self.badcases = BadCases()
+        self.callbacks = Callbacks(
+            config, self.jobs, self.faults, self.stats, lambda: self.controls.hold
+        )
         # Set on shutdown: a slow answer still waiting gives up (the connection is dropped).
         self.stopping = asyncio.Event()
         self._date = (-1, "")
@@ -84,10 +88,12 @@ class Service:
         return Schedule(started=self.jobs.now(), duration=0.0)
 
     async def shutdown(self) -> None:
-        """Stop background jobs and downloads, so requests waiting on them answer at once: a
-        query waiting on a job answers ``Auditing`` (the job never finishes), a synchronous
-        request waiting on a download gets ``ResourceDownloadFailed``, a slow answer is dropped."""
+        """Stop callbacks, background jobs and downloads, so requests waiting on them answer at
+        once: a query waiting on a job answers ``Auditing`` (the job never finishes), a
+        synchronous request waiting on a download gets ``ResourceDownloadFailed``, a slow answer
+        is dropped, unsent callbacks are lost."""
         self.stopping.set()
+        await self.callbacks.close()
         await self.jobs.close()
         self.sources.abort()
 

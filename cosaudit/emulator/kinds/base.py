@@ -279,7 +279,8 @@ def record_job(
     stages: tuple[str, ...] = DEFAULT_STAGES,
     schedule: Schedule | None = None,
 ) -> Job:
-    """Create and store a job of ``kind``; a ``sync`` job is born final with ``outcome``.
+    """Create and store a job of ``kind``; a ``sync`` job is born final with ``outcome``; an
+    async one calls back if ``request`` names a ``Callback`` (:mod:`cosaudit.emulator.callbacks`).
 
     An async job with an ``outcome`` already computed (a local object) still follows the
     lifecycle; one without gets its outcome from a task the caller starts. ``stages`` are its
@@ -287,6 +288,11 @@ def record_job(
     the stream does).
     """
     service = call.service
+    # Checked before anything is stored: a refused Callback leaves no job behind.
+    target = None
+    if not sync:
+        live = request.get("Type") == "live_video"
+        target = service.callbacks.target(request, kind.name, call.request.host, live=live)
     job_id = service.ids.job_id(kind.job_prefix)
     # Virus jobs have no user and no freeze: their answers carry neither ListInfo nor ForbidState.
     standing = (
@@ -310,6 +316,8 @@ def record_job(
     )
     service.jobs.add(job)
     service.stats.submits[kind.name] += 1
+    if target is not None:
+        service.callbacks.watch(job, target, call.request.method, call.request.path)
     return job
 
 
@@ -335,7 +343,10 @@ async def poll_job(call: Call, kind: KindSpec) -> tuple[Job, str]:
     if job is None or job.kind != kind.name:
         raise ApiError(404, "AuditingJobNotFound", f"The job {job_id} does not exist.")
     call.service.stats.queries[kind.name] += 1
-    return await call.service.jobs.poll(job_id, call.service.controls.hold)
+    job, state = await call.service.jobs.poll(job_id, call.service.controls.hold)
+    if job.finished:  # a job final by polls calls back now, not at its next look
+        call.service.callbacks.notify(job_id)
+    return job, state
 
 
 def job_detail(

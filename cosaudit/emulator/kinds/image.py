@@ -16,7 +16,8 @@ dialect instead: a missing object is 404 ``NoSuchKey`` (what the COS front end a
 ``MaxFrames``, ``LargeImageDetect``, ``DataId``, ``UserInfo``) is a ``Failed`` ``JobsDetail`` with
 ``InvalidArgument``, echoing whichever of its ``DataId``, ``Object``/``Url`` and ``UserInfo`` are
 valid, while its siblings proceed; only a bad request as a whole is an HTTP 400.
-``callback``/``Conf.Callback`` are accepted and not called (callbacks are not emulated yet).
+``callback``/``Conf.Callback`` of an asynchronous request call back with the Detail shape
+(:mod:`cosaudit.emulator.kinds.callback`); a synchronous one ignores them.
 """
 
 from __future__ import annotations
@@ -324,6 +325,8 @@ async def submit(call: Call) -> web.Response:
         raise invalid(f"At most {MAX_BATCH_INPUTS} Input are allowed, got {len(items)}.")
     conf, scenes = parse_conf(request, IMAGE_SCENES, kind="image")
     is_async = optional_int(text_field(conf, "Async"), "Async", low=0, high=1) == 1
+    if is_async:  # a bad Callback refuses the whole batch before any item is recorded
+        call.service.callbacks.target(request, KIND.name, call.request.host)
     details = await asyncio.gather(
         *(_batch_item(call, node, conf, scenes, is_async) for node in items)
     )

@@ -267,5 +267,6 @@ async def cancel(call: Call) -> web.Response:
         stopped = evolve(stream, stopped_ms=int(_seen_ms(job, stream, now)))
         service.jobs.finish(job_id, Outcome(stopped, cancelled=True))
         service.live_jobs.discard(job_id)
+        service.callbacks.notify(job_id)  # its final callback goes now
     tree = {"DataId": job.data_id, "JobId": job_id, "CreationTime": job.created_at}
     return call.answer({"JobsDetail": tree, "RequestId": call.request_id})

@@ -78,8 +78,8 @@ def parse_input(request: Mapping[str, Any], *, with_identity: bool = True) -> Me
 
 
 def callback_options(conf: Mapping[str, Any]) -> None:
-    """Validate ``CallbackType`` (1/2) and ``CallbackVersion`` (Simple/Detail): accepted, and
-    without effect, since callbacks are not emulated."""
+    """Validate ``CallbackType`` (1/2) and ``CallbackVersion`` (Simple/Detail), with or without
+    a ``Callback`` (:mod:`cosaudit.emulator.callbacks` reads them when there is one)."""
     optional_int(text_field(conf, "CallbackType"), "CallbackType", low=1, high=2)
     version = text_field(conf, "CallbackVersion")
     if version is not None and version not in ("Simple", "Detail"):

@@ -11,8 +11,8 @@ Validation (400 ``InvalidArgument``): ``Conf.Snapshot`` and its ``Count`` are re
 in (0, 10000], ``TimeInterval`` a number in (0, 60], ``Mode`` one of ``Interval`` (the default
 when absent, as in the SDK), ``Average``, ``Fps``; ``DetectContent`` 0/1; ``CallbackType`` 1/2;
 ``CallbackVersion`` ``Simple``/``Detail``; a request ``Type`` other than ``live_video``.
-Objects over 5 GB fail the job with ``ResourceNotSupported``. ``Callback``, ``Freeze`` and
-``Mask`` are accepted and have no effect.
+Objects over 5 GB fail the job with ``ResourceNotSupported``. ``Callback`` calls back
+(:mod:`cosaudit.emulator.callbacks`); ``Freeze`` and ``Mask`` are accepted and have no effect.
 """
 
 from __future__ import annotations
