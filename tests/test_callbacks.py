@@ -294,6 +294,27 @@ async def test_no_push_by_the_deadline_times_out_with_the_last_poll(emulator: Em
     assert not receiver._expected
 
 
+async def test_with_no_grace_the_fallback_polls_on_the_plain_waits_schedule(
+    emulator: Emulator,
+) -> None:
+    """``grace=0`` and no push: the same polls, at the same moments, as a client without a
+    receiver (the fallback starts from the submit answer, as a plain wait does)."""
+    emulator.controls.hold = True
+    policy = cosaudit.PollPolicy(jitter=0)
+    moments: list[list[float]] = []
+    for use_receiver in (False, True):
+        time = FakeTime()
+        async with CallbackReceiver("127.0.0.1", grace=0) as receiver:
+            options: dict[str, Any] = {"callbacks": receiver} if use_receiver else {}
+            async with client_for(
+                emulator, poll=policy, monotonic=time, sleep=time.sleep, **options
+            ) as client:
+                with pytest.raises(JobTimeout):
+                    await client.text.moderate(object="texts/hello.txt", timeout=20)
+        moments.append(time.sleeps)
+    assert moments[0] == moments[1] and len(moments[0]) > 3
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 

@@ -42,22 +42,23 @@ async def wait_for_push(
     raise_on_failure: bool,
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
-    first_wait: float = 0.0,
 ) -> J:
     """Wait for the job's push (or, after ``receiver.grace``, for polling) and return the
     final job.
 
     Args:
         fetch: one query of the job (the confirmation in ``confirm`` trust).
-        poll: poll until final, given the seconds left (raises ``JobTimeout`` at the end).
+        poll: poll until final on the normal schedule (its first wait included), given the
+            seconds left (raises ``JobTimeout`` at the end): with ``grace=0`` the fallback
+            polls exactly as a plain wait does.
         timeout: overall seconds.
-        first_wait: the wait before the first poll of the normal schedule, added to the grace
-            period: with ``grace=0`` the fallback polls exactly as a plain wait does.
     """
     deadline = clock() + timeout
 
     async def fallback() -> J:
-        await sleep(max(0.0, min(receiver.grace + first_wait, deadline - clock())))
+        grace = min(receiver.grace, deadline - clock())
+        if grace > 0:
+            await sleep(grace)
         return await poll(max(0.0, deadline - clock()))
 
     listener = receiver.listen(job_id, kind)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from ..errors import (
 )
 from ..models import Job, ModelError, structure
 from ..requests import Request
-from ..retrying import first_poll_wait, is_ambiguous
+from ..retrying import is_ambiguous
 from ..session import Response, Session
 from ..waiting import settle, wait_for_job
 from ..wire import xmlcodec
@@ -201,7 +200,7 @@ class JobKind(Generic[J, R]):
         receiver = self._callbacks
         if receiver is not None and receiver.expects(job_id):
             return await self._wait_pushed(
-                receiver, job_id, timeout, raise_on_failure, policy or self.poll
+                receiver, job_id, first, timeout, raise_on_failure, policy or self.poll
             )
         return await wait_for_job(
             lambda: self.get(job_id),
@@ -218,6 +217,7 @@ class JobKind(Generic[J, R]):
         self,
         receiver: CallbackReceiver,
         job_id: str,
+        first: J | None,
         timeout: float | None,
         raise_on_failure: bool,
         policy: PollPolicy,
@@ -232,9 +232,12 @@ class JobKind(Generic[J, R]):
 
         async def poll(remaining: float) -> J:
             try:
+                # With the submit answer as ``first``, the fallback's schedule is the plain
+                # wait's, shifted by the grace period: no extra short poll.
                 return await wait_for_job(
                     lambda: self.get(job_id),
                     job_id=job_id,
+                    first=first,
                     policy=policy,
                     timeout=remaining,
                     raise_on_failure=raise_on_failure,
@@ -254,7 +257,6 @@ class JobKind(Generic[J, R]):
             raise_on_failure=raise_on_failure,
             clock=self._clock,
             sleep=self._sleep,
-            first_wait=first_poll_wait(policy, random.Random()),
         )
 
     async def _follow(self, job: J, timeout: float | None, raise_on_failure: bool) -> J:
