@@ -27,6 +27,7 @@ from attrs import define
 from benchmarks._common import machine, print_table, ratio_line, texts
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient, RetryEvent
+from cosaudit.cli import plain_help
 from cosaudit.errors import ThrottledError
 
 WARM_UP = 10.0  # seconds: the targets are for what follows
@@ -119,7 +120,7 @@ class Phase:
 
 
 def main(argv: list[str] | None = None) -> Outcome:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--limit", type=float, default=200.0, help="the emulator's text qps")
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--seconds", type=float, default=40.0, help="length of the run")

@@ -36,6 +36,7 @@ from benchmarks._common import machine, median, percentile, print_table, write_b
 from benchmarks._emulator import BUCKET, REGION, EmulatorProcess
 from cosaudit import AuditClient
 from cosaudit.callbacks import CallbackReceiver
+from cosaudit.cli import plain_help
 from cosaudit.emulator.jobs import pick_duration
 from cosaudit.models import TextJob
 
@@ -120,7 +121,7 @@ async def _run(
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--durations", default="0.2-2", help="job seconds, MIN-MAX")

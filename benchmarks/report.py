@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import machine, print_table, ratio_line
+from cosaudit.cli import plain_help
 
 LABELS = ("Porn", "Ads", "Abuse", "Terrorism", "Politics", "Illegal")
 CODES = ("SlowDown", "InternalError", "JobTimeout", "ResourceNotFound")
@@ -84,7 +85,7 @@ def _child(source: str, page: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=plain_help(__doc__))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--child", nargs=2, metavar=("SOURCE", "PAGE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
