@@ -31,6 +31,7 @@ from cosaudit.bulk.outputfile import OutputFile
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.images import png_with_text
 from cosaudit.journal import Journal
+from cosaudit.testing import emulated
 
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-guangzhou"
@@ -134,6 +135,19 @@ async def test_image_content_as_base64_in_jsonl_and_csv(bucket_dir: Path, tmp_pa
         (record,) = lines(out)
         assert (record["kind"], record["status"], record["label"]) == ("image", "succeeded", "Ads")
         assert record["input"]["content_sha256"] == hashlib.sha256(picture).hexdigest()
+
+
+async def test_the_readme_batch_sample_flags_its_inline_text() -> None:
+    """A newcomer running the README's sample sees a flagged item, not only Normal ones."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    sample = re.search(r"cat > requests.jsonl <<'LINES'\n(.*?)LINES\n", readme, re.DOTALL)
+    assert sample is not None
+    texts = [row["content"] for row in map(json.loads, sample[1].splitlines()) if "content" in row]
+    assert texts
+    async with emulated() as cos, cos.client() as client:
+        for text in texts:
+            job = await client.text.moderate(text)
+            assert job.is_sensitive, f"the emulator passes the README's sample {text!r}"
 
 
 async def test_stdin_and_a_failed_item_exit_1(bucket_dir: Path, tmp_path: Path):
