@@ -32,6 +32,7 @@ from cosaudit import (
     VideoRequest,
 )
 from cosaudit.bulk import item_id
+from cosaudit.bulk.identity import earlier_item_id
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.errors import ClientStateError
 from cosaudit.journal import Journal, Open, Phase
@@ -721,3 +722,19 @@ async def test_a_mixed_resume_waits_for_a_job_by_the_kind_its_journal_names(
         results, _ = await collect([], client, kind=None, journal=journal)
     assert [(r.id, r.kind, r.resumed, r.ok) for r in results] == [("doc-2", "document", True, True)]
     assert emu.stats.submits["document"] == 1  # waited for, not submitted again
+
+
+async def test_a_journal_of_digest_ids_from_earlier_versions_still_resumes(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Earlier versions journaled {"object": K} as sha256:...; a resume must not resend it."""
+    journal = tmp_path / "run.jsonl"
+    items = [{"object": key} for key in KEYS[:3]]
+    old = [{**item, "data_id": earlier_item_id(item)} for item in items[:2]]  # as they did
+    assert all(str(item["data_id"]).startswith("sha256:") for item in old)
+    async with client_for(emu) as client:
+        await collect(old, client, journal=journal)
+        results, summary = await collect(items, client, journal=journal)
+    assert summary.skipped == 2 and [r.id for r in results] == [KEYS[2]]
+    assert sum(submissions(emu).values()) == 3  # the two earlier items were not sent again
+    assert earlier_item_id(KEYS[0]) is None and earlier_item_id({"content": "x"}) is None

@@ -21,7 +21,7 @@ from ..errors import InvalidInput
 from ..inputs import MAX_DATA_ID_BYTES
 from ..requests import Request
 
-__all__ = ["BulkItem", "BulkItems", "item_id"]
+__all__ = ["BulkItem", "BulkItems", "earlier_item_id", "item_id"]
 
 BulkItem = str | Mapping[str, Any] | Request
 """An item: an object key or http(s) URL, a mapping of the kind's request fields (its
@@ -50,6 +50,20 @@ def item_id(item: BulkItem) -> str:
         "an item is a str or a mapping of submit arguments (or the kind's request), "
         f"not {type(item).__name__}",
     )
+
+
+def earlier_item_id(item: BulkItem) -> str | None:
+    """The ``sha256:`` id earlier versions gave an item that now takes its object key or URL as
+    id, so a resume still knows it from their journals; None when the id did not change."""
+    if not isinstance(item, Mapping | Request) or _named(item) is None:
+        return None
+    given = item.get("data_id") if isinstance(item, Mapping) else getattr(item, "data_id", None)
+    if given is not None:
+        return None
+    try:
+        return _digest(item)
+    except InvalidInput:
+        return None
 
 
 def _named(item: Mapping[str, Any] | Request) -> str | None:
