@@ -256,8 +256,8 @@ class AuditClient:
         Args:
             items: any iterable or async iterable, pulled as slots free up (never held):
                 object keys or http(s) URLs, or mappings of the kind's ``submit`` arguments.
-                An item's id, sent as its DataId, is its ``data_id``, else the string item,
-                else a digest of the mapping (see :func:`cosaudit.bulk.item_id`).
+                An item's id, sent as its DataId, is its ``data_id``, else the string item or
+                its ``object``/``url``, else a digest (see :func:`cosaudit.bulk.item_id`).
             kind: ``"text"``, ``"image"``, ``"webpage"``, ``"video"``, ``"audio"``,
                 ``"document"`` or ``"virus"`` (whose submit takes no DataId: the id then
                 lives in the journal only). Not ``"live"``: a stream runs until cancelled.

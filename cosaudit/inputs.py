@@ -185,9 +185,25 @@ def job_id(value: str, field_name: str = "job_id") -> str:
 
 
 def flag(value: bool, field_name: str) -> bool:
-    """A 0/1 switch (``Conf.DetectContent``) given as True/False; anything else is refused."""
+    """A 0/1 switch (``Conf.DetectContent``) given as True/False; anything else is refused.
+
+    Pass the value through :func:`zero_one` first to take the API's own 0/1 too.
+    """
     if not isinstance(value, bool):
-        raise InvalidInput(field_name, f"must be True or False, not {type(value).__name__}")
+        shown = f"int {value}" if isinstance(value, int) else type(value).__name__
+        raise InvalidInput(field_name, f"must be True or False (0 or 1 too), not {shown}")
+    return value
+
+
+def zero_one(value: Any) -> Any:
+    """The API documents its switches as 0/1 (``Async``, ``LargeImageDetect``: page 436/48538;
+    ``DetectContent``: page 436/48249): those ints read as False/True.
+
+    Any other value is returned as given for the field's check to refuse (2 is not a switch,
+    nor is "1", which a JSON line may hold by mistake).
+    """
+    if type(value) is int and value in (0, 1):
+        return bool(value)
     return value
 
 

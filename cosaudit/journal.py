@@ -171,6 +171,10 @@ class Journal:
         """Whether an earlier run finished the item (and handed its result over)."""
         return bool(self._finished) and _digest(item_id) in self._finished
 
+    def knows(self, item_id: str) -> bool:
+        """Whether earlier runs journaled the item at all (finished, or still to claim)."""
+        return item_id in self._unfinished or self.is_finished(item_id)
+
     @property
     def finished_count(self) -> int:
         """How many items earlier runs finished, as the journal read on opening says."""

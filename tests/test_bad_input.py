@@ -277,7 +277,7 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
         "image request's asynchronous from a JSON string",
         lambda c: c.image.submit_request(ImageRequest(url="http://x/a.png", asynchronous="false")),  # type: ignore[arg-type]
         InvalidInput,
-        "asynchronous: must be True or False, not str",
+        "asynchronous: must be True or False (0 or 1 too), not str",
     ),
     (
         "single-image GET with a bad biz-type",
@@ -434,7 +434,13 @@ CASES: list[tuple[str, Call, type[InvalidInput], str]] = [
             detect_content="no",  # type: ignore[arg-type]
         ),
         InvalidInput,
-        "Conf.DetectContent: must be True or False, not str",
+        "Conf.DetectContent: must be True or False (0 or 1 too), not str",
+    ),
+    (
+        "video DetectContent 2 (the API's switch is 0/1)",
+        lambda c: c.video.submit(object="a.mp4", snapshot_count=5, detect_content=2),
+        InvalidInput,
+        "Conf.DetectContent: must be True or False (0 or 1 too), not int 2",
     ),
     (
         "Freeze score True (a bool is not a score)",

@@ -5,7 +5,9 @@ a Ctrl-C lands at a known point), with the output and the journal read back."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -27,7 +29,9 @@ from aiohttp.test_utils import TestServer
 from cosaudit.batch import main as batch_main
 from cosaudit.bulk.outputfile import OutputFile
 from cosaudit.emulator import Emulator, EmulatorConfig
+from cosaudit.emulator.images import png_with_text
 from cosaudit.journal import Journal
+from cosaudit.testing import emulated
 
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-guangzhou"
@@ -117,6 +121,35 @@ async def test_csv_with_a_header(bucket_dir: Path, tmp_path: Path):
     assert records["c-3"]["kind"] == "image"
 
 
+async def test_image_content_as_base64_in_jsonl_and_csv(bucket_dir: Path, tmp_path: Path):
+    """JSON and CSV carry no bytes: an image's content comes as base64 (README batch input)."""
+    picture = png_with_text("Buy now with this discount code")
+    encoded = base64.b64encode(picture).decode("ascii")
+    jsonl = write_jsonl(tmp_path / "in.jsonl", [{"kind": "image", "content": encoded}])
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text(f"kind,content,data_id\nimage,{encoded},b-1\n", "utf-8")
+    for source in (jsonl, csv_file):
+        out = tmp_path / f"{source.suffix[1:]}.out.jsonl"
+        status, err = await batch(source, "-o", out, *EMULATOR, "--bucket-dir", bucket_dir)
+        assert status == 0, err
+        (record,) = lines(out)
+        assert (record["kind"], record["status"], record["label"]) == ("image", "succeeded", "Ads")
+        assert record["input"]["content_sha256"] == hashlib.sha256(picture).hexdigest()
+
+
+async def test_the_readme_batch_sample_flags_its_inline_text() -> None:
+    """A newcomer running the README's sample sees a flagged item, not only Normal ones."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    sample = re.search(r"cat > requests.jsonl <<'LINES'\n(.*?)LINES\n", readme, re.DOTALL)
+    assert sample is not None
+    texts = [row["content"] for row in map(json.loads, sample[1].splitlines()) if "content" in row]
+    assert texts
+    async with emulated() as cos, cos.client() as client:
+        for text in texts:
+            job = await client.text.moderate(text)
+            assert job.is_sensitive, f"the emulator passes the README's sample {text!r}"
+
+
 async def test_stdin_and_a_failed_item_exit_1(bucket_dir: Path, tmp_path: Path):
     rows = [
         {"kind": "text", "object": "texts/hello.txt"},
@@ -173,6 +206,7 @@ async def test_a_prefix_listing_over_several_pages(bucket_dir: Path, tmp_path: P
         ('{"object": "a.txt"}\n', "line 1: kind"),
         ('{"kind": "text", "object": "a.txt"}\n{"kind": "text", "object": "a.txt"}\n', "line 2"),
         ("{not json\n", "line 1: json"),
+        ('{"kind": "image", "content": "not base64!"}\n', "line 1: content: must be base64"),
     ],
 )
 def test_a_bad_line_is_a_usage_error_before_anything_is_sent(tmp_path: Path, text: str, says: str):

@@ -32,6 +32,7 @@ from cosaudit import (
     VideoRequest,
 )
 from cosaudit.bulk import item_id
+from cosaudit.bulk.identity import earlier_item_id
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.errors import ClientStateError
 from cosaudit.journal import Journal, Open, Phase
@@ -642,7 +643,7 @@ async def test_a_501_is_a_refusal_not_an_ambiguous_submission(
 async def test_items_may_be_requests_or_json_lines(emu: Emulator, tmp_path: Path) -> None:
     lines = [
         json.dumps({"object": KEYS[0], "data_id": "line-0", "biz_type": "b1"}),
-        json.dumps({"object": KEYS[1], "detect_type": ["ads"]}),  # its id: a digest of the line
+        json.dumps({"object": KEYS[1], "detect_type": ["ads"]}),  # its id: its key
         json.dumps({"object": KEYS[2], "snapshot_count": 5}),  # not a text field
     ]
     items: list[Any] = [
@@ -655,17 +656,29 @@ async def test_items_may_be_requests_or_json_lines(emu: Emulator, tmp_path: Path
         results, summary = await collect(items, client)
     by_id = {r.id: r for r in results}
     assert by_id["request-3"].ok and by_id["line-0"].ok
-    digested = [r for r in results if r.id.startswith("sha256:")]
-    assert len(digested) == 4 and sum(r.ok for r in digested) == 2  # TextRequest 4 and line 1
+    # Without a data_id, a request's or mapping's object key is its id, as the batch command's
+    # lines (README "Each item's id"); never a digest of the whole item.
+    keyed = {r.id: r.ok for r in results if r.id not in ("request-3", "line-0")}
+    assert keyed == {KEYS[4]: True, "a.mp4": False, KEYS[1]: True, KEYS[2]: False}
     refused = sorted(str(r.error) for r in results if not r.ok)
     assert refused[0].startswith("items: text takes a TextRequest, not a VideoRequest")
     assert refused[1].startswith("snapshot_count: is not a field of TextRequest")
     assert summary.succeeded == 4 and summary.failed == 2
     sent = submissions(emu)
     assert sent["request-3"] == sent["line-0"] == 1 and sum(sent.values()) == 4
-    assert set(sent) >= {r.id for r in digested if r.ok}  # the id went out as DataId
+    assert sent[KEYS[4]] == sent[KEYS[1]] == 1  # the key is sent as DataId
     line_0 = next(job for job in emu.jobs.values() if job.request["Input"]["DataId"] == "line-0")
     assert line_0.request["Conf"]["BizType"] == "b1"
+
+
+def test_requests_and_mappings_take_their_key_or_url_as_id() -> None:
+    url = "https://example.com/a.txt?q-signature=secret"
+    assert item_id({"kind": "text", "object": "m1.txt"}) == "m1.txt"
+    assert item_id(TextRequest(object="m2.txt")) == "m2.txt"
+    assert item_id({"object": "m3.txt"}) == item_id("m3.txt") == "m3.txt"
+    assert item_id({"url": url}) == item_id(TextRequest(url=url)) == item_id(url)
+    assert "secret" not in item_id({"url": url})
+    assert item_id({"object": "m1.txt", "data_id": "mine"}) == "mine"
 
 
 async def test_one_run_takes_items_of_several_kinds(emu: Emulator, tmp_path: Path) -> None:
@@ -709,3 +722,19 @@ async def test_a_mixed_resume_waits_for_a_job_by_the_kind_its_journal_names(
         results, _ = await collect([], client, kind=None, journal=journal)
     assert [(r.id, r.kind, r.resumed, r.ok) for r in results] == [("doc-2", "document", True, True)]
     assert emu.stats.submits["document"] == 1  # waited for, not submitted again
+
+
+async def test_a_journal_of_digest_ids_from_earlier_versions_still_resumes(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Earlier versions journaled {"object": K} as sha256:...; a resume must not resend it."""
+    journal = tmp_path / "run.jsonl"
+    items = [{"object": key} for key in KEYS[:3]]
+    old = [{**item, "data_id": earlier_item_id(item)} for item in items[:2]]  # as they did
+    assert all(str(item["data_id"]).startswith("sha256:") for item in old)
+    async with client_for(emu) as client:
+        await collect(old, client, journal=journal)
+        results, summary = await collect(items, client, journal=journal)
+    assert summary.skipped == 2 and [r.id for r in results] == [KEYS[2]]
+    assert sum(submissions(emu).values()) == 3  # the two earlier items were not sent again
+    assert earlier_item_id(KEYS[0]) is None and earlier_item_id({"content": "x"}) is None

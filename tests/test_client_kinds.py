@@ -40,8 +40,9 @@ from cosaudit import (
 )
 from cosaudit.emulator import Emulator, EmulatorConfig
 from cosaudit.emulator.media import eicar
-from cosaudit.errors import NotFoundError, ServiceError
+from cosaudit.errors import InvalidInput, NotFoundError, ServiceError
 from cosaudit.models import JobState, Result, VirusSuggestion
+from cosaudit.requests import ImageRequest, VideoRequest, structure
 
 BUCKET = "examplebucket-1250000000"
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -174,6 +175,29 @@ def client_for(emu: Emulator, clock: ManualClock, **kwargs: Any) -> AuditClient:
 
 
 # --- video -------------------------------------------------------------------------------------
+
+
+async def test_the_apis_0_1_switches_are_taken_as_ints(emu: Emulator, clock: ManualClock) -> None:
+    """DetectContent, Async and LargeImageDetect are documented 0/1: a JSON line's 1 is True."""
+    video = structure(
+        '{"object": "clips/party.mp4", "snapshot_count": 2, "detect_content": 1}', VideoRequest
+    )
+    image = structure(
+        '{"url": "http://x/a.png", "asynchronous": 0, "large_image_detect": 1}', ImageRequest
+    )
+    assert (video.detect_content, image.asynchronous, image.large_image_detect) == (
+        True,
+        False,
+        True,
+    )
+    async with client_for(emu, clock) as client:
+        await client.video.submit(object="clips/party.mp4", snapshot_count=2, detect_content=1)
+        await client.video.submit_request(video)
+    sent = [job.request["Conf"].get("DetectContent") for job in emu.jobs.values()]
+    assert sent == ["1", "1"], sent  # the XML body as the emulator parsed it
+    for bad in (2, -1, "1"):
+        with pytest.raises(InvalidInput, match="must be True or False"):
+            VideoRequest(object="a.mp4", snapshot_count=2, detect_content=bad)  # type: ignore[arg-type]
 
 
 async def test_video_submit_get_wait(emu: Emulator, clock: ManualClock) -> None:

@@ -1045,6 +1045,8 @@ def test_rules_from_json_file(tmp_path: Path) -> None:
     assert DEFAULT_RULES.moderate("new widgets!", ["Ads"]).label == "Normal"
     with pytest.raises(ValueError, match="unknown scene"):
         RuleSet.from_mapping({"Spam": {"block": ["x"]}})
+    with pytest.raises(ValueError, match="Ads has unknown field 'blok'"):
+        RuleSet.from_mapping({"Ads": {"blok": ["x"]}})  # a typo would leave the list unused
 
 
 def test_page_text_images_and_highlight() -> None:

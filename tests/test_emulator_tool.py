@@ -173,6 +173,28 @@ def test_a_missing_bucket_folder_is_one_line_and_status_2(
     assert shown.out == ""
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("not json", "the rules file is not JSON: Expecting value"),
+        (
+            '{"Ads": {"blok": ["cheap"]}}',
+            "Ads has unknown field 'blok' (known: block, review)",
+        ),
+    ],
+)
+def test_a_bad_rules_file_is_named_with_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, says: str
+) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(text, "utf-8")
+    with pytest.raises(SystemExit) as exited:
+        emulator_cli.main(["--port", "0", "--rules", str(rules)])
+    assert exited.value.code == 2
+    (last,) = capsys.readouterr().err.splitlines()[-1:]
+    assert last.startswith(f"cosaudit emulator: error: --rules: {rules}: ") and says in last
+
+
 def test_a_port_in_use_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -577,6 +577,14 @@ def test_jobs_table_text_is_aligned() -> None:
     assert jobs_table(jobs)._repr_html_().count("<tr>") == 4
 
 
+def test_jobs_table_takes_a_single_job() -> None:
+    """The README: "a single job renders as one too"."""
+    job = structure(TextJob, element("text_submit_spec6.xml"))
+    single = jobs_table(job, sources=["a comment"])
+    assert str(single) == str(jobs_table([job], sources=["a comment"]))
+    assert single._repr_html_().count("<tr>") == 2 and "123-fdrsg-123" in str(single)
+
+
 def test_repr_shows_only_what_is_there() -> None:
     job = structure(
         TextJob,

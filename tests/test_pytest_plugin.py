@@ -26,7 +26,9 @@ def _project(pytester: pytest.Pytester, *, ini: str = "") -> None:
 
 
 def test_user_project_under_pytest_asyncio_auto_mode(pytester: pytest.Pytester) -> None:
-    _project(pytester, ini="asyncio_mode = auto\nasyncio_default_fixture_loop_scope = function")
+    """With the project's own ``pytest.ini`` (the README's), as a newcomer copies it."""
+    own = (USER_PROJECT / "pytest.ini").read_text().split("[pytest]\n", 1)[1]
+    _project(pytester, ini=own)
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:anyio")
     result.assert_outcomes(passed=3)
 
@@ -152,3 +154,13 @@ def test_the_readme_shows_the_user_project_as_tested() -> None:
     for name in ("comments.py", "test_comments.py"):
         body = (USER_PROJECT / name).read_text().split('"""', 2)[2].lstrip("\n")
         assert f"# {name}\n{body}```" in readme, f"the README's {name} differs from the tested one"
+    ini = (USER_PROJECT / "pytest.ini").read_text()
+    assert f"```ini\n{ini}```" in readme, "the README's pytest.ini differs from the tested one"
+
+
+def test_the_user_project_needs_its_pytest_ini(pytester: pytest.Pytester) -> None:
+    """Without auto mode (strict is pytest-asyncio's default) the unmarked tests are refused."""
+    _project(pytester, ini="asyncio_default_fixture_loop_scope = function")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:anyio")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*async def functions are not natively supported*"])

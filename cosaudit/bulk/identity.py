@@ -1,7 +1,8 @@
 """An item's id: its DataId in every run, which is how a resume recognises it.
 
 An object key or URL is its own id (a URL's query and user info, which may hold a pre-signed
-URL's signature or a password, replaced by their digest); a mapping's id is its ``data_id``,
+URL's signature or a password, replaced by their digest); a mapping's or request's id is its
+``data_id``, else its ``object`` or ``url`` by the same rule (as the ``batch`` command's lines),
 else ``sha256:`` of its canonical JSON.
 """
 
@@ -20,7 +21,7 @@ from ..errors import InvalidInput
 from ..inputs import MAX_DATA_ID_BYTES
 from ..requests import Request
 
-__all__ = ["BulkItem", "BulkItems", "item_id"]
+__all__ = ["BulkItem", "BulkItems", "earlier_item_id", "item_id"]
 
 BulkItem = str | Mapping[str, Any] | Request
 """An item: an object key or http(s) URL, a mapping of the kind's request fields (its
@@ -39,7 +40,8 @@ def item_id(item: BulkItem) -> str:
     if isinstance(item, Mapping | Request):
         given = item.get("data_id") if isinstance(item, Mapping) else getattr(item, "data_id", None)
         if given is None:
-            return _digest(item)
+            named = _named(item)
+            return item_id(named) if named else _digest(item)
         if not isinstance(given, str):
             raise InvalidInput("items", f"data_id must be a str, got {type(given).__name__}")
         return given
@@ -48,6 +50,29 @@ def item_id(item: BulkItem) -> str:
         "an item is a str or a mapping of submit arguments (or the kind's request), "
         f"not {type(item).__name__}",
     )
+
+
+def earlier_item_id(item: BulkItem) -> str | None:
+    """The ``sha256:`` id earlier versions gave an item that now takes its object key or URL as
+    id, so a resume still knows it from their journals; None when the id did not change."""
+    if not isinstance(item, Mapping | Request) or _named(item) is None:
+        return None
+    given = item.get("data_id") if isinstance(item, Mapping) else getattr(item, "data_id", None)
+    if given is not None:
+        return None
+    try:
+        return _digest(item)
+    except InvalidInput:
+        return None
+
+
+def _named(item: Mapping[str, Any] | Request) -> str | None:
+    """The object key or URL an item names, which is its id when it gives no ``data_id``."""
+    for field in ("object", "url"):
+        value = item.get(field) if isinstance(item, Mapping) else getattr(item, field, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _without_secrets(item: str) -> str:

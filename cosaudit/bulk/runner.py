@@ -22,7 +22,7 @@ from ..journal import Journal, Open
 from ..models import Job
 from ..requests import Request
 from .collected import Collected
-from .identity import BulkItem, BulkItems, item_id
+from .identity import BulkItem, BulkItems, earlier_item_id, item_id
 from .item import DEFAULT_ITEM_RETRY, AmbiguousPolicy, Delivery, ItemLife, Moderation
 from .progress import Progress, ProgressOption, bar_factory, total_of
 from .rate import Rate, rate_limiter
@@ -335,6 +335,10 @@ class BulkRun(Generic[J]):
         others = 0
         async for item in self._iterate():
             ident = item_id(item)
+            if journal is not None:
+                earlier = earlier_item_id(item)
+                if earlier is not None and journal.knows(earlier):
+                    ident = earlier  # an earlier version journaled it so: resume it as that
             if shard is not None and not shard.owns(ident):
                 others += 1  # another shard's: not counted, not journaled
                 if others % 256 == 0:

@@ -241,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = "is not a folder" if args.bucket_dir.exists() else "does not exist"
         return _fail(f"--bucket-dir {args.bucket_dir} {what}")
     try:
+        rules = RuleSet.from_json_file(args.rules) if args.rules else None
+    except (ValueError, OSError) as exc:
+        parser.error(f"--rules: {exc}")
+    try:
         config = EmulatorConfig(
             secret_id=args.secret_id,
             secret_key=args.secret_key,
@@ -251,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bucket_dir=args.bucket_dir,
             job_duration=args.job_duration,
             final_after_polls=args.final_after_polls,
-            rules=RuleSet.from_json_file(args.rules) if args.rules else None,
+            rules=rules,
             allow_remote_fetch=args.allow_remote_fetch,
             seed=args.seed,
             bucket=args.bucket,

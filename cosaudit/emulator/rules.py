@@ -343,6 +343,8 @@ class RuleSet:
                 raise ValueError(f"unknown scene {name!r}; known: {known}")
             if not isinstance(lists, Mapping):
                 raise ValueError(f"scene {name!r} must map 'block'/'review' to word lists")
+            # A misspelt list ("blok") would otherwise be ignored, and its words never match.
+            _known(lists, name, ("block", "review"))
             words = {kind: _words(lists, kind, name) for kind in ("block", "review")}
             scenes[name] = SceneRules(words["block"], words["review"])
         if include:
@@ -359,11 +361,17 @@ class RuleSet:
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> RuleSet:
-        """Load lists from a JSON file (shape as :meth:`from_mapping`)."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """Load lists from a JSON file (shape as :meth:`from_mapping`); errors name the file."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            raise ValueError(f"{path}: the rules file is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: the rules file must hold a JSON object")
-        return cls.from_mapping(data)
+        try:
+            return cls.from_mapping(data)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
 
 _FILE_KEYS = ("include_defaults", "libraries", "lists")

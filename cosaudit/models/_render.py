@@ -163,13 +163,15 @@ class JobsTable:
         )
 
 
-def jobs_table(jobs: Iterable[Job], *, sources: Iterable[str] | None = None) -> JobsTable:
+def jobs_table(jobs: Iterable[Job] | Job, *, sources: Iterable[str] | None = None) -> JobsTable:
     """Render ``jobs`` together; ``print(jobs_table(jobs))`` or display it in a notebook.
 
     Args:
+        jobs: the jobs, or a single job (a table of one row).
         sources: one label per job (e.g. the text or key moderated), shown as a first column.
     """
-    jobs = tuple(jobs)
+    # A job is never iterable, so this tells one job from a collection of them.
+    jobs = tuple(jobs) if isinstance(jobs, Iterable) else (jobs,)
     labels = None if sources is None else tuple(sources)
     if labels is not None and len(labels) != len(jobs):
         raise ValueError(f"{len(labels)} sources for {len(jobs)} jobs")

@@ -74,7 +74,9 @@ class ImageInput:
     data_id: str | None = field(default=None, validator=_STRING)
     interval: int | None = field(default=None, validator=_positive)
     max_frames: int | None = field(default=None, validator=_positive)
-    large_image_detect: bool | None = field(default=None, validator=_typed(bool, "True or False"))
+    large_image_detect: bool | None = field(
+        default=None, converter=inputs.zero_one, validator=_typed(bool, "True or False")
+    )
     user_info: UserInfoFields | None = field(default=None, converter=as_user_info)
 
     def __attrs_post_init__(self) -> None:
@@ -162,13 +164,15 @@ class ImageRequest(Request):
     data_id: str | None = field(default=None, validator=_STRING)
     interval: int | None = field(default=None, validator=_positive)
     max_frames: int | None = field(default=None, validator=_positive)
-    large_image_detect: bool | None = field(default=None, validator=_typed(bool, "True or False"))
+    large_image_detect: bool | None = field(
+        default=None, converter=inputs.zero_one, validator=_typed(bool, "True or False")
+    )
     user_info: UserInfoFields | None = field(default=None, converter=as_user_info)
     biz_type: str | None = None
     detect_type: str | Iterable[str] | None = field(default=None, converter=as_scenes)
     callback: str | None = None
     freeze: Freeze | None = field(default=None, converter=as_freeze)
-    asynchronous: bool = field(default=True, validator=_switch)
+    asynchronous: bool = field(default=True, converter=inputs.zero_one, validator=_switch)
 
     def __attrs_post_init__(self) -> None:
         source = inputs.one_source(object=self.object, url=self.url, content=self.content)
@@ -273,7 +277,7 @@ class ImageBatchRequest(Request):
     detect_type: str | Iterable[str] | None = field(default=None, converter=as_scenes)
     callback: str | None = None
     freeze: Freeze | None = field(default=None, converter=as_freeze)
-    asynchronous: bool = field(default=True, validator=_switch)
+    asynchronous: bool = field(default=True, converter=inputs.zero_one, validator=_switch)
 
     def __attrs_post_init__(self) -> None:
         if self.callback is not None and not self.asynchronous:

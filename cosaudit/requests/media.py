@@ -71,7 +71,9 @@ class VideoRequest(Request):
         default=None, validator=checked("Conf.Snapshot.TimeInterval", inputs.snapshot_interval)
     )
     detect_content: bool | None = field(
-        default=None, validator=checked("Conf.DetectContent", inputs.flag)
+        default=None,
+        converter=inputs.zero_one,
+        validator=checked("Conf.DetectContent", inputs.flag),
     )
     data_id: str | None = data_id_field()
     user_info: UserInfoFields | None = field(
