@@ -18,8 +18,10 @@ compared in constant time and never appears in reprs or logs.
 Where a push goes: to the job's listeners (a waiter, a live watcher) if the job is expected
 (submitted through a client using this receiver); else, while a submit is in flight, to a
 small buffer of early pushes (the service may call back before the submit's answer brings the
-JobId), bounded in count and age and emptied once no submit is in flight; else nowhere. So a
-flood of posts, forged or late, leaves memory as it was.
+JobId), bounded in count, bytes and age and emptied once no submit is in flight; else nowhere.
+In ``confirm`` trust the buffer keeps only a wake-up per job (no body: the waiter queries
+anyway), and a push for a job recently settled or forgotten is never buffered. So a flood of
+posts, forged or late, during a bulk run (a submit always in flight) holds little memory.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from attrs import define
+import attrs
+from attrs import define, field
 
 from ..errors import CallbackError, ClientStateError, InvalidInput
 from .parsing import Callback, parse_callback
@@ -59,6 +62,9 @@ TOKEN_PARAM = "token"
 _QUEUE = 64
 # Digests remembered per job to drop duplicate deliveries.
 _SEEN = 16
+# Job ids recently settled or forgotten, remembered so that their late pushes are not buffered
+# as early ones (a bulk run always has a submit in flight); older ones cost a buffer slot only.
+_SETTLED = 10_000
 
 
 @define(frozen=True, slots=True)
@@ -179,8 +185,9 @@ class CallbackReceiver:
         grace: seconds a waiter waits for a push before it also polls on its normal schedule
             (a lost callback then costs ``grace`` seconds, never a hang).
         max_body: the largest body read (16 MiB: a long video's Detail callback is big).
-        early_limit, early_ttl: how many pushes for not-yet-known jobs are kept, and for how
-            many seconds, while a submit is in flight.
+        early_limit, early_bytes, early_ttl: how many pushes for not-yet-known jobs are
+            kept, how many body bytes at most (``token`` trust; ``confirm`` keeps no body),
+            and for how many seconds, while a submit is in flight.
         max_expected: jobs submitted and not yet waited for that are remembered; past that the
             oldest are forgotten (their waiters poll).
         clock: monotonic time for the early buffer's ages.
@@ -198,6 +205,7 @@ class CallbackReceiver:
         grace: float = 10.0,
         max_body: int = 16 * 1024 * 1024,
         early_limit: int = 1000,
+        early_bytes: int = 64 * 1024 * 1024,
         early_ttl: float = 60.0,
         max_expected: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
@@ -220,13 +228,18 @@ class CallbackReceiver:
         self.grace = float(grace)
         self.max_body = max_body
         self.early_limit = early_limit
+        self.early_bytes = early_bytes
         self.early_ttl = early_ttl
         self.max_expected = max_expected
         self.stats = ReceiverStats()
         self._clock = clock
         self._secrets: list[str] = [_check_secret(secret) if secret else _new_secret()]
-        self._expected: OrderedDict[str, _Expected] = OrderedDict()
-        self._early: OrderedDict[str, tuple[float, list[tuple[Callback, bytes]]]] = OrderedDict()
+        self._expected: dict[str, _Expected] = {}
+        # Expected jobs nobody listens to yet, oldest first: the ones max_expected forgets.
+        self._unclaimed: OrderedDict[str, None] = OrderedDict()
+        self._early: OrderedDict[str, _Early] = OrderedDict()
+        self._early_size = 0  # body bytes held in _early
+        self._settled: OrderedDict[str, None] = OrderedDict()
         self._in_flight = 0
         self._runner: web.AppRunner | None = None
 
@@ -257,8 +270,11 @@ class CallbackReceiver:
 
     def rotate(self, secret: str | None = None) -> None:
         """Make a new secret current (random unless given): submits from now on carry it,
-        and callbacks carrying the previous ones are still accepted until :meth:`retire`."""
-        self._secrets.insert(0, _check_secret(secret) if secret else _new_secret())
+        and callbacks carrying the previous one are still accepted until :meth:`retire`.
+
+        Two secrets at most are accepted, the current and the previous: rotating again
+        drops the oldest (jobs submitted with it are then woken by polling only)."""
+        self._secrets = [_check_secret(secret) if secret else _new_secret(), self._secrets[0]]
 
     def retire(self) -> None:
         """Stop accepting every secret but the current one (after the jobs submitted with
@@ -303,11 +319,12 @@ class CallbackReceiver:
             self.stats.refused["malformed"] += 1
             logger.debug("callback refused: %s", error.reason)
             return _reply(400, "not a callback body")
-        self.deliver(callback, hashlib.blake2b(body, digest_size=16).digest())
+        self.deliver(callback, hashlib.blake2b(body, digest_size=16).digest(), len(body))
         return _reply(200, "ok")
 
-    def deliver(self, callback: Callback, digest: bytes) -> None:
-        """Hand a parsed callback to its job (``digest`` identifies duplicates)."""
+    def deliver(self, callback: Callback, digest: bytes, size: int = 0) -> None:
+        """Hand a parsed callback to its job (``digest`` identifies duplicates, ``size`` is
+        its body's length, counted against ``early_bytes`` if it is buffered)."""
         job_id = callback.job_id
         if job_id is None:
             self.stats.tests += 1
@@ -320,28 +337,48 @@ class CallbackReceiver:
             else:
                 self.stats.duplicates += 1
             return
-        if self._in_flight:
-            self._buffer(job_id, callback, digest)
+        if self._in_flight and job_id not in self._settled:
+            self._buffer(job_id, callback, digest, size)
             return
         self.stats.unknown += 1
         logger.debug("callback for job %.64s, which nobody waits for: dropped", job_id)
 
-    def _buffer(self, job_id: str, callback: Callback, digest: bytes) -> None:
+    def _buffer(self, job_id: str, callback: Callback, digest: bytes, size: int) -> None:
         now = self._clock()
         early = self._early
-        while early and now - next(iter(early.values()))[0] > self.early_ttl:
-            early.popitem(last=False)
+        while early and now - next(iter(early.values())).since > self.early_ttl:
+            self._drop_oldest_early()
+        if self.trust == "confirm":
+            # Only a wake-up: the waiter queries the job, so the body is never read.
+            callback = attrs.evolve(callback, body={})
+            size = 0
         entry = early.get(job_id)
         if entry is None:
             if len(early) >= self.early_limit:
-                early.popitem(last=False)
-            entry = early[job_id] = (now, [])
-        pushes = entry[1]
-        if any(seen == digest for _, seen in pushes):
+                self._drop_oldest_early()
+            entry = early[job_id] = _Early(now)
+        if self.trust == "confirm" and entry.pushes:
+            self.stats.duplicates += 1  # one wake-up per job is all a waiter needs
+            return
+        if any(seen == digest for _, seen, _ in entry.pushes):
             self.stats.duplicates += 1
-        elif len(pushes) < _QUEUE:
-            pushes.append((callback, digest))
-            self.stats.early += 1
+            return
+        if len(entry.pushes) >= _QUEUE:
+            return
+        if size > self.early_bytes:
+            self.stats.unknown += 1  # larger than the whole buffer: dropped
+            return
+        while self._early_size + size > self.early_bytes:
+            self._drop_oldest_early()  # the oldest first, this job's own pushes perhaps
+        if job_id not in early:
+            entry = early[job_id] = _Early(now)
+        entry.pushes.append((callback, digest, size))
+        self._early_size += size
+        self.stats.early += 1
+
+    def _drop_oldest_early(self) -> None:
+        _, entry = self._early.popitem(last=False)
+        self._early_size -= sum(size for _, _, size in entry.pushes)
 
     # --- the client's side ----------------------------------------------------------------------
 
@@ -356,24 +393,31 @@ class CallbackReceiver:
             if not self._in_flight:
                 # Whatever no submit claimed belongs to nobody (a forged or a stale push).
                 self._early.clear()
+                self._early_size = 0
 
     def expect(self, job_id: str, kind: str) -> None:
         """Remember a job submitted with this receiver's URL, taking any early pushes."""
         if job_id in self._expected:
             return
         expected = self._expected[job_id] = _Expected(kind)
+        self._unclaimed[job_id] = None
+        self._settled.pop(job_id, None)
         entry = self._early.pop(job_id, None)
-        for callback, digest in entry[1] if entry is not None else ():
+        for callback, digest, size in entry.pushes if entry is not None else ():
+            self._early_size -= size
             expected.push(callback, digest)
             self.stats.delivered += 1
-        if len(self._expected) > self.max_expected:
-            self._forget_oldest()
+        if len(self._unclaimed) > self.max_expected:
+            # The oldest job nobody listens to: O(1), however many jobs have waiters.
+            forgotten, _ = self._unclaimed.popitem(last=False)
+            del self._expected[forgotten]
+            self._settle(forgotten)
 
-    def _forget_oldest(self) -> None:
-        for job_id, expected in self._expected.items():
-            if not expected.listeners:
-                del self._expected[job_id]
-                return
+    def _settle(self, job_id: str) -> None:
+        """Remember a job just forgotten, so that its late pushes are not buffered."""
+        self._settled[job_id] = None
+        if len(self._settled) > _SETTLED:
+            self._settled.popitem(last=False)
 
     def expects(self, job_id: str) -> bool:
         """Whether the job was submitted with this receiver's URL and not yet resolved."""
@@ -385,6 +429,8 @@ class CallbackReceiver:
         expected = self._expected.get(job_id)
         if expected is None:
             expected = self._expected[job_id] = _Expected(kind)
+            self._settled.pop(job_id, None)
+        self._unclaimed.pop(job_id, None)
         listener = Listener(expected.backlog)
         expected.backlog.clear()
         expected.listeners.append(listener)
@@ -400,6 +446,7 @@ class CallbackReceiver:
             expected.listeners.remove(listener)
         if not expected.listeners:
             del self._expected[job_id]
+            self._settle(job_id)
 
     # --- serving --------------------------------------------------------------------------------
 
@@ -439,6 +486,14 @@ class CallbackReceiver:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+@define(slots=True)
+class _Early:
+    """Pushes for a job not yet known, buffered since ``since``: (callback, digest, size)."""
+
+    since: float
+    pushes: list[tuple[Callback, bytes, int]] = field(factory=list)
 
 
 def _new_secret() -> str:

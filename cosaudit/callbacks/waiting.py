@@ -5,7 +5,8 @@ A waiter listens for its job's callback. In ``token`` trust the pushed body is t
 come ``grace`` seconds after the wait began, it also polls on the normal schedule
 (:func:`cosaudit.waiting.wait_for_job`), and whichever ends first wins: a lost callback costs
 ``grace`` seconds, a callback that comes after polling settled the job finds nobody waiting and
-is dropped. The overall deadline is the polling's.
+is dropped, and a confirming query that fails leaves the job to the polling. The overall
+deadline is the polling's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar, cast
 
 from ..config import PollPolicy
-from ..errors import CallbackError
+from ..errors import CallbackError, CosAuditError
 from ..models import Job
 from ..retrying import poll_wait
 from ..waiting import settle
@@ -72,7 +73,13 @@ async def wait_for_push(
                 pushed.cancel()
             if polling in done:
                 return polling.result()
-            job = await _read(receiver, pushed.result(), kind, fetch)
+            try:
+                job = await _read(receiver, pushed.result(), kind, fetch)
+            except CosAuditError as error:
+                # The query failed, not the job: its fate is still unknown, so the poll
+                # schedule (already running) decides, and a later push may wake us again.
+                logger.warning("confirming job %s failed (%s); polling decides", job_id, error)
+                continue
             if job.is_final:
                 return settle(job, raise_on_failure)
     finally:

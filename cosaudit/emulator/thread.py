@@ -10,6 +10,7 @@ attributes set from the test's thread between requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from types import TracebackType
 
@@ -53,22 +54,30 @@ class EmulatorThread:
             raise RuntimeError("the emulator thread did not start")
         if self._error is not None:
             self._thread.join()
-            raise self._error
+            self._thread, error, self._error = None, self._error, None
+            raise error
         return self.emulator
 
     def stop(self) -> None:
-        """Close the emulator and end its thread; safe to call twice."""
+        """Close the emulator and end its thread; safe to call twice, and after the thread
+        ended on its own. Raises what ended the thread early (an error while serving), once."""
         thread, self._thread = self._thread, None
         if thread is None:
             return
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            # RuntimeError: the loop already ended (closed), so there is nothing left to stop.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
         thread.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # handed to start(); the thread must not print a traceback
+        except BaseException as exc:  # handed to start() or stop(): no traceback from the thread
             self._error = exc
             self._ready.set()
 
