@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import signal
 import sys
 from collections import Counter
@@ -45,7 +46,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from attrs import Factory, define
+from attrs import Factory, define, evolve
 
 from .bulk import BulkRun, BulkSummary, Rate, Shard
 from .bulk.inputfile import InputFile, input_of
@@ -92,6 +93,7 @@ class Settings:
     report: Path | None = None
     rate: Rate = "adaptive"
     shard: Shard | None = None
+    command: tuple[str, ...] = ()  # the arguments as given, for the hint to resume
 
 
 def parser() -> argparse.ArgumentParser:
@@ -329,6 +331,15 @@ class _Tally:
     listed: Listed | None = None
 
 
+def _resume_command(config: Settings) -> str:
+    """The command line as given, plus --resume: every option (--emulator, --rate, --shard...)
+    must be the same for the run to continue."""
+    given = list(config.command)
+    if "--resume" not in given:
+        given.append("--resume")
+    return f"cosaudit batch {shlex.join(given)}"
+
+
 def _what(config: Settings) -> str:
     """The input as the command line named it."""
     if config.prefix is not None:
@@ -410,11 +421,7 @@ async def run_batch(config: Settings, source: InputFile | None, total: int, err:
             requests.close()
     if tally.interrupted:
         print(_summary(summary, config, tally), file=err)
-        print(
-            f"interrupted: rerun with --resume to continue (cosaudit batch {_what(config)} "
-            f"-o {config.output} --resume)",
-            file=err,
-        )
+        print(f"interrupted: rerun with --resume to continue ({_resume_command(config)})", file=err)
         return 130
     if not config.quiet:
         print(_summary(summary, config, tally), file=err)
@@ -425,7 +432,7 @@ async def run_batch(config: Settings, source: InputFile | None, total: int, err:
             read_records(config.output),
             config.report,
             summary=summary,
-            title=f"cosaudit batch {config.input}",
+            title=f"cosaudit batch {_what(config)}",
         )
         if not config.quiet:
             print(f"report: {page.resolve()}", file=err)
@@ -476,12 +483,12 @@ def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
         )
     earlier_bad = tally.earlier.total() - tally.earlier["succeeded"]
     if earlier_bad:
-        lines.append(f"{earlier_bad} items of earlier runs did not succeed (see {config.output})")
+        lines.append(f"{_items(earlier_bad)} of earlier runs did not succeed (see {config.output})")
     if summary.ambiguous:
         lines.append(
             f"{summary.ambiguous} ambiguous: their submission may or may not have been "
-            f'accepted; reconcile them (lines with "status":"ambiguous" in {config.output}) '
-            "before sending them again"
+            f'accepted; reconcile them (lines with "status":"ambiguous" in {config.output}), '
+            "then send them again with --resume --on-ambiguous resubmit"
         )
     if summary.failed or summary.pending:
         lines.append(
@@ -492,12 +499,17 @@ def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
     return "\n".join(lines)
 
 
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
 def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int:
     """``cosaudit batch INPUT -o OUT.jsonl [options]``; returns the exit status."""
     err = err or sys.stderr
-    args = parser().parse_args(argv)
+    given = tuple(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(given)
     try:
-        config = settings(args)
+        config = evolve(settings(args), command=given)
         if config.input is None:
             return asyncio.run(run_batch(config, None, 0, err))
         with input_of(config.input, kind=config.kind) as source:

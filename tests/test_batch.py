@@ -11,6 +11,7 @@ import json
 import os
 import pty
 import re
+import shlex
 import signal
 import struct
 import sys
@@ -137,6 +138,7 @@ async def test_stdin_and_a_failed_item_exit_1(bucket_dir: Path, tmp_path: Path):
     )
     assert status == 1, err
     assert "2 lines of finished items kept" in err
+    assert "1 item of earlier runs did not succeed" in err
     # An output that lost lines the journal finished cannot be made whole again: refused.
     out.write_text(out.read_text().splitlines(keepends=True)[0])
     status, err = await batch(
@@ -296,13 +298,15 @@ async def test_ctrl_c_prints_the_summary_and_how_to_resume(
     out = tmp_path / "out.jsonl"
     where = ("--endpoint", url, "--bucket", BUCKET, "--region", REGION)
     stall.armed = True
-    process = await start(source, "-o", out, *where, "--concurrency", "1", env=env)
+    given = [str(source), "-o", str(out), *where, "--concurrency", "1"]
+    process = await start(*given, env=env)
     await stall.reached.wait()
     process.send_signal(signal.SIGINT)
     _, raw = await process.communicate()
     err = raw.decode()
     assert process.returncode == 130, err
-    assert "rerun with --resume to continue" in err
+    # Every option as given (the endpoint, bucket...), so the hint can be run as it stands.
+    assert f"rerun with --resume to continue (cosaudit batch {shlex.join(given)} --resume)" in err
     assert re.search(r"succeeded +10\n", err), err  # the summary so far
     assert "Traceback" not in err
     stall.release.set()
