@@ -209,7 +209,9 @@ def _positive_int(text: str) -> int:
 
 def settings(args: argparse.Namespace) -> Settings:
     """The checked settings; raises :class:`UsageError`."""
-    if (args.input is None) == (args.prefix is None):
+    if args.input is not None and args.prefix is not None:
+        raise UsageError("give INPUT or --prefix, not both")
+    if args.input is None and args.prefix is None:
         raise UsageError("give INPUT (a JSONL or CSV file, - for standard input) or --prefix")
     if args.prefix is not None and args.kind in (None, "webpage"):
         raise UsageError(
@@ -253,6 +255,9 @@ def settings(args: argparse.Namespace) -> Settings:
     if args.emulator:
         if args.endpoint:
             raise UsageError("--emulator runs its own endpoint: leave out --endpoint")
+        if not args.bucket_dir.is_dir():  # as ``cosaudit emulator`` says it
+            what = "is not a folder" if args.bucket_dir.exists() else "does not exist"
+            raise UsageError(f"--bucket-dir {args.bucket_dir} {what}")
         bucket, region = args.bucket or EMULATOR_BUCKET, args.region or EMULATOR_REGION
     else:
         if not args.bucket or not args.region:
@@ -514,6 +519,8 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
             return asyncio.run(run_batch(config, None, 0, err))
         with input_of(config.input, kind=config.kind) as source:
             total = source.check()
+            if total == 0:
+                raise UsageError(f"{source.name} holds no items: nothing to do")
             if not config.quiet:
                 print(f"cosaudit batch: {total} items from {source.name}", file=err)
             return asyncio.run(run_batch(config, source, total, err))

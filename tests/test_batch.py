@@ -172,13 +172,17 @@ async def test_a_prefix_listing_over_several_pages(bucket_dir: Path, tmp_path: P
         ('{"kind": "text", "object": "a.txt"}\n{"kind": "text"}\n', "line 2: input"),
         ('{"kind": "text", "object": "a.txt", "colour": 1}\n', "line 1: colour"),
         ('{"kind": "sound", "object": "a.txt"}\n', "line 1: kind"),
-        ('{"object": "a.txt"}\n', "line 1: kind"),
+        ('{"object": "a.txt"}\n', "--kind"),
+        ("some text\nmore text\n", "not JSONL; a CSV needs a header naming object"),
+        ("a.txt,text\nb.txt,text\n", "not JSONL; a CSV needs a header naming object"),
+        ("object,kind\n", "no items"),
+        ("\n\n", "no items"),
         ('{"kind": "text", "object": "a.txt"}\n{"kind": "text", "object": "a.txt"}\n', "line 2"),
         ("{not json\n", "line 1: json"),
     ],
 )
 def test_a_bad_line_is_a_usage_error_before_anything_is_sent(tmp_path: Path, text: str, says: str):
-    source = tmp_path / "in.jsonl"
+    source = tmp_path / ("in.jsonl" if text.startswith("{") else "in.txt")
     source.write_text(text, "utf-8")
     out = tmp_path / "out.jsonl"
     err = io.StringIO()  # in-process: the check fails before any event loop or emulator
@@ -201,6 +205,22 @@ async def test_configuration_errors_exit_2(tmp_path: Path):
     status, err = await batch(source, "-o", out, "--emulator")
     assert status == 2
     assert "--resume" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--prefix", "a/", "--kind", "text"], "not both"),
+        (["--bucket-dir", "no-such-folder"], "--bucket-dir no-such-folder does not exist"),
+    ],
+)
+def test_usage_errors_before_anything_runs(tmp_path: Path, extra: list[str], says: str):
+    source = write_jsonl(tmp_path / "in.jsonl", MIXED[:1])
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    assert batch_main([str(source), "-o", str(out), "--emulator", *extra], err=err) == 2
+    assert says in err.getvalue()
+    assert not out.exists()
 
 
 class Stall:
