@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shlex
 import signal
 import sys
@@ -149,7 +150,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--journal", type=Path, help="the journal (default: OUTPUT.journal)")
     run.add_argument(
-        "--resume", action="store_true", help="continue the run the output and journal record"
+        "--resume",
+        action="store_true",
+        help="continue the run the output and journal record (with --emulator: only if no "
+        "job was in flight, as the embedded emulator's jobs end with it; run `cosaudit "
+        "emulator` and pass --endpoint for runs to interrupt and resume)",
     )
     run.add_argument(
         "--on-ambiguous",
@@ -504,6 +509,29 @@ def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
     return "\n".join(lines)
 
 
+def _refuse_lost_jobs(config: Settings) -> None:
+    """Refuse to resume an --emulator run that had jobs in flight: the embedded emulator ended
+    with that run and its jobs with it, so waiting for their JobIds could only fail them
+    (AuditingJobNotFound) for good."""
+    last: dict[str, str] = {}
+    with config.journal.open("rb") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line: the journal itself judges it
+            if isinstance(record, dict) and "id" in record:
+                last[str(record["id"])] = str(record.get("e"))
+    lost = sum(event == "submitted" for event in last.values())
+    if lost:
+        raise UsageError(
+            f"{_items(lost)} of {config.journal} had jobs on the embedded emulator of the "
+            "interrupted run, which ended with it: they cannot be waited for. Remove "
+            f"{config.output} and {config.journal} to run again (to interrupt and resume "
+            "against an emulator, run `cosaudit emulator` and pass --endpoint)"
+        )
+
+
 def _items(count: int) -> str:
     return f"{count} item" if count == 1 else f"{count} items"
 
@@ -515,6 +543,8 @@ def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int
     args = parser().parse_args(given)
     try:
         config = evolve(settings(args), command=given)
+        if config.emulator and config.resume and config.journal.exists():
+            _refuse_lost_jobs(config)
         if config.input is None:
             return asyncio.run(run_batch(config, None, 0, err))
         with input_of(config.input, kind=config.kind) as source:

@@ -391,3 +391,18 @@ async def test_a_progress_bar_on_a_terminal_with_the_checked_total(
     assert child.returncode == 0, drawn
     bars = [part for part in drawn.replace("\r\n", "\n").split("\r") if "7/7" in part]
     assert bars and "100%" in bars[-1] and "succeeded 7" in bars[-1], drawn
+
+
+def test_resume_with_emulator_refuses_jobs_the_gone_emulator_held(tmp_path: Path):
+    source = write_jsonl(tmp_path / "in.jsonl", MIXED[:2])
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    # What a Ctrl-C leaves: t-1 submitted to the embedded emulator, which ended with its run.
+    journal = Journal.open(tmp_path / "out.jsonl.journal", "mixed", fsync=False)
+    journal.trying("t-1", kind="text")
+    journal.submitted("t-1", "st-gone", kind="text")
+    journal.close()
+    err = io.StringIO()
+    assert batch_main([str(source), "-o", str(out), "--emulator", "--resume"], err=err) == 2
+    assert "1 item of" in err.getvalue() and "cosaudit emulator" in err.getvalue()
+    assert out.read_text() == ""  # nothing run
