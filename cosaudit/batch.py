@@ -56,7 +56,7 @@ from .bulk.outputfile import OutputFile
 from .bulk.records import record
 from .client import AuditClient
 from .credentials import Credentials
-from .errors import CosAuditError, InvalidInput, MissingCredentials
+from .errors import AuthError, CosAuditError, InvalidInput, MissingCredentials, ServiceError
 from .report import Report, ReportUnavailable, read_records, write_report
 from .requests import BULK_KINDS, Request
 
@@ -337,6 +337,7 @@ class _Tally:
     """What the command knows beyond the run's summary."""
 
     interrupted: bool = False
+    stopped: CosAuditError | None = None  # an error no item can get past
     earlier: Counter[str] = Factory(Counter)  # statuses of the lines a resume kept
     listed: Listed | None = None
 
@@ -433,6 +434,15 @@ async def run_batch(config: Settings, source: InputFile | None, total: int, err:
         print(_summary(summary, config, tally), file=err)
         print(f"interrupted: rerun with --resume to continue ({_resume_command(config)})", file=err)
         return 130
+    if tally.stopped is not None:
+        print(_summary(summary, config, tally), file=err)
+        stopped = tally.stopped
+        print(
+            f"stopped: {type(stopped).__name__}: {stopped}; no item can get past it: check your "
+            f"keys / bucket, then continue with: {_resume_command(config)}",
+            file=err,
+        )
+        return 2
     if not config.quiet:
         print(_summary(summary, config, tally), file=err)
     if config.report is not None:
@@ -477,9 +487,22 @@ async def _write(run: BulkRun[Any], config: Settings, tally: _Tally, err: TextIO
     try:
         async for result in run:
             output.write(record(result))
+            if _stops_the_run(result.error):
+                # Every other item would fail the same way (and a run of a million items
+                # would grind through them all); the journal keeps them for a --resume.
+                tally.stopped = result.error
+                break
     finally:
         output.close()
     return run.summary
+
+
+def _stops_the_run(error: CosAuditError | None) -> bool:
+    """Wrong keys, no right to the bucket, or no such bucket: no item can get past these.
+    (RequestTimeTooSkewed is not among them: the session corrects the clock and resends.)"""
+    if isinstance(error, AuthError):
+        return error.code != "RequestTimeTooSkewed"
+    return isinstance(error, ServiceError) and error.code == "NoSuchBucket"
 
 
 def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:

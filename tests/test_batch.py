@@ -406,3 +406,25 @@ def test_resume_with_emulator_refuses_jobs_the_gone_emulator_held(tmp_path: Path
     assert batch_main([str(source), "-o", str(out), "--emulator", "--resume"], err=err) == 2
     assert "1 item of" in err.getvalue() and "cosaudit emulator" in err.getvalue()
     assert out.read_text() == ""  # nothing run
+
+
+async def test_wrong_keys_stop_the_run_and_a_resume_with_the_right_ones_finishes(tmp_path: Path):
+    rows = [{"kind": "text", "content": f"post {i}", "data_id": f"p-{i}"} for i in range(30)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    async with Emulator(EmulatorConfig()) as emulator:
+        where = ("--endpoint", emulator.url, "--bucket", BUCKET, "--region", REGION)
+        run = (source, "-o", out, *where, "--concurrency", "1", "--rate", "1000")
+        wrong = {
+            "TENCENTCLOUD_SECRET_ID": emulator.config.secret_id,
+            "TENCENTCLOUD_SECRET_KEY": "not-the-key",
+        }
+        status, err = await batch(*run, env=wrong)
+        assert status == 2, err
+        assert "SignatureDoesNotMatch" in err and "check your keys / bucket" in err
+        assert len(lines(out)) < len(rows)  # stopped, not ground through every item
+        right = {**wrong, "TENCENTCLOUD_SECRET_KEY": emulator.config.secret_key}
+        status, err = await batch(*run, "--resume", env=right)
+        assert status == 0, err
+    assert sorted(r["data_id"] for r in lines(out)) == sorted(row["data_id"] for row in rows)
+    assert {r["status"] for r in lines(out)} == {"succeeded"}
