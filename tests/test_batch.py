@@ -152,9 +152,11 @@ async def test_a_prefix_listing_over_several_pages(bucket_dir: Path, tmp_path: P
     out = tmp_path / "out.jsonl"
     status, err = await batch(
         *("--prefix", "images/", "--kind", "auto", "--max-keys", "2", "-o", out),
-        *EMULATOR, "--bucket-dir", bucket_dir,
+        *EMULATOR, "--bucket-dir", bucket_dir, "--report", tmp_path / "page.html",
     )  # fmt: skip
     assert status == 0, err
+    page = (tmp_path / "page.html").read_text("utf-8")
+    assert "<title>cosaudit batch --prefix images/ --kind auto</title>" in page  # not "None"
     records = {r["data_id"]: r for r in lines(out)}
     images = {"images/ads.png", "images/clean.png", "images/porn.jpg", "images/sexy.gif"}
     assert set(records) == images | {"images/广告 1.png"}  # three pages of two
