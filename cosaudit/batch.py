@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import shlex
 import signal
 import sys
 from collections import Counter
@@ -45,7 +47,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from attrs import Factory, define
+from attrs import Factory, define, evolve
 
 from .bulk import BulkRun, BulkSummary, Rate, Shard
 from .bulk.inputfile import InputFile, input_of
@@ -54,7 +56,7 @@ from .bulk.outputfile import OutputFile
 from .bulk.records import record
 from .client import AuditClient
 from .credentials import Credentials
-from .errors import CosAuditError, InvalidInput, MissingCredentials
+from .errors import AuthError, CosAuditError, InvalidInput, MissingCredentials, ServiceError
 from .report import Report, ReportUnavailable, read_records, write_report
 from .requests import BULK_KINDS, Request
 
@@ -92,6 +94,7 @@ class Settings:
     report: Path | None = None
     rate: Rate = "adaptive"
     shard: Shard | None = None
+    command: tuple[str, ...] = ()  # the arguments as given, for the hint to resume
 
 
 def parser() -> argparse.ArgumentParser:
@@ -147,7 +150,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--journal", type=Path, help="the journal (default: OUTPUT.journal)")
     run.add_argument(
-        "--resume", action="store_true", help="continue the run the output and journal record"
+        "--resume",
+        action="store_true",
+        help="continue the run the output and journal record (with --emulator: only if no "
+        "job was in flight, as the embedded emulator's jobs end with it; run `cosaudit "
+        "emulator` and pass --endpoint for runs to interrupt and resume)",
     )
     run.add_argument(
         "--on-ambiguous",
@@ -207,7 +214,9 @@ def _positive_int(text: str) -> int:
 
 def settings(args: argparse.Namespace) -> Settings:
     """The checked settings; raises :class:`UsageError`."""
-    if (args.input is None) == (args.prefix is None):
+    if args.input is not None and args.prefix is not None:
+        raise UsageError("give INPUT or --prefix, not both")
+    if args.input is None and args.prefix is None:
         raise UsageError("give INPUT (a JSONL or CSV file, - for standard input) or --prefix")
     if args.prefix is not None and args.kind in (None, "webpage"):
         raise UsageError(
@@ -251,6 +260,9 @@ def settings(args: argparse.Namespace) -> Settings:
     if args.emulator:
         if args.endpoint:
             raise UsageError("--emulator runs its own endpoint: leave out --endpoint")
+        if not args.bucket_dir.is_dir():  # as ``cosaudit emulator`` says it
+            what = "is not a folder" if args.bucket_dir.exists() else "does not exist"
+            raise UsageError(f"--bucket-dir {args.bucket_dir} {what}")
         bucket, region = args.bucket or EMULATOR_BUCKET, args.region or EMULATOR_REGION
     else:
         if not args.bucket or not args.region:
@@ -325,8 +337,18 @@ class _Tally:
     """What the command knows beyond the run's summary."""
 
     interrupted: bool = False
+    stopped: CosAuditError | None = None  # an error no item can get past
     earlier: Counter[str] = Factory(Counter)  # statuses of the lines a resume kept
     listed: Listed | None = None
+
+
+def _resume_command(config: Settings) -> str:
+    """The command line as given, plus --resume: every option (--emulator, --rate, --shard...)
+    must be the same for the run to continue."""
+    given = list(config.command)
+    if "--resume" not in given:
+        given.append("--resume")
+    return f"cosaudit batch {shlex.join(given)}"
 
 
 def _what(config: Settings) -> str:
@@ -410,12 +432,17 @@ async def run_batch(config: Settings, source: InputFile | None, total: int, err:
             requests.close()
     if tally.interrupted:
         print(_summary(summary, config, tally), file=err)
+        print(f"interrupted: rerun with --resume to continue ({_resume_command(config)})", file=err)
+        return 130
+    if tally.stopped is not None:
+        print(_summary(summary, config, tally), file=err)
+        stopped = tally.stopped
         print(
-            f"interrupted: rerun with --resume to continue (cosaudit batch {_what(config)} "
-            f"-o {config.output} --resume)",
+            f"stopped: {type(stopped).__name__}: {stopped}; no item can get past it: check your "
+            f"keys / bucket, then continue with: {_resume_command(config)}",
             file=err,
         )
-        return 130
+        return 2
     if not config.quiet:
         print(_summary(summary, config, tally), file=err)
     if config.report is not None:
@@ -425,7 +452,7 @@ async def run_batch(config: Settings, source: InputFile | None, total: int, err:
             read_records(config.output),
             config.report,
             summary=summary,
-            title=f"cosaudit batch {config.input}",
+            title=f"cosaudit batch {_what(config)}",
         )
         if not config.quiet:
             print(f"report: {page.resolve()}", file=err)
@@ -460,9 +487,22 @@ async def _write(run: BulkRun[Any], config: Settings, tally: _Tally, err: TextIO
     try:
         async for result in run:
             output.write(record(result))
+            if _stops_the_run(result.error):
+                # Every other item would fail the same way (and a run of a million items
+                # would grind through them all); the journal keeps them for a --resume.
+                tally.stopped = result.error
+                break
     finally:
         output.close()
     return run.summary
+
+
+def _stops_the_run(error: CosAuditError | None) -> bool:
+    """Wrong keys, no right to the bucket, or no such bucket: no item can get past these.
+    (RequestTimeTooSkewed is not among them: the session corrects the clock and resends.)"""
+    if isinstance(error, AuthError):
+        return error.code != "RequestTimeTooSkewed"
+    return isinstance(error, ServiceError) and error.code == "NoSuchBucket"
 
 
 def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
@@ -476,12 +516,12 @@ def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
         )
     earlier_bad = tally.earlier.total() - tally.earlier["succeeded"]
     if earlier_bad:
-        lines.append(f"{earlier_bad} items of earlier runs did not succeed (see {config.output})")
+        lines.append(f"{_items(earlier_bad)} of earlier runs did not succeed (see {config.output})")
     if summary.ambiguous:
         lines.append(
             f"{summary.ambiguous} ambiguous: their submission may or may not have been "
-            f'accepted; reconcile them (lines with "status":"ambiguous" in {config.output}) '
-            "before sending them again"
+            f'accepted; reconcile them (lines with "status":"ambiguous" in {config.output}), '
+            "then send them again with --resume --on-ambiguous resubmit"
         )
     if summary.failed or summary.pending:
         lines.append(
@@ -492,16 +532,48 @@ def _summary(summary: BulkSummary, config: Settings, tally: _Tally) -> str:
     return "\n".join(lines)
 
 
+def _refuse_lost_jobs(config: Settings) -> None:
+    """Refuse to resume an --emulator run that had jobs in flight: the embedded emulator ended
+    with that run and its jobs with it, so waiting for their JobIds could only fail them
+    (AuditingJobNotFound) for good."""
+    last: dict[str, str] = {}
+    with config.journal.open("rb") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn last line: the journal itself judges it
+            if isinstance(record, dict) and "id" in record:
+                last[str(record["id"])] = str(record.get("e"))
+    lost = sum(event == "submitted" for event in last.values())
+    if lost:
+        raise UsageError(
+            f"{_items(lost)} of {config.journal} had jobs on the embedded emulator of the "
+            "interrupted run, which ended with it: they cannot be waited for. Remove "
+            f"{config.output} and {config.journal} to run again (to interrupt and resume "
+            "against an emulator, run `cosaudit emulator` and pass --endpoint)"
+        )
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
 def main(argv: Sequence[str] | None = None, *, err: TextIO | None = None) -> int:
     """``cosaudit batch INPUT -o OUT.jsonl [options]``; returns the exit status."""
     err = err or sys.stderr
-    args = parser().parse_args(argv)
+    given = tuple(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(given)
     try:
-        config = settings(args)
+        config = evolve(settings(args), command=given)
+        if config.emulator and config.resume and config.journal.exists():
+            _refuse_lost_jobs(config)
         if config.input is None:
             return asyncio.run(run_batch(config, None, 0, err))
         with input_of(config.input, kind=config.kind) as source:
             total = source.check()
+            if total == 0:
+                raise UsageError(f"{source.name} holds no items: nothing to do")
             if not config.quiet:
                 print(f"cosaudit batch: {total} items from {source.name}", file=err)
             return asyncio.run(run_batch(config, source, total, err))

@@ -138,12 +138,20 @@ class Journal:
         return f"<Journal {str(self.path)!r} {self.kind}>"
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], kind: str, *, fsync: bool = True) -> Journal:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        kind: str,
+        *,
+        fsync: bool = True,
+        shard: str | None = None,
+    ) -> Journal:
         """Open (or create) the journal of a ``kind`` run, reading what earlier runs recorded.
+        ``shard``: the run's shard spec ("I/N"), None for the whole input.
 
         Raises:
-            InvalidInput: the file is not a journal, records another kind, or another run
-                holds it.
+            InvalidInput: the file is not a journal, records another kind or another shard,
+                or another run holds it.
         """
         path = Path(path)
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -155,11 +163,13 @@ class Journal:
                     raise InvalidInput("journal", f"{path} is in use by another run") from None
             finished: set[bytes] = set()
             unfinished: dict[str, Open] = {}
-            good_end = _replay(path, kind, finished, unfinished)
+            good_end = _replay(path, kind, shard, finished, unfinished)
             if os.fstat(fd).st_size != good_end:
                 os.ftruncate(fd, good_end)  # drop a torn last line before appending after it
             journal = cls(path, fd, kind, fsync, finished, unfinished)
-            journal._write({"e": "run", "v": VERSION, "kind": kind, "t": round(time.time(), 3)})
+            journal._write(
+                {"e": "run", "v": VERSION, "kind": kind, "shard": shard, "t": round(time.time(), 3)}
+            )
             return journal
         except BaseException:
             os.close(fd)
@@ -279,7 +289,9 @@ class Journal:
         self._written += 1
 
 
-def _replay(path: Path, kind: str, finished: set[bytes], unfinished: dict[str, Open]) -> int:
+def _replay(
+    path: Path, kind: str, shard: str | None, finished: set[bytes], unfinished: dict[str, Open]
+) -> int:
     """Apply every record of the file; return the offset just past the last whole record."""
     good_end = 0
     torn: tuple[int, bytes] | None = None  # a line that is not a record: fine only if last
@@ -295,12 +307,31 @@ def _replay(path: Path, kind: str, finished: set[bytes], unfinished: dict[str, O
                 continue
             if good_end == 0 and record.get("e") != "run":
                 raise InvalidInput("journal", f"{path} is not a cosaudit journal")
+            if record.get("e") == "run":
+                _check_shard(record, shard, path)
             _apply(record, kind, path, finished, unfinished)
             good_end += len(line)
     if torn is not None and not _torn_record(torn[1], first=good_end == 0):
         # Never truncate a file that is not ours (say, a journal= pointing at a notes file).
         raise InvalidInput("journal", f"{path} is not a cosaudit journal")
     return good_end
+
+
+def _check_shard(record: dict[str, Any], shard: str | None, path: Path) -> None:
+    """Refuse a journal of another slice: resuming it with a different spec would take items
+    the other shards take too, and submit them twice."""
+    if "shard" not in record:
+        return  # written before journals named their shard
+    if record["shard"] != shard:
+
+        def named(spec: object) -> str:
+            return f"with --shard {spec}" if spec is not None else "without --shard"
+
+        raise InvalidInput(
+            "journal",
+            f"{path} records a run {named(record['shard'])}, not {named(shard)}: resume "
+            "with the spec it was started with",
+        )
 
 
 def _torn_record(start: bytes, *, first: bool) -> bool:

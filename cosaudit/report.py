@@ -482,6 +482,18 @@ def write_report(
     return report.write(path, summary=summary)
 
 
+def _batch_records(path: Path) -> Iterator[dict[str, Any]]:
+    """:func:`read_records`, refusing a file that is not a batch output (say, its input): its
+    page would be empty, and look like a run of nothing."""
+    count = 0
+    for count, record in enumerate(read_records(path), 1):
+        if "status" not in record:
+            raise ValueError(f"{path}:{count}: not a cosaudit batch output (no status)")
+        yield record
+    if count == 0:
+        raise ValueError(f"{path}: not a cosaudit batch output (no records)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``cosaudit report OUT.jsonl [-o PAGE.html] [--title T] [--max-flagged N]``: the report of
     a finished run's output file. Exit status 0, or 2 when the extra is missing or the file
@@ -503,9 +515,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     page = Path(args.page) if args.page else source.with_suffix(".html")
     if page.resolve() == source.resolve():
         parser.error(f"the page would replace the output file {source}")
+    if not page.parent.is_dir():  # said before writing: the error would name a temp file
+        print(f"cosaudit report: cannot write {page}: no folder {page.parent}", file=sys.stderr)
+        return 2
     try:
         written = write_report(
-            read_records(source),
+            _batch_records(source),
             page,
             title=args.title or f"cosaudit run: {source.name}",
             max_flagged=args.max_flagged,

@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import re
+import shlex
 import signal
 import struct
 import sys
@@ -170,6 +171,7 @@ async def test_stdin_and_a_failed_item_exit_1(bucket_dir: Path, tmp_path: Path):
     )
     assert status == 1, err
     assert "2 lines of finished items kept" in err
+    assert "1 item of earlier runs did not succeed" in err
     # An output that lost lines the journal finished cannot be made whole again: refused.
     out.write_text(out.read_text().splitlines(keepends=True)[0])
     status, err = await batch(
@@ -183,9 +185,11 @@ async def test_a_prefix_listing_over_several_pages(bucket_dir: Path, tmp_path: P
     out = tmp_path / "out.jsonl"
     status, err = await batch(
         *("--prefix", "images/", "--kind", "auto", "--max-keys", "2", "-o", out),
-        *EMULATOR, "--bucket-dir", bucket_dir,
+        *EMULATOR, "--bucket-dir", bucket_dir, "--report", tmp_path / "page.html",
     )  # fmt: skip
     assert status == 0, err
+    page = (tmp_path / "page.html").read_text("utf-8")
+    assert "<title>cosaudit batch --prefix images/ --kind auto</title>" in page  # not "None"
     records = {r["data_id"]: r for r in lines(out)}
     images = {"images/ads.png", "images/clean.png", "images/porn.jpg", "images/sexy.gif"}
     assert set(records) == images | {"images/广告 1.png"}  # three pages of two
@@ -203,14 +207,18 @@ async def test_a_prefix_listing_over_several_pages(bucket_dir: Path, tmp_path: P
         ('{"kind": "text", "object": "a.txt"}\n{"kind": "text"}\n', "line 2: input"),
         ('{"kind": "text", "object": "a.txt", "colour": 1}\n', "line 1: colour"),
         ('{"kind": "sound", "object": "a.txt"}\n', "line 1: kind"),
-        ('{"object": "a.txt"}\n', "line 1: kind"),
+        ('{"object": "a.txt"}\n', "--kind"),
+        ("some text\nmore text\n", "not JSONL; a CSV needs a header naming object"),
+        ("a.txt,text\nb.txt,text\n", "not JSONL; a CSV needs a header naming object"),
+        ("object,kind\n", "no items"),
+        ("\n\n", "no items"),
         ('{"kind": "text", "object": "a.txt"}\n{"kind": "text", "object": "a.txt"}\n', "line 2"),
         ("{not json\n", "line 1: json"),
         ('{"kind": "image", "content": "not base64!"}\n', "line 1: content: must be base64"),
     ],
 )
 def test_a_bad_line_is_a_usage_error_before_anything_is_sent(tmp_path: Path, text: str, says: str):
-    source = tmp_path / "in.jsonl"
+    source = tmp_path / ("in.jsonl" if text.startswith("{") else "in.txt")
     source.write_text(text, "utf-8")
     out = tmp_path / "out.jsonl"
     err = io.StringIO()  # in-process: the check fails before any event loop or emulator
@@ -233,6 +241,22 @@ async def test_configuration_errors_exit_2(tmp_path: Path):
     status, err = await batch(source, "-o", out, "--emulator")
     assert status == 2
     assert "--resume" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--prefix", "a/", "--kind", "text"], "not both"),
+        (["--bucket-dir", "no-such-folder"], "--bucket-dir no-such-folder does not exist"),
+    ],
+)
+def test_usage_errors_before_anything_runs(tmp_path: Path, extra: list[str], says: str):
+    source = write_jsonl(tmp_path / "in.jsonl", MIXED[:1])
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    assert batch_main([str(source), "-o", str(out), "--emulator", *extra], err=err) == 2
+    assert says in err.getvalue()
+    assert not out.exists()
 
 
 class Stall:
@@ -330,13 +354,15 @@ async def test_ctrl_c_prints_the_summary_and_how_to_resume(
     out = tmp_path / "out.jsonl"
     where = ("--endpoint", url, "--bucket", BUCKET, "--region", REGION)
     stall.armed = True
-    process = await start(source, "-o", out, *where, "--concurrency", "1", env=env)
+    given = [str(source), "-o", str(out), *where, "--concurrency", "1"]
+    process = await start(*given, env=env)
     await stall.reached.wait()
     process.send_signal(signal.SIGINT)
     _, raw = await process.communicate()
     err = raw.decode()
     assert process.returncode == 130, err
-    assert "rerun with --resume to continue" in err
+    # Every option as given (the endpoint, bucket...), so the hint can be run as it stands.
+    assert f"rerun with --resume to continue (cosaudit batch {shlex.join(given)} --resume)" in err
     assert re.search(r"succeeded +10\n", err), err  # the summary so far
     assert "Traceback" not in err
     stall.release.set()
@@ -401,3 +427,40 @@ async def test_a_progress_bar_on_a_terminal_with_the_checked_total(
     assert child.returncode == 0, drawn
     bars = [part for part in drawn.replace("\r\n", "\n").split("\r") if "7/7" in part]
     assert bars and "100%" in bars[-1] and "succeeded 7" in bars[-1], drawn
+
+
+def test_resume_with_emulator_refuses_jobs_the_gone_emulator_held(tmp_path: Path):
+    source = write_jsonl(tmp_path / "in.jsonl", MIXED[:2])
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    # What a Ctrl-C leaves: t-1 submitted to the embedded emulator, which ended with its run.
+    journal = Journal.open(tmp_path / "out.jsonl.journal", "mixed", fsync=False)
+    journal.trying("t-1", kind="text")
+    journal.submitted("t-1", "st-gone", kind="text")
+    journal.close()
+    err = io.StringIO()
+    assert batch_main([str(source), "-o", str(out), "--emulator", "--resume"], err=err) == 2
+    assert "1 item of" in err.getvalue() and "cosaudit emulator" in err.getvalue()
+    assert out.read_text() == ""  # nothing run
+
+
+async def test_wrong_keys_stop_the_run_and_a_resume_with_the_right_ones_finishes(tmp_path: Path):
+    rows = [{"kind": "text", "content": f"post {i}", "data_id": f"p-{i}"} for i in range(30)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    async with Emulator(EmulatorConfig()) as emulator:
+        where = ("--endpoint", emulator.url, "--bucket", BUCKET, "--region", REGION)
+        run = (source, "-o", out, *where, "--concurrency", "1", "--rate", "1000")
+        wrong = {
+            "TENCENTCLOUD_SECRET_ID": emulator.config.secret_id,
+            "TENCENTCLOUD_SECRET_KEY": "not-the-key",
+        }
+        status, err = await batch(*run, env=wrong)
+        assert status == 2, err
+        assert "SignatureDoesNotMatch" in err and "check your keys / bucket" in err
+        assert len(lines(out)) < len(rows)  # stopped, not ground through every item
+        right = {**wrong, "TENCENTCLOUD_SECRET_KEY": emulator.config.secret_key}
+        status, err = await batch(*run, "--resume", env=right)
+        assert status == 0, err
+    assert sorted(r["data_id"] for r in lines(out)) == sorted(row["data_id"] for row in rows)
+    assert {r["status"] for r in lines(out)} == {"succeeded"}

@@ -89,3 +89,22 @@ def test_auto_takes_its_index_from_the_environment(
         assert status == 0
         taken.append({r["data_id"] for r in lines(out)})
     assert taken[0].isdisjoint(taken[1]) and taken[0] | taken[1] == {r["data_id"] for r in rows}
+
+
+async def test_resuming_a_shard_with_another_spec_is_refused(tmp_path: Path) -> None:
+    rows = [{"kind": "text", "content": f"post {i}", "data_id": f"p-{i}"} for i in range(40)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "s0.jsonl"
+    run = (source, "-o", out, "--emulator", "--job-duration", "0", "--quiet")
+    status, err = await batch(*run, "--shard", "0/2")
+    assert status == 0, err
+    before = out.read_bytes()
+    # 0/3 (or no --shard) would take items shards 1/3 and 2/3 take too: submitted twice.
+    status, err = await batch(*run, "--shard", "0/3", "--resume")
+    assert status == 2
+    assert "records a run with --shard 0/2, not with --shard 0/3" in err
+    status, err = await batch(*run, "--resume")
+    assert status == 2 and "with --shard 0/2, not without --shard" in err
+    assert out.read_bytes() == before  # nothing run
+    status, err = await batch(*run, "--shard", "0/2", "--resume")
+    assert status == 0, err

@@ -171,6 +171,21 @@ async def test_a_fixed_rate_bounds_submissions(limited: Emulator, shared: Manual
 
 
 @pytest.mark.parametrize("limited", [10.0], indirect=True)
+async def test_a_fixed_rate_below_the_adaptive_floor_is_honoured(
+    limited: Emulator, shared: ManualClock
+) -> None:
+    start = shared()
+    async with (
+        client_for(limited, monotonic=shared, sleep=shared.sleep, retry=NO_SESSION_RETRY) as client,
+        client.moderate_many(texts(3), kind="text", rate=0.2) as run,
+    ):
+        statuses = [result.status async for result in run]
+    # 0.2/s, not botocore's 0.5/s floor (that is the adaptive rate's): one each 5 s.
+    assert statuses == [ItemStatus.SUCCEEDED] * 3
+    assert shared() - start == pytest.approx(15.0)
+
+
+@pytest.mark.parametrize("limited", [10.0], indirect=True)
 async def test_without_a_rate_the_same_run_is_throttled(
     limited: Emulator, shared: ManualClock
 ) -> None:

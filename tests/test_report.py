@@ -349,6 +349,25 @@ def test_cosaudit_report_builds_the_page_of_an_output_file(
     assert "pip install 'cosaudit[report]'" in capsys.readouterr().err
 
 
+def test_cosaudit_report_refuses_what_is_not_a_batch_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cosaudit.report import main
+
+    source = tmp_path / "in.jsonl"  # a batch input, not its output
+    source.write_text('{"kind": "text", "content": "hi"}\n', "utf-8")
+    assert main([str(source)]) == 2
+    assert "in.jsonl:1: not a cosaudit batch output" in capsys.readouterr().err
+    source.write_text("", "utf-8")
+    assert main([str(source)]) == 2
+    assert "not a cosaudit batch output" in capsys.readouterr().err
+    out = tmp_path / "out.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in run_records()), "utf-8")
+    page = tmp_path / "gone" / "page.html"
+    assert main([str(out), "-o", str(page)]) == 2
+    assert f"cannot write {page}: no folder {page.parent}" in capsys.readouterr().err
+
+
 def test_cosaudit_batch_writes_the_report_of_its_output(
     browser: str, bucket_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -135,6 +135,14 @@ class InputFile:
         if not reader.fieldnames:
             return
         header = [name.strip() for name in reader.fieldnames]
+        if not set(header) & set(_SOURCES):
+            # A text file, or a CSV without its header row, would otherwise be read with its
+            # first line as the header: every item wrong, or none at all.
+            raise BadLine(
+                self.name, 1, "header",
+                f"not JSONL; a CSV needs a header naming {', '.join(_SOURCES[:-1])} or "
+                f"{_SOURCES[-1]}, got {','.join(header)[:60]!r}",
+            )  # fmt: skip
         reader.fieldnames = header
         for row in reader:
             number = reader.line_num
@@ -151,7 +159,11 @@ class InputFile:
         kind = data.pop("kind", None) or self._kind
         if kind is None:
             raise BadLine(
-                self.name, number, "kind", f"name the kind: one of {', '.join(BULK_KINDS)}"
+                self.name,
+                number,
+                "kind",
+                f"name the kind (or pass --kind for lines without one): one of "
+                f"{', '.join(BULK_KINDS)}",
             )
         model = BULK_KINDS.get(kind) if isinstance(kind, str) else None
         if model is None:

@@ -106,4 +106,6 @@ def rate_limiter(
             "rate", f"must be a number of submissions per second > 0, 'adaptive' or None, "
             f"got {rate!r}"
         )  # fmt: skip
-    return RateLimiter(TokenBucket(float(rate), monotonic), None, monotonic, sleep)
+    # No floor: botocore's 0.5/s keeps an adaptive rate from stalling, but a rate the user
+    # chose (say 0.1/s against a strict quota) is theirs.
+    return RateLimiter(TokenBucket(float(rate), monotonic, floor=0.0), None, monotonic, sleep)

@@ -184,7 +184,11 @@ class BulkRun(Generic[J]):
             # A thread: replaying a journal of millions of records takes seconds of file I/O,
             # which must not stall the event loop of a service running this beside its work.
             self._journal = await asyncio.to_thread(
-                Journal.open, self._journal_path, self.name, fsync=self._fsync
+                Journal.open,
+                self._journal_path,
+                self.name,
+                fsync=self._fsync,
+                shard=None if self.shard is None else str(self.shard),
             )
             self._lives = {
                 name: attrs.evolve(life, journal=self._journal)

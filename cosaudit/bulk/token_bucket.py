@@ -3,8 +3,9 @@
 Pure bookkeeping over an injected monotonic clock, no waiting: :class:`cosaudit.bulk.rate.
 RateLimiter` waits, :mod:`cosaudit.bulk.adaptive_rate` changes the rate. The rules are
 botocore's ``TokenBucket`` (``botocore/retries/bucket.py``): the bucket starts empty (no burst at
-start), fills at the rate and holds at most one second's worth (at least one token), the rate is
-never below 0.5/s, and a new rate first credits the tokens earned at the old one. One addition:
+start), fills at the rate and holds at most one second's worth (at least one token), an adaptive
+rate is never below 0.5/s (a fixed rate the user gave is honoured as given), and a new rate
+first credits the tokens earned at the old one. One addition:
 :meth:`TokenBucket.charge` spends a token for a request sent without asking (a resend inside the
 session's own retries), going into debt if need be, so the requests actually sent stay within
 the rate; the debt is at most one second's worth, so a storm of resends slows the next
@@ -21,12 +22,17 @@ MIN_RATE = 0.5  # requests/s: botocore's floor, so a run never stalls outright
 
 
 class TokenBucket:
-    """Tokens earned at ``rate`` per second on ``clock``; one a request."""
+    """Tokens earned at ``rate`` per second on ``clock``; one a request.
 
-    __slots__ = ("_capacity", "_clock", "_fill", "_last", "_rate", "tokens")
+    ``floor``: the least rate tokens fill at (botocore's :data:`MIN_RATE` for an adaptive rate,
+    which must never stall; 0 for a fixed rate, which is honoured as given).
+    """
 
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+    __slots__ = ("_capacity", "_clock", "_fill", "_floor", "_last", "_rate", "tokens")
+
+    def __init__(self, rate: float, clock: Callable[[], float], floor: float = MIN_RATE) -> None:
         self._clock = clock
+        self._floor = floor
         self.tokens = 0.0
         self._last = clock()
         self._fill = self._capacity = self._rate = 0.0
@@ -37,14 +43,14 @@ class TokenBucket:
 
     @property
     def rate(self) -> float:
-        """The rate asked for (tokens fill at ``max(rate, MIN_RATE)``)."""
+        """The rate asked for (tokens fill at ``max(rate, floor)``)."""
         return self._rate
 
     @rate.setter
     def rate(self, value: float) -> None:
         self._refill()  # tokens earned so far count at the old rate
         self._rate = value
-        self._fill = max(value, MIN_RATE)
+        self._fill = max(value, self._floor)
         self._capacity = max(value, 1.0)
         self.tokens = min(self.tokens, self._capacity)
 
