@@ -54,6 +54,7 @@ from .bulk.inputfile import InputFile, input_of
 from .bulk.listedinput import Listed
 from .bulk.outputfile import OutputFile
 from .bulk.records import record
+from .cli import positive_int
 from .client import AuditClient
 from .credentials import Credentials
 from .errors import AuthError, CosAuditError, InvalidInput, MissingCredentials, ServiceError
@@ -135,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
     )
     where.add_argument(
         "--max-keys",
-        type=_positive_int,
+        type=positive_int,
         default=1000,
         help="with --prefix: keys per listing page (1-1000, default 1000)",
     )
@@ -146,7 +147,7 @@ def parser() -> argparse.ArgumentParser:
         "guessed from each key's extension",
     )
     run.add_argument(
-        "--concurrency", type=_positive_int, default=64, help="items in flight (default 64)"
+        "--concurrency", type=positive_int, default=64, help="items in flight (default 64)"
     )
     run.add_argument("--journal", type=Path, help="the journal (default: OUTPUT.journal)")
     run.add_argument(
@@ -199,16 +200,6 @@ def _rate(text: str) -> float | str:
         ) from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 

@@ -6,9 +6,20 @@ import argparse
 import re
 import sys
 
-__all__ = ["main", "plain_help"]
+__all__ = ["main", "plain_help", "positive_int"]
 
 _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=`` for counts: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def plain_help(doc: str | None) -> str:

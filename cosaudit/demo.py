@@ -30,7 +30,7 @@ from attrs import define
 from .bulk import BulkItem, BulkResult, ItemStatus
 from .bulk.progress import ProgressOption
 from .bulk.records import record
-from .cli import plain_help
+from .cli import plain_help, positive_int
 from .client import AuditClient
 from .config import PollPolicy
 from .credentials import Credentials
@@ -354,16 +354,6 @@ def _report(outcomes: Sequence[_Outcome], elapsed: float, out: TextIO) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     """``cosaudit demo [--concurrency N] [--job-duration MIN MAX] [--report PATH | --no-report]``;
     exit status 0 when every call succeeded, 1 when some failed, 2 for bad arguments, 130 on
@@ -371,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cosaudit demo", description=plain_help(__doc__))
     parser.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=32,
         help="items in flight at once, per kind (>= 1)",
     )
